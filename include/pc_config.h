@@ -1,0 +1,85 @@
+/* pc_config.h - the job file (spec §11, docs/jobs.md) as a typed struct.
+ *
+ * Owns PcJobConfig. Parsing is GKeyFile; every group and key is known, an
+ * unknown one is an error naming the key and its line in the file. No MPI:
+ * every rank parses the same file, so every rank gets the same struct.
+ */
+#ifndef PC_CONFIG_H
+#define PC_CONFIG_H
+
+#include "pc_core.h"
+
+typedef enum { PC_TOKEN_EVENT, PC_TOKEN_CHANNEL, PC_TOKEN_CHANNEL_EVENT } PcTokenMode;
+typedef enum { PC_UNIT_CUSTOMER, PC_UNIT_SESSION } PcUnit;
+typedef enum { PC_STRATEGY_BALANCED, PC_STRATEGY_HASH, PC_STRATEGY_RANGE } PcStrategy;
+
+typedef struct {
+  char *name;          /* NAME of [funnel.NAME] */
+  char **steps;        /* n_steps strings, trimmed */
+  guint n_steps;
+  int64_t window_s;    /* required, >= 0 */
+  gboolean match_channel_event; /* match = channel:event */
+  gboolean split_channel;       /* split = channel */
+} PcFunnelConfig;
+
+typedef struct {
+  char *job_path;            /* the job file as given */
+  /* [input] */
+  char *store;               /* required */
+  gboolean has_from, has_to;
+  int64_t from_us, to_us;    /* keep from <= ts < to */
+  double max_reject_fraction;/* ingest only; default 0 */
+  /* [output] */
+  char *dir;                 /* required */
+  guint64 top_k;             /* default 1000 */
+  /* [partition] */
+  PcStrategy strategy;       /* default balanced */
+  double cost_alpha;         /* cost(bucket) = events + alpha*customers; default 1 */
+  guint64 batch_events;      /* events read per batch per rank; default 4000000 */
+  /* [path] */
+  PcTokenMode token;         /* default event */
+  gboolean collapse_repeats; /* default false */
+  PcUnit unit;               /* default customer */
+  int64_t session_gap_s;     /* default 1800 */
+  guint ngram_max;           /* default 3, 1..16 */
+  guint depth;               /* default 8, 1..64 */
+  guint64 min_support;       /* default 1 */
+  /* [target] */
+  char **target_events;      /* NULL when no [target]; n_target_events > 0 */
+  guint n_target_events;
+  guint lookback;            /* default 5 */
+  /* [funnel.NAME] groups, sorted by name bytewise */
+  PcFunnelConfig *funnels;
+  guint n_funnels;
+  /* [kpi] */
+  char *nps_event;           /* NULL: no NPS */
+  /* [attribution] */
+  gboolean attribution;      /* default true (needs a target) */
+  /* [model] */
+  gboolean model;            /* default true (needs a target) */
+  double lambda;             /* default 1e-3 */
+  guint64 top_n;             /* default 1000 */
+  guint max_iter;            /* default 100 */
+  char *solver;              /* "newton" (default) */
+  /* [report] */
+  gboolean report;           /* default true */
+  /* [run] */
+  guint64 memory_per_rank;   /* bytes; 0 = no limit */
+} PcJobConfig;
+
+/* Parses the job file at path, then applies the overrides ("group.key=value",
+ * NULL-terminated, may be NULL). FALSE with PC_ERROR_CONFIG naming file, line
+ * and key on any unknown group/key, bad type or out-of-range value.
+ * Caller frees *out with pc_config_free(). */
+gboolean pc_config_load(const char *path, char **overrides, PcJobConfig **out,
+                        GError **error);
+void pc_config_free(PcJobConfig *c);
+/* Same parse on an in-memory text (tests); path is used in messages. */
+gboolean pc_config_load_data(const char *text, const char *path,
+                             char **overrides, PcJobConfig **out,
+                             GError **error);
+/* The effective configuration as JSON (for run.json). Caller g_free()s. */
+char *pc_config_to_json(const PcJobConfig *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcJobConfig, pc_config_free)
+
+#endif

@@ -1,0 +1,59 @@
+/* pc_table.h - an output table (spec §10) in memory, and its CSV form.
+ *
+ * Owns PcTable: named, typed columns and rows of cells. Analytics build
+ * tables on rank 0; table.c writes the CSV (exact formatting rules of §10)
+ * and h5io.c writes the same table as a compound dataset of results.h5.
+ * No MPI, no HDF5.
+ */
+#ifndef PC_TABLE_H
+#define PC_TABLE_H
+
+#include "pc_core.h"
+
+typedef enum {
+  PC_COL_INT,     /* int64, decimal */
+  PC_COL_DOUBLE,  /* %.12g, -0 -> 0, inf/-inf/nan literal */
+  PC_COL_MICROS,  /* int64 millionths written with exactly 6 decimals */
+  PC_COL_STRING   /* bytes, written as is (paths already joined by " > ") */
+} PcColType;
+
+typedef struct PcTable PcTable;
+
+/* name: the file stem ("variants" -> csv/variants.csv, group /variants).
+ * cols: "name:type" with type one of int,double,micros,string, e.g.
+ * "rank:int". Caller frees with pc_table_free(). */
+PcTable *pc_table_new(const char *name, const char *const *cols, guint ncols);
+void pc_table_free(PcTable *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcTable, pc_table_free)
+
+/* Starts a new row (all cells empty) and returns its index. */
+guint pc_table_add_row(PcTable *t);
+/* Set cells of the last row. An unset cell is empty (",," in CSV; NaN,
+ * INT64_MIN or "" in HDF5). */
+void pc_table_set_int(PcTable *t, guint col, int64_t v);
+void pc_table_set_double(PcTable *t, guint col, double v);
+void pc_table_set_micros(PcTable *t, guint col, int64_t v);
+void pc_table_set_string(PcTable *t, guint col, const char *s); /* copies */
+void pc_table_set_string_len(PcTable *t, guint col, const char *s, size_t n);
+
+const char *pc_table_name(const PcTable *t);
+guint pc_table_ncols(const PcTable *t);
+guint pc_table_nrows(const PcTable *t);
+const char *pc_table_col_name(const PcTable *t, guint col);
+PcColType pc_table_col_type(const PcTable *t, guint col);
+gboolean pc_table_is_empty(const PcTable *t, guint row, guint col);
+int64_t pc_table_get_int(const PcTable *t, guint row, guint col); /* INT and MICROS */
+double pc_table_get_double(const PcTable *t, guint row, guint col);
+const char *pc_table_get_string(const PcTable *t, guint row, guint col);
+
+/* Formats a double as §10 wants: "%.12g", "0" for -0, "inf", "-inf", "nan".
+ * buf must hold 32 bytes. Returns buf. */
+char *pc_fmt_double(char *buf, double v);
+/* Formats millionths with exactly 6 decimals ("-1.500000"). buf: 32 bytes. */
+char *pc_fmt_micros(char *buf, int64_t v);
+
+/* Writes path (a temporary name, then rename: never partial). */
+gboolean pc_table_write_csv(const PcTable *t, const char *path,
+                            GError **error);
+
+#endif

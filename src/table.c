@@ -1,0 +1,191 @@
+/* table.c - PcTable: output tables in memory and their CSV form (spec §10).
+ * Owns cells and formatting. No MPI, no HDF5 (h5io.c reads tables through
+ * the getters). Invariant: every row has ncols cells; a cell is empty until
+ * set.
+ */
+#include "pc_table.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <unistd.h>
+
+typedef struct {
+  gboolean set;
+  union {
+    int64_t i;
+    double d;
+    char *s;
+  } v;
+} Cell;
+
+struct PcTable {
+  char *name;
+  guint ncols;
+  char **col_names;
+  PcColType *col_types;
+  GArray *cells; /* Cell, row-major */
+};
+
+static PcColType parse_type(const char *t) {
+  if (!strcmp(t, "int")) return PC_COL_INT;
+  if (!strcmp(t, "double")) return PC_COL_DOUBLE;
+  if (!strcmp(t, "micros")) return PC_COL_MICROS;
+  g_assert(!strcmp(t, "string"));
+  return PC_COL_STRING;
+}
+
+PcTable *pc_table_new(const char *name, const char *const *cols,
+                      guint ncols) {
+  PcTable *t = g_new0(PcTable, 1);
+  t->name = g_strdup(name);
+  t->ncols = ncols;
+  t->col_names = g_new0(char *, ncols + 1);
+  t->col_types = g_new0(PcColType, ncols);
+  for (guint i = 0; i < ncols; i++) {
+    const char *colon = strchr(cols[i], ':');
+    g_assert(colon);
+    t->col_names[i] = g_strndup(cols[i], colon - cols[i]);
+    t->col_types[i] = parse_type(colon + 1);
+  }
+  t->cells = g_array_new(FALSE, TRUE, sizeof(Cell));
+  return t;
+}
+
+void pc_table_free(PcTable *t) {
+  if (!t) return;
+  for (guint i = 0; i < t->cells->len; i++) {
+    Cell *c = &g_array_index(t->cells, Cell, i);
+    if (c->set && t->col_types[i % t->ncols] == PC_COL_STRING) g_free(c->v.s);
+  }
+  g_array_free(t->cells, TRUE);
+  g_strfreev(t->col_names);
+  g_free(t->col_types);
+  g_free(t->name);
+  g_free(t);
+}
+
+guint pc_table_add_row(PcTable *t) {
+  g_array_set_size(t->cells, t->cells->len + t->ncols);
+  return t->cells->len / t->ncols - 1;
+}
+
+static Cell *last_cell(PcTable *t, guint col, PcColType want) {
+  g_assert(col < t->ncols && t->cells->len >= t->ncols);
+  g_assert(t->col_types[col] == want ||
+           (want == PC_COL_INT && t->col_types[col] == PC_COL_MICROS));
+  Cell *c = &g_array_index(t->cells, Cell, t->cells->len - t->ncols + col);
+  if (c->set && want == PC_COL_STRING) g_free(c->v.s);
+  c->set = TRUE;
+  return c;
+}
+
+void pc_table_set_int(PcTable *t, guint col, int64_t v) {
+  last_cell(t, col, PC_COL_INT)->v.i = v;
+}
+void pc_table_set_micros(PcTable *t, guint col, int64_t v) {
+  last_cell(t, col, PC_COL_MICROS)->v.i = v;
+}
+void pc_table_set_double(PcTable *t, guint col, double v) {
+  last_cell(t, col, PC_COL_DOUBLE)->v.d = v;
+}
+void pc_table_set_string(PcTable *t, guint col, const char *s) {
+  last_cell(t, col, PC_COL_STRING)->v.s = g_strdup(s);
+}
+void pc_table_set_string_len(PcTable *t, guint col, const char *s, size_t n) {
+  last_cell(t, col, PC_COL_STRING)->v.s = g_strndup(s, n);
+}
+
+const char *pc_table_name(const PcTable *t) { return t->name; }
+guint pc_table_ncols(const PcTable *t) { return t->ncols; }
+guint pc_table_nrows(const PcTable *t) { return t->cells->len / t->ncols; }
+const char *pc_table_col_name(const PcTable *t, guint c) {
+  return t->col_names[c];
+}
+PcColType pc_table_col_type(const PcTable *t, guint c) {
+  return t->col_types[c];
+}
+
+static const Cell *cell(const PcTable *t, guint row, guint col) {
+  g_assert(row < pc_table_nrows(t) && col < t->ncols);
+  return &g_array_index(t->cells, Cell, row * t->ncols + col);
+}
+gboolean pc_table_is_empty(const PcTable *t, guint row, guint col) {
+  return !cell(t, row, col)->set;
+}
+int64_t pc_table_get_int(const PcTable *t, guint row, guint col) {
+  const Cell *c = cell(t, row, col);
+  return c->set ? c->v.i : INT64_MIN;
+}
+double pc_table_get_double(const PcTable *t, guint row, guint col) {
+  const Cell *c = cell(t, row, col);
+  return c->set ? c->v.d : NAN;
+}
+const char *pc_table_get_string(const PcTable *t, guint row, guint col) {
+  const Cell *c = cell(t, row, col);
+  return c->set ? c->v.s : "";
+}
+
+char *pc_fmt_double(char *buf, double v) {
+  if (isnan(v)) return strcpy(buf, "nan");
+  if (isinf(v)) return strcpy(buf, v > 0 ? "inf" : "-inf");
+  if (v == 0) return strcpy(buf, "0"); /* also -0 */
+  snprintf(buf, 32, "%.12g", v);
+  return buf;
+}
+
+char *pc_fmt_micros(char *buf, int64_t v) {
+  /* Unsigned magnitude: -INT64_MIN does not fit int64. */
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  snprintf(buf, 32, "%s%" PRIu64 ".%06" PRIu64, v < 0 ? "-" : "", u / 1000000,
+           u % 1000000);
+  return buf;
+}
+
+static void write_cell(FILE *f, const PcTable *t, guint row, guint col) {
+  const Cell *c = cell(t, row, col);
+  char buf[32];
+  if (!c->set) return;
+  switch (t->col_types[col]) {
+  case PC_COL_INT: fprintf(f, "%" PRId64, c->v.i); break;
+  case PC_COL_MICROS: fputs(pc_fmt_micros(buf, c->v.i), f); break;
+  case PC_COL_DOUBLE: fputs(pc_fmt_double(buf, c->v.d), f); break;
+  case PC_COL_STRING: fputs(c->v.s, f); break;
+  }
+}
+
+gboolean pc_table_write_csv(const PcTable *t, const char *path,
+                            GError **error) {
+  g_autofree char *tmp = g_strdup_printf("%s.tmp.%d", path, (int)getpid());
+  FILE *f = fopen(tmp, "w");
+  if (!f) {
+    pc_set_error(error, PC_ERROR_IO, "%s: %s", tmp, g_strerror(errno));
+    return FALSE;
+  }
+  for (guint c = 0; c < t->ncols; c++)
+    fprintf(f, "%s%s", c ? "," : "", t->col_names[c]);
+  fputc('\n', f);
+  guint nrows = pc_table_nrows(t);
+  for (guint r = 0; r < nrows; r++) {
+    for (guint c = 0; c < t->ncols; c++) {
+      if (c) fputc(',', f);
+      write_cell(f, t, r, c);
+    }
+    fputc('\n', f);
+  }
+  gboolean ok = !ferror(f) && fflush(f) == 0 && fsync(fileno(f)) == 0;
+  int err = errno;
+  if (fclose(f) != 0 && ok) {
+    ok = FALSE;
+    err = errno;
+  }
+  if (!ok || rename(tmp, path) != 0) {
+    if (ok) err = errno;
+    unlink(tmp);
+    pc_set_error(error, PC_ERROR_IO, "%s: write failed: %s", path,
+                 g_strerror(err));
+    return FALSE;
+  }
+  return TRUE;
+}
