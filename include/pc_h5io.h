@@ -1,0 +1,68 @@
+/* pc_h5io.h - every HDF5 call of parcours: shards of the event store
+ * (docs/format.md) and results.h5.
+ *
+ * Shards are written and read by one rank each with the sec2 driver (each
+ * rank writes its own shard; reads are independent hyperslab selections),
+ * so no collective HDF5 call exists and a rank never waits on another inside
+ * HDF5. Every error names the file and the dataset.
+ */
+#ifndef PC_H5IO_H
+#define PC_H5IO_H
+
+#include "pc_shard.h"
+#include "pc_table.h"
+
+#define PC_STORE_FORMAT "parcours-store"
+#define PC_STORE_VERSION 1
+
+/* Writes s to path (the caller renames: atomicity is the store's job).
+ * batch_json (may be NULL): ingest's record of sources and rejects, kept as
+ * the attribute "ingest" of the root group. */
+gboolean pc_h5io_write_shard(const char *path, const PcShardData *s,
+                             const char *batch_json, GError **error);
+
+/* What a rank needs to plan and to read: dictionaries and bucket index. */
+typedef struct {
+  char *path;
+  uint64_t buckets;
+  uint64_t n_events, n_customers, n_crm;
+  PcDict *channels, *events;
+  uint64_t n_pairs;
+  uint32_t *pairs;          /* 2 * n_pairs */
+  uint64_t *bucket_events;  /* B counts */
+  uint64_t *bucket_customers;
+  uint64_t *bucket_crm;
+  /* derived prefix sums, B + 1 each */
+  uint64_t *ev_start, *cust_start, *idb_start, *crm_start, *crmb_start;
+  char *ingest_json;        /* the "ingest" attribute or NULL */
+} PcShardMeta;
+
+gboolean pc_h5io_read_meta(const char *path, PcShardMeta **out,
+                           GError **error);
+void pc_shard_meta_free(PcShardMeta *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcShardMeta, pc_shard_meta_free)
+
+/* Reads the customers, events and customers-table rows of the given buckets
+ * (sorted ascending, distinct) into a PcShardData whose customer indices are
+ * relative to the slice; ids keep the shard's (bucket, id) order and
+ * bucket_events/bucket_customers/bucket_crm are filled for all B buckets
+ * (0 outside the selection). *bytes_read adds the bytes read. */
+gboolean pc_h5io_read_buckets(const PcShardMeta *m, const uint32_t *buckets,
+                              size_t n, PcShardData **out,
+                              uint64_t *bytes_read, GError **error);
+
+/* results.h5: one group per table, dataset "table" (compound; strings as
+ * variable-length strings), attributes "columns" per group. Object time
+ * tracking is off, so the same tables give the same bytes. Written to
+ * path.tmp then renamed. */
+gboolean pc_h5io_write_results(const char *path, GPtrArray *tables,
+                               GError **error);
+
+/* Reads back one table of results.h5 (report, tests). */
+gboolean pc_h5io_read_table(const char *path, const char *name, PcTable **out,
+                            GError **error);
+
+/* Silences HDF5's own error stack printing (we report through GError). */
+void pc_h5io_quiet(void);
+
+#endif

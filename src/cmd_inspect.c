@@ -1,0 +1,261 @@
+/* cmd_inspect.c - `parcours inspect STORE` (what a store holds) and
+ * `parcours plan STORE --ranks P` (the plan rank 0 would make, from the
+ * bucket index alone). Rank 0 does the work; others wait for its verdict.
+ *
+ * inspect reads every shard's index and dictionaries, then scans the event
+ * columns bucket by bucket for the date range and the name counts;
+ * --dump prints every event in a canonical order (bucket, customer id,
+ * journey key) that does not depend on how many ranks ingested the store.
+ */
+#include "pc_cmd.h"
+#include "pc_config.h"
+#include "pc_h5io.h"
+#include "pc_plan.h"
+#include "pc_store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct {
+  PcStore *store;
+  PcShardMeta **meta;
+  guint n;
+} Opened;
+
+static void opened_clear(Opened *o) {
+  for (guint i = 0; i < o->n; i++) pc_shard_meta_free(o->meta[i]);
+  g_free(o->meta);
+  pc_store_free(o->store);
+}
+
+static gboolean open_all(const char *dir, Opened *o, GError **error) {
+  if (!pc_store_open(dir, &o->store, error)) return FALSE;
+  o->meta = g_new0(PcShardMeta *, o->store->shards->len);
+  for (guint i = 0; i < o->store->shards->len; i++) {
+    if (!pc_h5io_read_meta(g_ptr_array_index(o->store->shards, i), &o->meta[i], error)) return FALSE;
+    o->n++;
+    if (o->meta[i]->buckets != o->store->buckets) {
+      pc_set_error(error, PC_ERROR_FORMAT, "%s: %" G_GUINT64_FORMAT " buckets, the MANIFEST says %" G_GUINT64_FORMAT, o->meta[i]->path, o->meta[i]->buckets, o->store->buckets);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+typedef struct {
+  GHashTable *ch, *ev;   /* name -> count */
+  int64_t tmin, tmax;
+  uint64_t events, customers, crm;
+} Stats;
+
+static void count_name(GHashTable *h, const char *name) {
+  gpointer v = g_hash_table_lookup(h, name);
+  g_hash_table_insert(h, (gpointer)name, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(v) + 1));
+}
+
+typedef struct {
+  const char *id;
+  uint32_t len;
+  const char *ch, *ev;
+  int64_t ts, value;
+} DumpRow;
+
+static int cmp_dump(const void *pa, const void *pb) {
+  const DumpRow *a = pa, *b = pb;
+  int c = pc_bytes_cmp(a->id, a->len, b->id, b->len);
+  if (c) return c;
+  if (a->ts != b->ts) return a->ts < b->ts ? -1 : 1;
+  if ((c = strcmp(a->ev, b->ev))) return c;
+  if ((c = strcmp(a->ch, b->ch))) return c;
+  return a->value < b->value ? -1 : a->value > b->value;
+}
+
+/* One bucket across all shards: stats, distinct customers, dump rows. */
+static gboolean scan_bucket(Opened *o, uint32_t b, Stats *st, gboolean dump,
+                            GError **error) {
+  GArray *rows = g_array_new(FALSE, FALSE, sizeof(DumpRow));
+  GPtrArray *slices = g_ptr_array_new_with_free_func((GDestroyNotify)pc_shard_data_free);
+  gboolean ok = TRUE;
+  uint64_t dummy = 0;
+  for (guint s = 0; s < o->n && ok; s++) {
+    PcShardData *d = NULL;
+    ok = pc_h5io_read_buckets(o->meta[s], &b, 1, &d, &dummy, error);
+    if (!ok) break;
+    g_ptr_array_add(slices, d);
+    st->crm += d->n_crm;
+    for (uint64_t i = 0; i < d->n_events; i++) {
+      const char *ch = o->meta[s]->channels->names[d->ev_channel[i]];
+      const char *ev = o->meta[s]->events->names[d->ev_event[i]];
+      count_name(st->ch, ch);
+      count_name(st->ev, ev);
+      st->tmin = MIN(st->tmin, d->ev_ts[i]);
+      st->tmax = MAX(st->tmax, d->ev_ts[i]);
+      uint32_t c = d->ev_customer[i];
+      DumpRow r = {(const char *)d->id_bytes + d->id_offsets[c], (uint32_t)(d->id_offsets[c + 1] - d->id_offsets[c]), ch, ev, d->ev_ts[i], d->ev_value[i]};
+      g_array_append_val(rows, r);
+    }
+    st->events += d->n_events;
+  }
+  if (ok) {
+    qsort(rows->data, rows->len, sizeof(DumpRow), cmp_dump);
+    for (guint i = 0; i < rows->len; i++) {
+      DumpRow *r = &g_array_index(rows, DumpRow, i);
+      if (!i || pc_bytes_cmp(r->id, r->len, r[-1].id, r[-1].len)) st->customers++;
+      if (dump) {
+        char v[32];
+        fwrite(r->id, 1, r->len, stdout);
+        printf(",%" PRId64 ",%s,%s,%s\n", r->ts, r->ch, r->ev, pc_fmt_micros(v, r->value));
+      }
+    }
+  }
+  g_array_free(rows, TRUE);
+  g_ptr_array_unref(slices);
+  return ok;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void print_counts(const char *what, GHashTable *h) {
+  guint n;
+  const char **keys = (const char **)g_hash_table_get_keys_as_array(h, &n);
+  qsort(keys, n, sizeof(char *), cmp_str);
+  printf("%s: %u\n", what, n);
+  for (guint i = 0; i < n; i++)
+    printf("  %-40s %" G_GSIZE_FORMAT "\n", keys[i], GPOINTER_TO_SIZE(g_hash_table_lookup(h, keys[i])));
+  g_free(keys);
+}
+
+static char *fmt_ts(int64_t us) {
+  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(us / 1000000 - (us % 1000000 < 0));
+  if (!dt) return g_strdup("?");
+  g_autofree char *s = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S");
+  return g_strdup_printf("%s.%06" PRId64 "Z", s, ((us % 1000000) + 1000000) % 1000000);
+}
+
+static void print_balance(Opened *o) {
+  uint64_t B = o->store->buckets, mn = UINT64_MAX, mx = 0, tot = 0;
+  for (uint64_t b = 0; b < B; b++) {
+    uint64_t e = 0;
+    for (guint s = 0; s < o->n; s++) e += o->meta[s]->bucket_events[b];
+    mn = MIN(mn, e);
+    mx = MAX(mx, e);
+    tot += e;
+  }
+  printf("bucket balance: events per bucket min %" G_GUINT64_FORMAT " mean %.1f max %" G_GUINT64_FORMAT "\n", mn, (double)tot / B, mx);
+}
+
+static gboolean inspect(const char *dir, gboolean dump, GError **error) {
+  Opened o = {0};
+  gboolean ok = open_all(dir, &o, error);
+  Stats st = {g_hash_table_new(g_str_hash, g_str_equal), g_hash_table_new(g_str_hash, g_str_equal), INT64_MAX, INT64_MIN, 0, 0, 0};
+  for (uint64_t b = 0; ok && b < o.store->buckets; b++) ok = scan_bucket(&o, (uint32_t)b, &st, dump, error);
+  if (ok && !dump) {
+    printf("store: %s\nformat: %s version %d\nbuckets: %" G_GUINT64_FORMAT "\nbatches: %u\nshards: %u\n", dir, PC_STORE_FORMAT, PC_STORE_VERSION, o.store->buckets, o.store->batches, o.n);
+    for (guint s = 0; s < o.n; s++)
+      printf("  %s: %" G_GUINT64_FORMAT " events, %" G_GUINT64_FORMAT " customers, %" G_GUINT64_FORMAT " customers-table rows\n", (char *)g_ptr_array_index(o.store->files, s), o.meta[s]->n_events, o.meta[s]->n_customers, o.meta[s]->n_crm);
+    printf("events: %" G_GUINT64_FORMAT "\ncustomers: %" G_GUINT64_FORMAT "\ncustomers_table_rows: %" G_GUINT64_FORMAT "\n", st.events, st.customers, st.crm);
+    if (st.events) {
+      g_autofree char *a = fmt_ts(st.tmin), *b = fmt_ts(st.tmax);
+      printf("time range: %s .. %s\n", a, b);
+    }
+    print_counts("channels", st.ch);
+    print_counts("events by name", st.ev);
+    print_balance(&o);
+  }
+  g_hash_table_destroy(st.ch);
+  g_hash_table_destroy(st.ev);
+  opened_clear(&o);
+  return ok;
+}
+
+int pc_cmd_inspect(PcComm *c, int argc, char **argv) {
+  gboolean dump = FALSE;
+  GOptionEntry entries[] = {
+      {"dump", 0, 0, G_OPTION_ARG_NONE, &dump, "Print every event as customer_id,ts_us,channel,event,value in canonical order (bucket, customer, journey key) instead of the summary", NULL},
+      {NULL, 0, 0, 0, NULL, NULL, NULL}};
+  int status;
+  if (!pc_cmd_parse(c, "inspect", "STORE", "Shows a store: format version, shards, counts, date range, channels and events with counts, bucket balance.",
+                    "Reads the whole store (a full scan) on rank 0.", entries, &argc, &argv, &status))
+    return status;
+  if (argc != 2) {
+    if (pc_comm_rank(c) == 0) fprintf(stderr, "parcours inspect: exactly one STORE is required\n");
+    return 2;
+  }
+  g_autoptr(GError) e = NULL;
+  gboolean ok = pc_comm_rank(c) != 0 || inspect(argv[1], dump, &e);
+  if (!pc_comm_agree(c, ok, &e)) {
+    pc_cmd_fail(c, "inspect", e);
+    return 1;
+  }
+  return 0;
+}
+
+/* ---- plan ---------------------------------------------------------------------- */
+
+static gboolean plan(const char *dir, gint64 ranks, char **sets, GError **error) {
+  Opened o = {0};
+  gboolean ok = open_all(dir, &o, error);
+  /* partition settings come from --set partition.KEY=V over the defaults */
+  GString *job = g_string_new("[input]\nstore = x\n[output]\ndir = x\n");
+  g_autoptr(PcJobConfig) cfg = NULL;
+  ok = ok && pc_config_load_data(job->str, "(plan)", sets, &cfg, error);
+  g_string_free(job, TRUE);
+  if (ok) {
+    uint64_t B = o.store->buckets;
+    g_autofree uint64_t *ev = g_new0(uint64_t, B), *cu = g_new0(uint64_t, B);
+    for (guint s = 0; s < o.n; s++)
+      for (uint64_t b = 0; b < B; b++) {
+        ev[b] += o.meta[s]->bucket_events[b];
+        cu[b] += o.meta[s]->bucket_customers[b];
+      }
+    g_autoptr(PcPlan) p = pc_plan_build(ev, cu, B, (int)ranks, cfg->strategy, cfg->cost_alpha);
+    printf("store: %s\nbuckets: %" G_GUINT64_FORMAT "\nranks: %" G_GINT64_FORMAT "\nstrategy: %s\nalpha: %g\nimbalance_cost: %.6f\nimbalance_events: %.6f\n",
+           dir, B, ranks, pc_plan_strategy_name(cfg->strategy), cfg->cost_alpha, p->imbalance_cost, p->imbalance_events);
+    printf("rank,buckets,events,customers,cost,memory_estimate_bytes\n");
+    for (int r = 0; r < (int)ranks; r++)
+      printf("%d,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%.0f,%" G_GUINT64_FORMAT "\n", r, p->rank_buckets[r], p->rank_events[r], p->rank_customers[r], p->rank_cost[r], pc_plan_memory_estimate(p, r, cfg->batch_events));
+  }
+  opened_clear(&o);
+  return ok;
+}
+
+int pc_cmd_plan(PcComm *c, int argc, char **argv) {
+  gint64 ranks = 0;
+  g_auto(GStrv) sets = NULL;
+  g_autofree char *strategy = NULL;
+  GOptionEntry entries[] = {
+      {"ranks", 'P', 0, G_OPTION_ARG_INT64, &ranks, "Number of ranks P to plan for (1..2^24; no need to have them)", "P"},
+      {"strategy", 0, 0, G_OPTION_ARG_STRING, &strategy, "balanced (default), hash or range: same as --set partition.strategy=S", "S"},
+      {"set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &sets, "A partition setting, e.g. --set partition.alpha=4", "partition.KEY=VALUE"},
+      {NULL, 0, 0, 0, NULL, NULL, NULL}};
+  int status;
+  if (!pc_cmd_parse(c, "plan", "STORE --ranks P [OPTION...]",
+                    "Prints the partition plan rank 0 would make for P ranks, from the bucket index alone: per-rank buckets,\n"
+                    "events, customers, cost and estimated memory, and the predicted imbalance (max/mean).",
+                    NULL, entries, &argc, &argv, &status))
+    return status;
+  if (argc != 2 || ranks < 1 || ranks > (1 << 24)) {
+    if (pc_comm_rank(c) == 0) fprintf(stderr, "parcours plan: STORE and --ranks P (1..16777216) are required\n");
+    return 2;
+  }
+  GPtrArray *all = g_ptr_array_new_with_free_func(g_free);
+  for (char **s = sets; s && *s; s++) {
+    if (!g_str_has_prefix(*s, "partition.")) {
+      if (pc_comm_rank(c) == 0) fprintf(stderr, "parcours plan: --set %s: only partition.KEY settings apply here\n", *s);
+      g_ptr_array_unref(all);
+      return 2;
+    }
+    g_ptr_array_add(all, g_strdup(*s));
+  }
+  if (strategy) g_ptr_array_add(all, g_strdup_printf("partition.strategy=%s", strategy));
+  g_ptr_array_add(all, NULL);
+  g_autoptr(GError) e = NULL;
+  gboolean ok = pc_comm_rank(c) != 0 || plan(argv[1], ranks, (char **)all->pdata, &e);
+  g_ptr_array_unref(all);
+  if (!pc_comm_agree(c, ok, &e)) {
+    pc_cmd_fail(c, "plan", e);
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,217 @@
+/* comm.c - every MPI call of parcours (pc_comm.h) and the MPI PcCommOps.
+ *
+ * Exact sums only: integers with MPI_SUM, 128-bit fixed point with a
+ * user-defined integer addition (associative and commutative, so the bytes
+ * of a sum do not depend on P or on the reduction tree). Doubles are only
+ * ever combined with max, which is exact. Byte exchanges go through
+ * Alltoallv/Gatherv in pieces of at most 1 GiB per message.
+ */
+#include "pc_comm.h"
+
+#include <limits.h>
+#include <mpi.h>
+#include <stdio.h>
+
+struct PcComm {
+  int rank, size;
+  MPI_Datatype fix_type;
+  MPI_Op fix_sum;
+  PcCommOps ops;
+};
+
+static void fix_add(void *in, void *inout, int *len, MPI_Datatype *dt) {
+  const PcFix *a = in;
+  PcFix *b = inout;
+  for (int i = 0; i < *len; i++) {
+    /* two's complement wrap-free: operands are far below 2^126 */
+    unsigned __int128 s = (unsigned __int128)b[i] + (unsigned __int128)a[i];
+    b[i] = (PcFix)s;
+  }
+}
+
+static gboolean ops_sum_fix(void *ctx, PcFix *v, size_t n, GError **e) {
+  PcComm *c = ctx;
+  for (size_t off = 0; off < n; off += 1 << 24) {
+    int k = (int)MIN(n - off, (size_t)1 << 24);
+    MPI_Allreduce(MPI_IN_PLACE, v + off, k, c->fix_type, c->fix_sum, MPI_COMM_WORLD);
+  }
+  return TRUE;
+}
+
+static gboolean ops_sum_i64(void *ctx, int64_t *v, size_t n, GError **e) {
+  for (size_t off = 0; off < n; off += 1 << 26) {
+    int k = (int)MIN(n - off, (size_t)1 << 26);
+    MPI_Allreduce(MPI_IN_PLACE, v + off, k, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+  }
+  return TRUE;
+}
+
+#define PIECE ((size_t)1 << 30)
+
+static gboolean ops_gather(void *ctx, const void *mine, size_t len,
+                           GByteArray **out, GError **error) {
+  PcComm *c = ctx;
+  uint64_t l = len;
+  g_autofree uint64_t *lens = g_new(uint64_t, c->size);
+  MPI_Gather(&l, 1, MPI_UINT64_T, lens, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+  *out = NULL;
+  if (c->rank == 0) {
+    *out = g_byte_array_new();
+    g_byte_array_append(*out, mine, (guint)len);
+    for (int r = 1; r < c->size; r++) {
+      guint at = (*out)->len;
+      g_byte_array_set_size(*out, at + (guint)lens[r]);
+      for (size_t off = 0; off < lens[r]; off += PIECE)
+        MPI_Recv((*out)->data + at + off, (int)MIN(lens[r] - off, PIECE), MPI_BYTE, r, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    }
+  } else {
+    for (size_t off = 0; off < len; off += PIECE)
+      MPI_Send((const char *)mine + off, (int)MIN(len - off, PIECE), MPI_BYTE, 0, 7, MPI_COMM_WORLD);
+  }
+  return TRUE;
+}
+
+static gboolean ops_bcast(void *ctx, void **buf, size_t *len, GError **e) {
+  pc_comm_bcast_bytes(ctx, buf, len);
+  return TRUE;
+}
+
+/* Alltoallv of byte buffers; rounds of at most PIECE bytes per pair. */
+static gboolean ops_exchange(void *ctx, GByteArray **send, GByteArray **recv,
+                             GError **error) {
+  PcComm *c = ctx;
+  int P = c->size;
+  g_autofree uint64_t *slen = g_new(uint64_t, P);
+  g_autofree uint64_t *rlen = g_new(uint64_t, P);
+  for (int r = 0; r < P; r++) slen[r] = send[r]->len;
+  MPI_Alltoall(slen, 1, MPI_UINT64_T, rlen, 1, MPI_UINT64_T, MPI_COMM_WORLD);
+  uint64_t total = 0, maxpair = 0;
+  g_autofree uint64_t *rat = g_new(uint64_t, P);
+  for (int r = 0; r < P; r++) {
+    rat[r] = total;
+    total += rlen[r];
+    maxpair = MAX(maxpair, MAX(rlen[r], slen[r]));
+  }
+  pc_comm_max_u64(c, &maxpair, 1);
+  *recv = g_byte_array_sized_new((guint)total);
+  g_byte_array_set_size(*recv, (guint)total);
+  g_autofree int *sc = g_new(int, P), *sd = g_new(int, P), *rc = g_new(int, P), *rd = g_new(int, P);
+  for (uint64_t off = 0; off < maxpair || off == 0; off += PIECE) {
+    /* displacements are int: send from per-pair offsets via temporary packing */
+    size_t sbytes = 0, rbytes = 0;
+    for (int r = 0; r < P; r++) {
+      sc[r] = (int)(slen[r] > off ? MIN(slen[r] - off, PIECE) : 0);
+      rc[r] = (int)(rlen[r] > off ? MIN(rlen[r] - off, PIECE) : 0);
+      sd[r] = (int)sbytes;
+      rd[r] = (int)rbytes;
+      sbytes += sc[r];
+      rbytes += rc[r];
+    }
+    g_autofree guint8 *sb = g_malloc(sbytes + 1), *rb = g_malloc(rbytes + 1);
+    for (int r = 0; r < P; r++) memcpy(sb + sd[r], send[r]->data + off, sc[r]);
+    if (sbytes > INT_MAX || rbytes > INT_MAX) {
+      /* P * PIECE can exceed int: fall back to pairwise messages */
+      MPI_Request *req = g_new(MPI_Request, 2 * P);
+      for (int r = 0; r < P; r++) {
+        MPI_Irecv((*recv)->data + rat[r] + off, rc[r], MPI_BYTE, r, 9, MPI_COMM_WORLD, &req[r]);
+        MPI_Isend(send[r]->data + off, sc[r], MPI_BYTE, r, 9, MPI_COMM_WORLD, &req[P + r]);
+      }
+      MPI_Waitall(2 * P, req, MPI_STATUSES_IGNORE);
+      g_free(req);
+      if (off + PIECE >= maxpair) break;
+      continue;
+    }
+    MPI_Alltoallv(sb, sc, sd, MPI_BYTE, rb, rc, rd, MPI_BYTE, MPI_COMM_WORLD);
+    for (int r = 0; r < P; r++) memcpy((*recv)->data + rat[r] + off, rb + rd[r], rc[r]);
+    if (off + PIECE >= maxpair) break;
+  }
+  return TRUE;
+}
+
+PcComm *pc_comm_init(int *argc, char ***argv) {
+  int provided;
+  MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+  PcComm *c = g_new0(PcComm, 1);
+  MPI_Comm_rank(MPI_COMM_WORLD, &c->rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &c->size);
+  MPI_Type_contiguous(16, MPI_BYTE, &c->fix_type);
+  MPI_Type_commit(&c->fix_type);
+  MPI_Op_create(fix_add, 1, &c->fix_sum);
+  c->ops = (PcCommOps){c, c->rank, c->size, ops_sum_fix, ops_sum_i64,
+                       ops_gather, ops_bcast, ops_exchange};
+  return c;
+}
+
+void pc_comm_finalize(PcComm *c) {
+  MPI_Op_free(&c->fix_sum);
+  MPI_Type_free(&c->fix_type);
+  g_free(c);
+  MPI_Finalize();
+}
+
+int pc_comm_rank(const PcComm *c) { return c->rank; }
+int pc_comm_size(const PcComm *c) { return c->size; }
+const PcCommOps *pc_comm_ops(PcComm *c) { return &c->ops; }
+double pc_comm_wtime(void) { return MPI_Wtime(); }
+void pc_comm_barrier(PcComm *c) { MPI_Barrier(MPI_COMM_WORLD); }
+
+void pc_comm_abort(PcComm *c, int code) {
+  fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, code);
+  exit(code);
+}
+
+gboolean pc_comm_agree(PcComm *c, gboolean ok, GError **error) {
+  int mine = ok ? c->size : c->rank, first;
+  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  if (first == c->size) return TRUE;
+  /* The first failing rank tells everyone why. */
+  char *msg = NULL;
+  int code = PC_ERROR_COMM;
+  if (c->rank == first) {
+    GError *e = error ? *error : NULL;
+    msg = g_strdup_printf("rank %d: %s", c->rank, e ? e->message : "failed");
+    code = e ? e->code : PC_ERROR_INTERNAL;
+  }
+  uint64_t len = msg ? strlen(msg) + 1 : 0;
+  MPI_Bcast(&len, 1, MPI_UINT64_T, first, MPI_COMM_WORLD);
+  MPI_Bcast(&code, 1, MPI_INT, first, MPI_COMM_WORLD);
+  if (!msg) msg = g_malloc0(len);
+  MPI_Bcast(msg, (int)len, MPI_CHAR, first, MPI_COMM_WORLD);
+  if (error) {
+    g_clear_error(error);
+    g_set_error_literal(error, PC_ERROR, code, msg);
+  }
+  g_free(msg);
+  return FALSE;
+}
+
+void pc_comm_sum_u64(PcComm *c, uint64_t *v, size_t n) {
+  MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+}
+void pc_comm_max_u64(PcComm *c, uint64_t *v, size_t n) {
+  MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
+}
+void pc_comm_max_double(PcComm *c, double *v, size_t n) {
+  MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+}
+void pc_comm_allgather_u64(PcComm *c, uint64_t v, uint64_t *all) {
+  MPI_Allgather(&v, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, MPI_COMM_WORLD);
+}
+void pc_comm_allgather_double(PcComm *c, double v, double *all) {
+  MPI_Allgather(&v, 1, MPI_DOUBLE, all, 1, MPI_DOUBLE, MPI_COMM_WORLD);
+}
+void pc_comm_bcast_u64(PcComm *c, uint64_t *v, size_t n) {
+  MPI_Bcast(v, (int)n, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+}
+
+void pc_comm_bcast_bytes(PcComm *c, void **buf, size_t *len) {
+  uint64_t l = *len;
+  MPI_Bcast(&l, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+  if (c->rank != 0) {
+    *buf = g_malloc(l + 1);
+    *len = l;
+  }
+  for (size_t off = 0; off < l; off += PIECE)
+    MPI_Bcast((char *)*buf + off, (int)MIN(l - off, PIECE), MPI_BYTE, 0, MPI_COMM_WORLD);
+}

@@ -1,0 +1,619 @@
+/* csv.c - the canonical CSV of spec §1: row validation, timestamp and value
+ * parsing, header checks, and the line reader (plain files, byte ranges of
+ * plain files, gzip files read whole).
+ *
+ * Owns: the reject rules of the event and customers tables and the bytes of
+ * the lines it hands out. Does not own: counting rejects, writing the rejects
+ * file, duplicate customers (ingest does those). No MPI, no HDF5.
+ *
+ * Invariants:
+ *  - A row is parsed in one pass over its bytes with no allocation; the
+ *    reason returned is the first rule broken: blank line, column count,
+ *    then the columns left to right.
+ *  - The parsers never read outside line[0..len).
+ *  - A line starts at offset 0 or right after a LF. A reader over [start, end)
+ *    returns exactly the lines that start in [start, end), each whole, so
+ *    consecutive ranges of one file return every line exactly once;
+ *    pc_csv_count_lines counts with the same definition, which is what makes
+ *    the caller's first_line numbers right.
+ *  - Timestamps are int64 microseconds UTC of the proleptic Gregorian
+ *    calendar, years 0000..9999 (epoch seconds are held to the same span).
+ *
+ * Choices where spec §1 is silent (docs/input.md lists them for users):
+ * epoch seconds take no '+'; '"' is an ordinary byte; reserved names apply to
+ * channel and event only; a segment may hold any byte but a control byte.
+ */
+#include "pc_csv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define PC_CSV_BLOCK_BYTES ((size_t)4 << 20)     /* one read(); 4 MiB */
+#define PC_CSV_MAX_LINE_BYTES ((size_t)16 << 20) /* a valid row is < 1 KiB */
+#define PC_CSV_MICROS INT64_C(1000000)
+/* Span of ISO years 0000..9999, in epoch seconds (date -u -d ... +%s):
+ * 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z. */
+#define PC_CSV_EPOCH_MIN INT64_C(-62167219200)
+#define PC_CSV_EPOCH_MAX INT64_C(253402300799)
+#define PC_CSV_VALUE_INT_LIMIT INT64_C(9000000000000) /* 9e12 */
+
+static const char event_header[] = "customer_id,timestamp,channel,event,value";
+static const char customer_header[] = "customer_id,revenue,segment";
+
+/* ---- Reasons --------------------------------------------------------------- */
+
+static const char *const reason_names[PC_REJECT_N] = {
+    [PC_REJECT_NONE] = "none",
+    [PC_REJECT_BLANK] = "blank_line",
+    [PC_REJECT_COLUMNS] = "column_count",
+    [PC_REJECT_CUSTOMER_ID] = "bad_customer_id",
+    [PC_REJECT_TIMESTAMP] = "bad_timestamp",
+    [PC_REJECT_CHANNEL] = "bad_channel",
+    [PC_REJECT_EVENT] = "bad_event",
+    [PC_REJECT_VALUE] = "bad_value",
+    [PC_REJECT_REVENUE] = "bad_revenue",
+    [PC_REJECT_SEGMENT] = "bad_segment",
+    [PC_REJECT_DUPLICATE] = "duplicate_customer",
+};
+
+/* Cannot fail: an out-of-range reason reads "unknown". */
+const char *pc_csv_reason_name(PcRejectReason r) {
+  if ((unsigned)r >= PC_REJECT_N) return "unknown";
+  return reason_names[r];
+}
+
+/* ---- Timestamps ------------------------------------------------------------ */
+
+/* Value of two ASCII digits, or -1. */
+static int digits2(const char *s) {
+  unsigned a = (unsigned char)s[0] - '0', b = (unsigned char)s[1] - '0';
+  if (a > 9 || b > 9) return -1;
+  return (int)(a * 10 + b);
+}
+
+static gboolean is_leap(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int y, int m) {
+  static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : dm[m - 1];
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil): no tables, no loops, exact for any year. */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/* "YYYY-MM-DD" at s (10 bytes available): days since the epoch. */
+static gboolean parse_date(const char *s, int64_t *days) {
+  int yh = digits2(s), yl = digits2(s + 2), m = digits2(s + 5),
+      d = digits2(s + 8);
+  if (yh < 0 || yl < 0 || m < 1 || m > 12 || d < 1) return FALSE;
+  if (s[4] != '-' || s[7] != '-') return FALSE;
+  int y = yh * 100 + yl;
+  if (d > days_in_month(y, m)) return FALSE;
+  *days = days_from_civil(y, m, d);
+  return TRUE;
+}
+
+/* "HH:MM:SS" at s (8 bytes available): seconds of the day. No leap second. */
+static gboolean parse_clock(const char *s, int64_t *secs) {
+  int h = digits2(s), mi = digits2(s + 3), se = digits2(s + 6);
+  if (h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return FALSE;
+  if (s[2] != ':' || s[5] != ':') return FALSE;
+  *secs = h * 3600 + mi * 60 + se;
+  return TRUE;
+}
+
+/* Optional ".f{1,6}" at s[0..len): microseconds, right-padded ('.5' is
+ * 500000). *used = bytes taken (0 when there is no '.'). */
+static gboolean parse_fraction(const char *s, size_t len, int64_t *us,
+                               size_t *used) {
+  *us = 0;
+  *used = 0;
+  if (len == 0 || s[0] != '.') return TRUE;
+  size_t i = 1;
+  int64_t v = 0, scale = PC_CSV_MICROS;
+  while (i < len && (unsigned)((unsigned char)s[i] - '0') <= 9) {
+    if (i > 6) return FALSE; /* a 7th digit */
+    v = v * 10 + (s[i] - '0');
+    scale /= 10;
+    i++;
+  }
+  if (i == 1) return FALSE; /* '.' without digits */
+  *us = v * scale;
+  *used = i;
+  return TRUE;
+}
+
+/* The zone at s[0..len), all of what is left: "Z" or "+HH:MM"/"-HH:MM" up to
+ * 23:59. *offset_s is what to subtract from local time to get UTC. */
+static gboolean parse_zone(const char *s, size_t len, int64_t *offset_s) {
+  if (len == 1 && s[0] == 'Z') {
+    *offset_s = 0;
+    return TRUE;
+  }
+  if (len != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':') return FALSE;
+  int h = digits2(s + 1), m = digits2(s + 4);
+  if (h < 0 || h > 23 || m < 0 || m > 59) return FALSE;
+  *offset_s = (h * 3600 + m * 60) * (s[0] == '-' ? -1 : 1);
+  return TRUE;
+}
+
+/* YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|±HH:MM), exact upper-case letters. */
+static gboolean parse_iso(const char *s, size_t len, int64_t *us) {
+  int64_t days, secs, frac, off;
+  size_t used;
+  if (len < 20 || s[10] != 'T') return FALSE;
+  if (!parse_date(s, &days) || !parse_clock(s + 11, &secs)) return FALSE;
+  if (!parse_fraction(s + 19, len - 19, &frac, &used)) return FALSE;
+  if (!parse_zone(s + 19 + used, len - 19 - used, &off)) return FALSE;
+  *us = (days * 86400 + secs - off) * PC_CSV_MICROS + frac;
+  return TRUE;
+}
+
+/* -?[0-9]+ seconds within years 0000..9999 (so no int64 overflow, here or in
+ * later differences of timestamps). Leading zeros are allowed. */
+static gboolean parse_epoch(const char *s, size_t len, int64_t *us) {
+  size_t i = 0;
+  gboolean neg = len > 0 && s[0] == '-';
+  if (neg) i = 1;
+  if (i == len) return FALSE;
+  int64_t v = 0;
+  for (; i < len; i++) {
+    unsigned d = (unsigned char)s[i] - '0';
+    if (d > 9) return FALSE;
+    v = v * 10 + d;
+    if (v > PC_CSV_EPOCH_MAX) return FALSE; /* beyond both bounds */
+  }
+  if (neg) v = -v;
+  if (v < PC_CSV_EPOCH_MIN || v > PC_CSV_EPOCH_MAX) return FALSE;
+  *us = v * PC_CSV_MICROS;
+  return TRUE;
+}
+
+/* FALSE (and *us untouched) when s is not a timestamp of spec §1. */
+gboolean pc_csv_parse_timestamp(const char *s, size_t len, int64_t *us) {
+  /* Byte 4 is '-' only in the ISO form: epoch "-1234" has it at byte 0. */
+  if (len > 4 && s[4] == '-') return parse_iso(s, len, us);
+  return parse_epoch(s, len, us);
+}
+
+/* ---- Values ---------------------------------------------------------------- */
+
+/* [+-]?[0-9]+(\.[0-9]{1,6})?, |v| < 9e12, or empty (= 0). FALSE (and *micros
+ * untouched) otherwise. The integer part is bounded while it is read, so a
+ * long run of digits cannot overflow. */
+gboolean pc_csv_parse_value(const char *s, size_t len, int64_t *micros) {
+  size_t i = 0;
+  if (len == 0) {
+    *micros = 0;
+    return TRUE;
+  }
+  gboolean neg = s[0] == '-';
+  if (s[0] == '-' || s[0] == '+') i = 1;
+  size_t first = i;
+  int64_t ip = 0;
+  for (; i < len && (unsigned)((unsigned char)s[i] - '0') <= 9; i++) {
+    ip = ip * 10 + (s[i] - '0');
+    if (ip >= PC_CSV_VALUE_INT_LIMIT) return FALSE;
+  }
+  if (i == first) return FALSE; /* no integer digit: ".5", "+", "" after sign */
+  int64_t frac;
+  size_t used;
+  if (!parse_fraction(s + i, len - i, &frac, &used)) return FALSE;
+  if (i + used != len) return FALSE; /* "5.", "1e3", trailing bytes */
+  int64_t v = ip * PC_CSV_MICROS + frac;
+  *micros = neg ? -v : v;
+  return TRUE;
+}
+
+/* ---- Rows ------------------------------------------------------------------ */
+
+/* Length without one trailing CR (CRLF line ends). */
+static size_t strip_cr(const char *line, size_t len) {
+  return len > 0 && line[len - 1] == '\r' ? len - 1 : len;
+}
+
+/* Splits line[0..len) at commas into exactly n fields; FALSE when the comma
+ * count is not n - 1. memchr keeps this at memory speed. */
+static gboolean split_fields(const char *line, size_t len, const char **f,
+                             size_t *flen, int n) {
+  const char *p = line, *end = line + len;
+  for (int k = 0; k < n - 1; k++) {
+    const char *c = memchr(p, ',', (size_t)(end - p));
+    if (!c) return FALSE;
+    f[k] = p;
+    flen[k] = (size_t)(c - p);
+    p = c + 1;
+  }
+  if (memchr(p, ',', (size_t)(end - p))) return FALSE;
+  f[n - 1] = p;
+  flen[n - 1] = (size_t)(end - p);
+  return TRUE;
+}
+
+/* 1..max bytes, none a control byte (< 0x20) or '>', nor ':' unless colon. */
+static gboolean string_ok(const char *s, size_t len, size_t max,
+                          gboolean colon) {
+  if (len == 0 || len > max) return FALSE;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x20 || c == '>' || (c == ':' && !colon)) return FALSE;
+  }
+  return TRUE;
+}
+
+/* The names of spec §1 that outputs use for themselves. */
+static gboolean name_reserved(const char *s, size_t len) {
+  switch (len) {
+  case 1:
+    return s[0] == '^' || s[0] == '$';
+  case 5:
+    return memcmp(s, "(all)", 5) == 0;
+  case 9:
+    return memcmp(s, "(unknown)", 9) == 0;
+  default:
+    return FALSE;
+  }
+}
+
+static gboolean name_ok(const char *s, size_t len, gboolean colon) {
+  return string_ok(s, len, PC_MAX_NAME_BYTES, colon) && !name_reserved(s, len);
+}
+
+/* Cannot fail beyond the reason returned; *out is filled only on NONE. */
+PcRejectReason pc_csv_parse_event(const char *line, size_t len,
+                                  PcCsvRow *out) {
+  const char *f[5];
+  size_t fl[5];
+  int64_t ts, value;
+  len = strip_cr(line, len);
+  if (len == 0) return PC_REJECT_BLANK;
+  if (!split_fields(line, len, f, fl, 5)) return PC_REJECT_COLUMNS;
+  if (!string_ok(f[0], fl[0], PC_MAX_ID_BYTES, TRUE))
+    return PC_REJECT_CUSTOMER_ID;
+  if (!pc_csv_parse_timestamp(f[1], fl[1], &ts)) return PC_REJECT_TIMESTAMP;
+  if (!name_ok(f[2], fl[2], FALSE)) return PC_REJECT_CHANNEL;
+  if (!name_ok(f[3], fl[3], TRUE)) return PC_REJECT_EVENT;
+  if (!pc_csv_parse_value(f[4], fl[4], &value)) return PC_REJECT_VALUE;
+  *out = (PcCsvRow){f[0], (uint32_t)fl[0], ts,    f[2], (uint32_t)fl[2],
+                    f[3], (uint32_t)fl[3], value};
+  return PC_REJECT_NONE;
+}
+
+/* A segment is free text: any bytes but control bytes (commas split it). */
+static gboolean segment_ok(const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)s[i] < 0x20) return FALSE;
+  return TRUE;
+}
+
+PcRejectReason pc_csv_parse_customer(const char *line, size_t len,
+                                     PcCustomerRow *out) {
+  const char *f[3];
+  size_t fl[3];
+  int64_t revenue;
+  len = strip_cr(line, len);
+  if (len == 0) return PC_REJECT_BLANK;
+  if (!split_fields(line, len, f, fl, 3)) return PC_REJECT_COLUMNS;
+  if (!string_ok(f[0], fl[0], PC_MAX_ID_BYTES, TRUE))
+    return PC_REJECT_CUSTOMER_ID;
+  if (!pc_csv_parse_value(f[1], fl[1], &revenue)) return PC_REJECT_REVENUE;
+  if (!segment_ok(f[2], fl[2])) return PC_REJECT_SEGMENT;
+  *out = (PcCustomerRow){f[0], (uint32_t)fl[0], revenue, f[2],
+                         (uint32_t)fl[2]};
+  return PC_REJECT_NONE;
+}
+
+/* ---- Header ---------------------------------------------------------------- */
+
+/* TRUE when the line is the expected header, after an optional UTF-8 BOM and
+ * before an optional CR. Else FALSE, PC_ERROR_FORMAT "PATH:1: ...". */
+gboolean pc_csv_check_header(const char *line, size_t len, gboolean customers,
+                             const char *path, GError **error) {
+  const char *want = customers ? customer_header : event_header;
+  size_t wlen = strlen(want);
+  if (len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+    line += 3;
+    len -= 3;
+  }
+  len = strip_cr(line, len);
+  if (len == wlen && memcmp(line, want, wlen) == 0) return TRUE;
+  pc_set_error(error, PC_ERROR_FORMAT,
+               "%s:1: bad header line: expected \"%s\" (%s table)", path, want,
+               customers ? "customers" : "events");
+  return FALSE;
+}
+
+/* ---- Line reader ----------------------------------------------------------- */
+
+/* buf[pos..fill) holds bytes not yet returned; buf[0] is at file offset
+ * base (uncompressed offset for gzip). */
+struct PcLineReader {
+  char *path;
+  int fd;             /* plain file, or -1 */
+  gzFile gz;          /* gzip file, or NULL */
+  char *buf;
+  size_t cap, pos, fill;
+  uint64_t base;
+  uint64_t start, end;
+  uint64_t line_no;   /* number of the next line returned */
+  gboolean skip;      /* still skipping the line that straddles start */
+  gboolean eof, done;
+};
+
+/* Reads up to n bytes at buf[fill]; 0 at EOF. -1 with *error set. */
+static ssize_t read_some(PcLineReader *r, size_t n, GError **error) {
+  if (r->gz) {
+    int got = gzread(r->gz, r->buf + r->fill, (unsigned)n);
+    int zerr = Z_OK;
+    const char *msg = gzerror(r->gz, &zerr);
+    if (got < 0 || (got == 0 && zerr != Z_OK)) {
+      pc_set_error(error, zerr == Z_ERRNO ? PC_ERROR_IO : PC_ERROR_FORMAT,
+                   "%s: corrupt gzip data near line %" G_GUINT64_FORMAT ": %s",
+                   r->path, r->line_no, zerr == Z_ERRNO ? g_strerror(errno) : msg);
+      return -1;
+    }
+    return got;
+  }
+  for (;;) {
+    ssize_t got = read(r->fd, r->buf + r->fill, n);
+    if (got >= 0) return got;
+    if (errno == EINTR) continue;
+    pc_set_error(error, PC_ERROR_IO, "%s: read error near line %" G_GUINT64_FORMAT
+                 ": %s", r->path, r->line_no, g_strerror(errno));
+    return -1;
+  }
+}
+
+/* Makes room after fill: drops returned bytes, then grows up to the line
+ * limit. FALSE with PC_ERROR_FORMAT when one line outgrows it. */
+static gboolean make_room(PcLineReader *r, GError **error) {
+  if (r->pos > 0) {
+    memmove(r->buf, r->buf + r->pos, r->fill - r->pos);
+    r->base += r->pos;
+    r->fill -= r->pos;
+    r->pos = 0;
+  }
+  if (r->fill < r->cap) return TRUE;
+  if (r->cap >= PC_CSV_MAX_LINE_BYTES + 1) {
+    pc_set_error(error, PC_ERROR_FORMAT,
+                 "%s:%" G_GUINT64_FORMAT ": line longer than %zu bytes",
+                 r->path, r->line_no, PC_CSV_MAX_LINE_BYTES);
+    return FALSE;
+  }
+  r->cap = MIN(r->cap * 2, PC_CSV_MAX_LINE_BYTES + 1);
+  r->buf = g_realloc(r->buf, r->cap);
+  return TRUE;
+}
+
+/* One more block into the buffer; sets eof. FALSE on error. */
+static gboolean fill_more(PcLineReader *r, GError **error) {
+  if (!make_room(r, error)) return FALSE;
+  size_t want = MIN(r->cap - r->fill, PC_CSV_BLOCK_BYTES);
+  ssize_t got = read_some(r, want, error);
+  if (got < 0) return FALSE;
+  if (got == 0) r->eof = TRUE;
+  r->fill += (size_t)got;
+  return TRUE;
+}
+
+/* Skips through the first LF at or after start - 1: the line that holds
+ * byte start - 1 began before start and belongs to the previous range. */
+static gboolean skip_partial(PcLineReader *r, GError **error) {
+  while (r->skip) {
+    const char *lf = memchr(r->buf + r->pos, '\n', r->fill - r->pos);
+    if (lf) {
+      r->pos = (size_t)(lf - r->buf) + 1;
+      r->skip = FALSE;
+      break;
+    }
+    r->pos = r->fill; /* no line ends here: discard, do not grow */
+    if (r->eof) {
+      r->skip = FALSE;
+      break;
+    }
+    if (!fill_more(r, error)) return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean open_plain(PcLineReader *r, GError **error) {
+  r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
+  if (r->fd < 0) {
+    pc_set_error(error, PC_ERROR_IO, "%s: cannot open: %s", r->path,
+                 g_strerror(errno));
+    return FALSE;
+  }
+  if (r->start == 0) return TRUE;
+  r->base = r->start - 1;
+  r->skip = TRUE;
+  if (lseek(r->fd, (off_t)r->base, SEEK_SET) < 0) {
+    pc_set_error(error, PC_ERROR_IO, "%s: cannot seek to %" G_GUINT64_FORMAT
+                 ": %s", r->path, r->base, g_strerror(errno));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean open_gzip(PcLineReader *r, GError **error) {
+  if (r->start != 0) {
+    pc_set_error(error, PC_ERROR_INTERNAL,
+                 "%s: a gzip file is read whole, not from byte %" G_GUINT64_FORMAT,
+                 r->path, r->start);
+    return FALSE;
+  }
+  r->end = UINT64_MAX; /* a range of compressed bytes means nothing here */
+  r->gz = gzopen(r->path, "rb");
+  if (!r->gz) {
+    pc_set_error(error, PC_ERROR_IO, "%s: cannot open: %s", r->path,
+                 g_strerror(errno));
+    return FALSE;
+  }
+  gzbuffer(r->gz, 1 << 20);
+  return TRUE;
+}
+
+/* NULL with PC_ERROR_IO when the file cannot be opened or sought.
+ * Caller frees with pc_line_reader_free(). */
+PcLineReader *pc_line_reader_open(const char *path, uint64_t start,
+                                  uint64_t end, uint64_t first_line,
+                                  GError **error) {
+  GError *err = NULL;
+  gboolean gz = pc_csv_is_gzip(path, &err);
+  if (err) {
+    g_propagate_error(error, err);
+    return NULL;
+  }
+  PcLineReader *r = g_new0(PcLineReader, 1);
+  r->path = g_strdup(path);
+  r->fd = -1;
+  r->start = start;
+  r->end = end;
+  r->line_no = first_line;
+  r->cap = PC_CSV_BLOCK_BYTES;
+  r->buf = g_malloc(r->cap);
+  if (!(gz ? open_gzip(r, error) : open_plain(r, error))) {
+    pc_line_reader_free(r);
+    return NULL;
+  }
+  return r;
+}
+
+/* Hands out buf[pos..pos+len) and steps past its LF (if any). */
+static void take_line(PcLineReader *r, size_t len, gboolean lf,
+                      const char **line, size_t *out_len, uint64_t *line_no) {
+  *line = r->buf + r->pos;
+  *out_len = len;
+  *line_no = r->line_no++;
+  r->pos += len + (lf ? 1 : 0);
+}
+
+/* FALSE at the end of the range (no error) or on error (*error set). */
+gboolean pc_line_reader_next(PcLineReader *r, const char **line, size_t *len,
+                             uint64_t *line_no, GError **error) {
+  if (r->done) return FALSE;
+  if (r->skip && !skip_partial(r, error)) return FALSE;
+  for (;;) {
+    if (r->pos == r->fill && r->eof) break;
+    if (r->base + r->pos >= r->end) break; /* next line starts past the range */
+    const char *lf = memchr(r->buf + r->pos, '\n', r->fill - r->pos);
+    if (lf) {
+      take_line(r, (size_t)(lf - (r->buf + r->pos)), TRUE, line, len, line_no);
+      return TRUE;
+    }
+    if (r->eof) { /* last line of the file, no LF */
+      take_line(r, r->fill - r->pos, FALSE, line, len, line_no);
+      return TRUE;
+    }
+    if (!fill_more(r, error)) return FALSE;
+  }
+  r->done = TRUE;
+  return FALSE;
+}
+
+/* Plain: bytes of the range consumed (through the last line returned).
+ * Gzip: compressed bytes read from the file, comparable to its size. */
+uint64_t pc_line_reader_offset(const PcLineReader *r) {
+  if (r->gz) {
+    z_off_t o = gzoffset(r->gz);
+    return o < 0 ? 0 : (uint64_t)o;
+  }
+  uint64_t at = r->base + r->pos;
+  return at > r->start ? at - r->start : 0;
+}
+
+void pc_line_reader_free(PcLineReader *r) {
+  if (!r) return;
+  if (r->gz) gzclose(r->gz);
+  if (r->fd >= 0) close(r->fd);
+  g_free(r->buf);
+  g_free(r->path);
+  g_free(r);
+}
+
+/* ---- Whole-file helpers ---------------------------------------------------- */
+
+/* LFs in [from, to) of fd, read in blocks into buf (PC_CSV_BLOCK_BYTES). */
+static gboolean count_lf(int fd, const char *path, uint64_t from, uint64_t to,
+                         char *buf, uint64_t *n, GError **error) {
+  uint64_t at = from;
+  *n = 0;
+  while (at < to) {
+    size_t want = (size_t)MIN(to - at, (uint64_t)PC_CSV_BLOCK_BYTES);
+    ssize_t got = pread(fd, buf, want, (off_t)at);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      pc_set_error(error, PC_ERROR_IO, "%s: read error at byte %" G_GUINT64_FORMAT
+                   ": %s", path, at, got < 0 ? g_strerror(errno) : "short file");
+      return FALSE;
+    }
+    for (const char *p = buf, *e = buf + got;
+         (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+      (*n)++;
+    at += (size_t)got;
+  }
+  return TRUE;
+}
+
+/* A line starts at p < size when p == 0 or byte p - 1 is a LF, so the lines
+ * starting in [start, E) are (start == 0) plus the LFs in [start - 1, E - 1),
+ * E = min(end, size). Same definition as the reader. */
+gboolean pc_csv_count_lines(const char *path, uint64_t start, uint64_t end,
+                            uint64_t *n, GError **error) {
+  struct stat st;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fstat(fd, &st) < 0) {
+    pc_set_error(error, PC_ERROR_IO, "%s: cannot open: %s", path,
+                 g_strerror(errno));
+    if (fd >= 0) close(fd);
+    return FALSE;
+  }
+  uint64_t e = MIN(end, (uint64_t)st.st_size);
+  uint64_t lf = 0;
+  gboolean ok = TRUE;
+  if (start < e) {
+    char *buf = g_malloc(PC_CSV_BLOCK_BYTES);
+    uint64_t from = start == 0 ? 0 : start - 1;
+    ok = count_lf(fd, path, from, e - 1, buf, &lf, error);
+    g_free(buf);
+    lf += start == 0;
+  }
+  close(fd);
+  if (ok) *n = lf;
+  return ok;
+}
+
+/* FALSE without error for a short or non-gzip file; FALSE with PC_ERROR_IO
+ * when it cannot be opened or read. */
+gboolean pc_csv_is_gzip(const char *path, GError **error) {
+  unsigned char magic[2];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    pc_set_error(error, PC_ERROR_IO, "%s: cannot open: %s", path,
+                 g_strerror(errno));
+    return FALSE;
+  }
+  ssize_t got;
+  do got = pread(fd, magic, 2, 0);
+  while (got < 0 && errno == EINTR);
+  int saved = errno;
+  close(fd);
+  if (got < 0) {
+    pc_set_error(error, PC_ERROR_IO, "%s: cannot read: %s", path,
+                 g_strerror(saved));
+    return FALSE;
+  }
+  return got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+}

@@ -1,0 +1,218 @@
+#!/bin/bash
+# test-slurm.sh - integration test of slurm/ on a real one-node Slurm cluster
+# started here (tests/slurm/local-cluster.sh), for `make check`.
+#   (a) the monthly chain (slurm/submit-monthly.sh: ingest -> run -> report)
+#       completes on generated data, and its csv/ files and results.h5 equal,
+#       byte for byte, those of a direct `tools/prun 2 parcours run`;
+#   (b) a partition-study array of 8 tasks completes and study.csv has one
+#       row per task with the grid point's parameters, status ok;
+#   (c) a chain given a broken CSV fails: the ingest job's ExitCode in
+#       `scontrol show job` is non-zero, its log says which step failed and
+#       why, and the rest of the chain is cancelled.
+# Last line: "N passed, M failed"; exit status 1 when M > 0. When Slurm
+# cannot be installed here (not root, no package mirror) it prints SKIP and
+# exits 0. PARCOURS=path overrides bin/parcours (tests/slurm/stand-in-parcours
+# exercises the harness without the real binary). PC_TEST_KEEP=1 keeps the
+# work directory. Run from anywhere; about a minute.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 2
+PARCOURS=${PARCOURS:-$ROOT/bin/parcours}
+PASS=0 FAIL=0
+pass() { echo "PASS: $*"; PASS=$((PASS + 1)); }
+fail() { echo "FAIL: $*"; FAIL=$((FAIL + 1)); }
+finish() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ]; exit $?; }
+
+if ! tools/install-slurm >/dev/null 2>&1 || ! command -v sbatch >/dev/null ||
+   ! [ -x /usr/sbin/slurmctld ] || ! [ -x /usr/sbin/munged ]; then
+  echo "SKIP: Slurm (slurm-wlm, munge) is not installed and cannot be installed here (tools/install-slurm); slurm tests not run"
+  exit 0
+fi
+if ! [ -x "$PARCOURS" ]; then
+  fail "parcours binary $PARCOURS missing (make, or PARCOURS=...)"
+  finish
+fi
+
+# A free pair of ports, so that a cluster already running is left alone.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+p=${PC_SLURM_CTLD_PORT:-16817}
+while ! port_free "$p" || ! port_free $((p + 1)); do p=$((p + 2)); done
+export PC_SLURM_CTLD_PORT=$p PC_SLURM_SLURMD_PORT=$((p + 1))
+
+W=$(mktemp -d /tmp/pc-slurm-test.XXXXXX)
+export PC_SLURM_DIR=$W/cluster
+cleanup() {
+  tests/slurm/local-cluster.sh stop >/dev/null 2>&1 || true
+  if [ "${PC_TEST_KEEP:-0}" = 1 ]; then echo "kept $W"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+if ! env=$(tests/slurm/local-cluster.sh start 2>"$W/start.log"); then
+  cat "$W/start.log"
+  fail "local Slurm cluster did not start (log above)"
+  finish
+fi
+eval "$env"
+pass "local cluster up ($(sinfo -h -o '%P %D %c %T'))"
+
+# Root may run Open MPI (the container); shared memory without CMA.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export PC_MPIRUN_ARGS="--mca btl self,vader --mca btl_vader_single_copy_mechanism none"
+export PARCOURS PC_ROOT=$ROOT
+SB=(--time=10 --ntasks=2 --cpus-per-task=1)
+
+# wait_jobs TIMEOUT ID...: until every job (array tasks too) has ended.
+# Prints the final "JobId State ExitCode" lines.
+wait_jobs() {
+  local t=$1 s
+  shift
+  for _ in $(seq $((t * 2))); do
+    s=$(for id in "$@"; do scontrol -o show job "$id" 2>/dev/null; done)
+    if ! grep -qE 'JobState=(PENDING|RUNNING|CONFIGURING|COMPLETING|SUSPENDED|REQUEUED)' <<<"$s"; then
+      sed -E 's/^JobId=([0-9_]+).* JobState=([A-Z_]+).* ExitCode=([0-9:]+).*/\1 \2 \3/' <<<"$s" |
+        grep -v '^JobId=' | sort -u
+      return 0
+    fi
+    sleep 0.5
+  done
+  echo "TIMEOUT after ${t}s:"; grep -oE 'JobId=[0-9_]+|JobState=[A-Z]+|Reason=[^ ]+' <<<"$s"
+  return 1
+}
+# The last lines of each log, shown when a case fails.
+show_logs() { for f in "$@"; do echo "--- $f"; tail -n 30 "$f"; done; }
+
+JOBINI=$W/job.ini
+cat > "$JOBINI" <<EOF
+[input]
+store = unset
+[output]
+dir = unset
+EOF
+mkdir -p "$W/drops/2024-05" "$W/drops/2024-06" "$W/logs"
+if ! "$PARCOURS" generate -o "$W/gen-store" --customers 2000 --seed 7 \
+     --csv "$W/drops/2024-05/month.csv" >"$W/generate.log" 2>&1; then
+  show_logs "$W/generate.log"; fail "parcours generate"; finish
+fi
+
+# (a) monthly chain == direct run
+case_a() {
+  local ids ingest run report st
+  if ! ids=$(slurm/submit-monthly.sh 2024-05 --input "$W/drops/{MONTH}/*.csv" \
+        --store "$W/store" --out "$W/out" --job "$JOBINI" --logdir "$W/logs" -- "${SB[@]}" 2>&1); then
+    echo "$ids"; fail "(a) submit-monthly.sh"; return
+  fi
+  eval "$ids"
+  echo "(a) jobs: ingest=$ingest run=$run report=$report"
+  st=$(wait_jobs 300 "$ingest" "$run" "$report")
+  echo "$st"
+  if [ "$(grep -c ' COMPLETED 0:0$' <<<"$st")" != 3 ]; then
+    show_logs "$W"/logs/parcours-*-2024-05-*.out; fail "(a) monthly chain did not complete"; return
+  fi
+  pass "(a) monthly chain ingest -> run -> report completed"
+  [ -f "$W/out/2024-05/run.json" ] && [ -f "$W/out/2024-05/report.html" ] &&
+    pass "(a) run.json and report.html in OUT/MONTH" || fail "(a) run.json/report.html missing in $W/out/2024-05"
+  if ! { tools/prun 2 "$PARCOURS" ingest -o "$W/direct-store" "$W/drops/2024-05/month.csv" &&
+         tools/prun 2 "$PARCOURS" run "$JOBINI" --set "input.store=$W/direct-store" \
+           --set "output.dir=$W/direct" --quiet; } >"$W/direct.log" 2>&1; then
+    show_logs "$W/direct.log"; fail "(a) direct tools/prun 2 run"; return
+  fi
+  local a b f diffs=0 n=0
+  a=$(cd "$W/out/2024-05/csv" && ls) b=$(cd "$W/direct/csv" && ls)
+  if [ "$a" != "$b" ] || [ -z "$a" ]; then
+    fail "(a) csv/ file sets differ: slurm [$a] direct [$b]"; return
+  fi
+  for f in $a; do
+    n=$((n + 1))
+    cmp "$W/out/2024-05/csv/$f" "$W/direct/csv/$f" || diffs=$((diffs + 1))
+  done
+  cmp "$W/out/2024-05/results.h5" "$W/direct/results.h5" || diffs=$((diffs + 1))
+  [ $diffs = 0 ] && pass "(a) $n csv files and results.h5 byte-identical to the direct run" ||
+    fail "(a) $diffs file(s) differ from the direct run"
+  # A second month appends to the same store.
+  cp "$W/drops/2024-05/month.csv" "$W/drops/2024-06/month.csv"
+  ids=$(slurm/submit-monthly.sh 2024-06 --input "$W/drops/{MONTH}/*.csv" --store "$W/store" \
+        --out "$W/out" --job "$JOBINI" --logdir "$W/logs" -- "${SB[@]}" 2>&1) && eval "$ids"
+  st=$(wait_jobs 300 "$ingest" "$run" "$report")
+  if [ "$(grep -c ' COMPLETED 0:0$' <<<"$st")" = 3 ] &&
+     grep -q -- '--append' "$W"/logs/parcours-ingest-2024-06-*.out; then
+    pass "(a) second month ingested with --append and run"
+  else
+    echo "$st"; show_logs "$W"/logs/parcours-*-2024-06-*.out; fail "(a) second month (--append)"
+  fi
+}
+
+# (b) partition study array
+case_b() {
+  local study=$W/study.ini ids studydir prepare array gather st
+  cat > "$study" <<EOF
+[study]
+dir = $W/study
+job = $JOBINI
+input = $W/drops/2024-05/*.csv
+strategies = balanced;hash
+buckets = 8;32
+ranks = 1;2
+threads = 1
+repeat = 1
+EOF
+  if ! ids=$(slurm/submit-study.sh "$study" -- --time=10 2>&1); then
+    echo "$ids"; fail "(b) submit-study.sh"; return
+  fi
+  eval "$(grep -E '^(studydir|prepare|array|gather)=' <<<"$ids")"
+  echo "(b) jobs: prepare=$prepare array=$array gather=$gather"
+  st=$(wait_jobs 600 "$prepare" "$array" "$gather")
+  echo "$st"
+  if [ "$(grep -c ' COMPLETED 0:0$' <<<"$st")" != 10 ]; then
+    show_logs "$studydir"/logs/*.out; fail "(b) study jobs did not all complete"; return
+  fi
+  pass "(b) prepare, 8 array tasks and gather completed"
+  local expect got
+  expect=$(for s in balanced hash; do for b in 8 32; do for r in 1 2; do
+             echo "$s,$b,$r,1,ok"; done; done; done | awk '{print NR-1 "," $0}')
+  got=$(python3 -c 'import csv,sys
+for r in csv.DictReader(open(sys.argv[1])):
+    print(",".join(r[k] for k in ("task","strategy","buckets","ranks","threads","status")))' \
+        "$studydir/study.csv" 2>&1)
+  if [ "$got" = "$expect" ]; then pass "(b) study.csv: 8 rows, one per task, parameters and status right"
+  else fail "(b) study.csv rows:"; diff <(echo "$expect") <(echo "$got"); fi
+  if python3 -c 'import sys,xml.etree.ElementTree as E; r=E.parse(sys.argv[1]).getroot(); sys.exit(0 if r.tag.endswith("svg") and len(r.findall(".//{http://www.w3.org/2000/svg}rect")) > 16 else 1)' \
+       "$studydir/study.svg"; then pass "(b) study.svg is well-formed SVG with bars"
+  else fail "(b) study.svg"; fi
+}
+
+# (c) broken input: the failure is visible in Slurm and in the log
+case_c() {
+  local ids ingest run report st log
+  mkdir -p "$W/drops/2024-07"
+  printf 'id;when;what\n1;2;3\n' > "$W/drops/2024-07/broken.csv"
+  if ! ids=$(slurm/submit-monthly.sh 2024-07 --input "$W/drops/{MONTH}/*.csv" \
+        --store "$W/store-c" --out "$W/out" --job "$JOBINI" --logdir "$W/logs" -- "${SB[@]}" 2>&1); then
+    echo "$ids"; fail "(c) submit-monthly.sh"; return
+  fi
+  eval "$ids"
+  st=$(wait_jobs 300 "$ingest" "$run" "$report")
+  echo "$st"
+  local info
+  info=$(scontrol show job "$ingest")
+  if grep -q 'JobState=FAILED' <<<"$info" && grep -qE 'ExitCode=[1-9][0-9]*:0' <<<"$info"; then
+    pass "(c) ingest job FAILED, $(grep -oE ' ExitCode=[0-9:]+' <<<"$info") in scontrol show job"
+  else
+    fail "(c) ingest job state/exit code: $(grep -oE 'JobState=[A-Z]+|ExitCode=[0-9:]+' <<<"$info" | tr '\n' ' ')"
+  fi
+  log=$(ls "$W"/logs/parcours-ingest-2024-07-*.out 2>/dev/null | head -1)
+  if [ -n "$log" ] && grep -q 'step ingest failed with exit status [1-9]' "$log" &&
+     grep -q 'broken.csv' "$log"; then
+    pass "(c) log names the failed step and the broken file"
+  else
+    show_logs "$log"; fail "(c) log message"
+  fi
+  if [ "$(grep -cE "^($run|$report) CANCELLED" <<<"$st")" = 2 ]; then
+    pass "(c) run and report jobs cancelled (dependency never satisfied)"
+  else fail "(c) rest of the chain not cancelled"; fi
+  [ ! -d "$W/out/2024-07" ] && pass "(c) no output for the failed month" ||
+    fail "(c) output dir $W/out/2024-07 exists"
+}
+
+case_a
+case_b
+case_c
+finish

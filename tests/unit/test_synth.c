@@ -1,0 +1,335 @@
+/* test_synth.c - CUnit cases of synth.c: names, determinism, time order and
+ * range, value rules, and the planted truth recovered by plain counting over
+ * 50k customers (churn drivers vs harmless issues, best NPS and offer
+ * channels, heavy-tailed lengths). */
+#include "pc_synth.h"
+#include "pc_test.h"
+
+#define STAT_CUSTOMERS 50000
+#define STAT_SEED 20260101
+
+/* ---- Helpers ------------------------------------------------------------------ */
+
+static guint find_name(const char *const *names, guint n, const char *name) {
+  for (guint i = 0; i < n; i++)
+    if (strcmp(names[i], name) == 0) return i;
+  CU_FAIL_FATAL("name not found");
+  return 0;
+}
+
+static guint ev_id(const char *name) {
+  guint n;
+  const char *const *names = pc_synth_events(&n);
+  return find_name(names, n, name);
+}
+
+static guint ch_id(const char *name) {
+  guint n;
+  const char *const *names = pc_synth_channels(&n);
+  return find_name(names, n, name);
+}
+
+/* FNV-1a over everything a customer carries. */
+static uint64_t customer_hash(const PcSynthCustomer *c) {
+  uint64_t h = pc_fnv1a64(c->id, c->id_len);
+  h ^= pc_fnv1a64(c->segment, strlen(c->segment)) * 31;
+  h ^= pc_fnv1a64(&c->revenue, sizeof c->revenue) * 131;
+  for (size_t i = 0; i < c->n; i++) {
+    const PcSynthEvent *e = &c->ev[i];
+    uint64_t row[3] = {(uint64_t)e->ts_us, (uint64_t)e->value,
+                       ((uint64_t)e->channel << 16) | e->event};
+    h = (h * 1099511628211u) ^ pc_fnv1a64(row, sizeof row);
+  }
+  return h ^ c->n;
+}
+
+static gboolean name_valid(const char *s, gboolean channel) {
+  size_t n = strlen(s);
+  if (n < 1 || n > PC_MAX_NAME_BYTES) return FALSE;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char b = (unsigned char)s[i];
+    if (b < 0x20 || b == ',' || b == '>' || (channel && b == ':')) return FALSE;
+  }
+  return strcmp(s, "^") && strcmp(s, "$") && strcmp(s, "(all)") && strcmp(s, "(unknown)");
+}
+
+/* Counts over the first n customers of a fixed world. */
+typedef struct {
+  uint64_t customers, churned, events, max_len;
+  uint64_t with[64], churn_with[64]; /* customers having event e (before churn) */
+  double nps_sum[16];
+  uint64_t nps_n[16];                /* NPS attributed per spec §6 */
+  uint64_t offers[16], signups[16];  /* offer_sent per channel, followed by sign-up */
+} Stats;
+
+static void stats_customer(Stats *st, const PcSynthCustomer *c) {
+  guint churn = ev_id("churn"), nps = ev_id("nps_response");
+  guint sent = ev_id("offer_sent"), signup = ev_id("offer_signup");
+  gboolean seen[64] = {FALSE};
+  gboolean y = c->n > 0 && c->ev[c->n - 1].event == churn;
+  for (size_t i = 0; i < c->n; i++) {
+    const PcSynthEvent *e = &c->ev[i];
+    seen[e->event] = TRUE;
+    if (e->event == nps) {
+      size_t j = i;
+      while (j > 0 && c->ev[j - 1].event == nps) j--;
+      guint ch = j > 0 ? c->ev[j - 1].channel : 15;
+      st->nps_sum[ch] += e->value / 1e6;
+      st->nps_n[ch]++;
+    }
+    if (e->event == sent) {
+      st->offers[e->channel]++;
+      if (i + 1 < c->n && c->ev[i + 1].event == signup) st->signups[e->channel]++;
+    }
+  }
+  for (guint e = 0; e < 64; e++) {
+    st->with[e] += seen[e];
+    st->churn_with[e] += seen[e] && y;
+  }
+  st->customers++;
+  st->churned += y;
+  st->events += c->n;
+  if (c->n > st->max_len) st->max_len = c->n;
+}
+
+static void stats_compute(Stats *st) {
+  memset(st, 0, sizeof *st);
+  PcSynth *s = pc_synth_new(STAT_SEED, STAT_CUSTOMERS);
+  PcSynthCustomer c = {0};
+  for (uint64_t k = 0; k < STAT_CUSTOMERS; k++) {
+    pc_synth_customer(s, k, &c);
+    stats_customer(st, &c);
+  }
+  pc_synth_customer_clear(&c);
+  pc_synth_free(s);
+}
+
+/* Churn rate with the event over the rate without it. */
+static double churn_ratio(const Stats *st, guint e) {
+  double with = (double)st->churn_with[e] / st->with[e];
+  double without = (double)(st->churned - st->churn_with[e]) / (st->customers - st->with[e]);
+  return with / without;
+}
+
+/* ---- Cases ---------------------------------------------------------------------- */
+
+static void test_names(void) {
+  guint nc, ne;
+  const char *const *ch = pc_synth_channels(&nc);
+  const char *const *ev = pc_synth_events(&ne);
+  CU_ASSERT_EQUAL(nc, 8);
+  CU_ASSERT_EQUAL(ne, 19);
+  CU_ASSERT_PTR_NULL(ch[nc]);
+  CU_ASSERT_PTR_NULL(ev[ne]);
+  for (guint i = 0; i < nc; i++) {
+    CU_ASSERT(name_valid(ch[i], TRUE));
+    if (i) CU_ASSERT(strcmp(ch[i - 1], ch[i]) < 0);
+  }
+  for (guint i = 0; i < ne; i++) {
+    CU_ASSERT(name_valid(ev[i], FALSE));
+    if (i) CU_ASSERT(strcmp(ev[i - 1], ev[i]) < 0);
+  }
+  CU_ASSERT_STRING_EQUAL(ch[0], "app");
+  CU_ASSERT_STRING_EQUAL(ch[7], "web");
+  CU_ASSERT_EQUAL(ev_id("churn"), 5);
+}
+
+static void test_determinism(void) {
+  enum { N = 3000 };
+  uint64_t *fwd = g_new(uint64_t, N);
+  PcSynth *s = pc_synth_new(7, N), *t = pc_synth_new(7, N), *u = pc_synth_new(8, N);
+  PcSynthCustomer c = {0};
+  for (uint64_t k = 0; k < N; k++) {
+    pc_synth_customer(s, k, &c);
+    fwd[k] = customer_hash(&c);
+  }
+  guint same_other_seed = 0;
+  for (uint64_t k = N; k-- > 0;) {
+    pc_synth_customer(t, k, &c);
+    CU_ASSERT_EQUAL(customer_hash(&c), fwd[k]);
+    pc_synth_customer(s, k, &c);
+    CU_ASSERT_EQUAL(customer_hash(&c), fwd[k]);
+    pc_synth_customer(u, k, &c);
+    same_other_seed += customer_hash(&c) == fwd[k];
+  }
+  CU_ASSERT_EQUAL(same_other_seed, 0);
+  /* a fresh buffer gives the same customer as a reused one */
+  PcSynthCustomer d = {0};
+  pc_synth_customer(s, 1234, &d);
+  CU_ASSERT_EQUAL(customer_hash(&d), fwd[1234]);
+  pc_synth_customer_clear(&d);
+  CU_ASSERT_PTR_NULL(d.ev);
+  pc_synth_customer_clear(&c);
+  pc_synth_free(u);
+  pc_synth_free(t);
+  pc_synth_free(s);
+  g_free(fwd);
+}
+
+/* Time order, range, value rules, churn last, id format and order. */
+static void check_customer(int64_t from, int64_t to,
+                           const PcSynthCustomer *c) {
+  guint nc, ne;
+  pc_synth_channels(&nc);
+  pc_synth_events(&ne);
+  guint churn = ev_id("churn"), nps = ev_id("nps_response"), buy = ev_id("purchase");
+  CU_ASSERT(c->n >= 1 && c->n <= PC_SYNTH_MAX_EVENTS);
+  for (size_t i = 0; i < c->n; i++) {
+    const PcSynthEvent *e = &c->ev[i];
+    CU_ASSERT(e->ts_us >= from && e->ts_us < to);
+    if (i) CU_ASSERT(e->ts_us > c->ev[i - 1].ts_us);
+    CU_ASSERT(e->channel < nc && e->event < ne);
+    if (e->event == churn) CU_ASSERT_EQUAL(i, c->n - 1);
+    if (e->event == nps) {
+      CU_ASSERT(e->value >= 0 && e->value <= 10000000 && e->value % 1000000 == 0);
+    } else if (e->event == buy) {
+      CU_ASSERT(e->value >= 5000000 && e->value <= 500000000 && e->value % 10000 == 0);
+    } else {
+      CU_ASSERT_EQUAL(e->value, 0);
+    }
+  }
+  CU_ASSERT(c->revenue >= 20000000 && c->revenue <= 200000000 && c->revenue % 10000 == 0);
+  CU_ASSERT(strcmp(c->segment, "consumer") == 0 || strcmp(c->segment, "business") == 0);
+  CU_ASSERT_EQUAL(c->id_len, strlen(c->id));
+}
+
+static void test_order_range(void) {
+  enum { N = 20000 };
+  PcSynth *s = pc_synth_new(99, N);
+  PcSynthCustomer c = {0};
+  char prev[24] = "";
+  for (uint64_t k = 0; k < N; k++) {
+    pc_synth_customer(s, k, &c);
+    check_customer(PC_SYNTH_DEFAULT_FROM_US, PC_SYNTH_DEFAULT_TO_US, &c);
+    if (k) CU_ASSERT(strcmp(prev, c.id) < 0);
+    memcpy(prev, c.id, sizeof prev);
+  }
+  pc_synth_customer(s, 1234, &c);
+  CU_ASSERT_STRING_EQUAL(c.id, "c000001234");
+  pc_synth_customer_clear(&c);
+  pc_synth_free(s);
+}
+
+static void test_id_width(void) {
+  PcSynth *s = pc_synth_new(1, UINT64_C(12345678901));
+  PcSynthCustomer c = {0};
+  pc_synth_customer(s, 42, &c);
+  CU_ASSERT_STRING_EQUAL(c.id, "c00000000042");
+  CU_ASSERT_EQUAL(c.id_len, 12);
+  pc_synth_customer_clear(&c);
+  pc_synth_free(s);
+}
+
+static void test_set_range(void) {
+  enum { N = 5000 };
+  const int64_t from = INT64_C(1704067200000000), to = from + INT64_C(3) * 86400000000;
+  PcSynth *s = pc_synth_new(5, N);
+  GError *err = NULL;
+  CU_ASSERT_FALSE(pc_synth_set_range(s, from, from + 3600000000, &err));
+  CU_ASSERT(err && g_error_matches(err, PC_ERROR, PC_ERROR_CONFIG));
+  g_clear_error(&err);
+  CU_ASSERT_TRUE(pc_synth_set_range(s, from, to, &err));
+  CU_ASSERT_PTR_NULL(err);
+  PcSynthCustomer c = {0};
+  for (uint64_t k = 0; k < N; k++) {
+    pc_synth_customer(s, k, &c);
+    check_customer(from, to, &c);
+  }
+  pc_synth_customer_clear(&c);
+  char *json = pc_synth_truth_json(s);
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"from\": \"2024-01-01T00:00:00Z\""));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"to\": \"2024-01-04T00:00:00Z\""));
+  g_free(json);
+  pc_synth_free(s);
+}
+
+static void test_churn_drivers(void) {
+  Stats st;
+  stats_compute(&st);
+  double rate = (double)st.churned / st.customers;
+  CU_ASSERT(rate > 0.05 && rate < 0.10);
+  CU_ASSERT(churn_ratio(&st, ev_id("billing_dispute")) >= 2.0);
+  CU_ASSERT(churn_ratio(&st, ev_id("ivr_failure")) >= 2.0);
+  CU_ASSERT(st.with[ev_id("billing_dispute")] > 2000);
+  CU_ASSERT(st.with[ev_id("ivr_failure")] > 2000);
+}
+
+static void test_harmless_issues(void) {
+  Stats st;
+  stats_compute(&st);
+  const char *harmless[3] = {"billing_issue", "internet_issue", "tv_issue"};
+  for (int i = 0; i < 3; i++) {
+    guint e = ev_id(harmless[i]);
+    double r = churn_ratio(&st, e);
+    CU_ASSERT(r >= 0.8 && r <= 1.25);
+    /* frequent: more common than either driver */
+    CU_ASSERT(st.with[e] > st.with[ev_id("billing_dispute")]);
+    CU_ASSERT(st.with[e] > st.with[ev_id("ivr_failure")]);
+  }
+}
+
+static void test_nps_best(void) {
+  Stats st;
+  stats_compute(&st);
+  guint best = ch_id("chat");
+  double best_mean = st.nps_sum[best] / st.nps_n[best];
+  CU_ASSERT(st.nps_n[best] > 500);
+  for (guint ch = 0; ch < 16; ch++)
+    if (ch != best && st.nps_n[ch]) CU_ASSERT(st.nps_sum[ch] / st.nps_n[ch] < best_mean);
+  CU_ASSERT(st.nps_n[ch_id("app")] > 0 && st.nps_n[ch_id("call")] > 0);
+  CU_ASSERT_EQUAL(st.nps_n[15], 0); /* always preceded by the waiver */
+}
+
+static void test_offer_best(void) {
+  Stats st;
+  stats_compute(&st);
+  guint best = ch_id("sms");
+  double best_rate = (double)st.signups[best] / st.offers[best];
+  for (guint ch = 0; ch < 16; ch++)
+    if (ch != best && st.offers[ch])
+      CU_ASSERT((double)st.signups[ch] / st.offers[ch] < best_rate);
+  CU_ASSERT(st.offers[ch_id("email")] > 0 && st.offers[ch_id("app")] > 0);
+}
+
+static void test_length(void) {
+  Stats st;
+  stats_compute(&st);
+  double mean = (double)st.events / st.customers;
+  CU_ASSERT(mean >= 8.0 && mean <= 12.0);
+  CU_ASSERT(st.max_len > 100);
+  CU_ASSERT(st.max_len <= PC_SYNTH_MAX_EVENTS);
+}
+
+static void test_truth_json(void) {
+  PcSynth *s = pc_synth_new(42, 1000);
+  char *json = pc_synth_truth_json(s);
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"seed\": 42,"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"customers\": 1000,"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"target_event\": \"churn\""));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"from\": \"2026-01-01T00:00:00Z\""));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"to\": \"2026-07-01T00:00:00Z\""));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"base_rate\": 0.05,"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "{\"event\": \"billing_dispute\", \"odds_multiplier\": 4.5,"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "{\"event\": \"ivr_failure\", \"odds_multiplier\": 3,"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "{\"event\": \"tv_issue\", \"odds_multiplier\": 1,"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"best_channel\": \"chat\""));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"best_channel\": \"sms\""));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "{\"channel\": \"chat\", \"share\": 0.3, \"mean\": 8.515, \"nps\": 53}"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "{\"channel\": \"sms\", \"share\": 0.3, \"signup_rate\": 0.11,"));
+  CU_ASSERT_EQUAL(json[strlen(json) - 1], '\n');
+  g_free(json);
+  pc_synth_free(s);
+}
+
+PC_TEST_MAIN("synth",
+             {"/synth/names", test_names},
+             {"/synth/determinism", test_determinism},
+             {"/synth/order_range", test_order_range},
+             {"/synth/id_width", test_id_width},
+             {"/synth/set_range", test_set_range},
+             {"/synth/churn_drivers", test_churn_drivers},
+             {"/synth/harmless_issues", test_harmless_issues},
+             {"/synth/nps_best", test_nps_best},
+             {"/synth/offer_best", test_offer_best},
+             {"/synth/length", test_length},
+             {"/synth/truth_json", test_truth_json})
