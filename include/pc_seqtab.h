@@ -116,8 +116,8 @@ void pc_seqtab_serialize_part(const PcSeqTab *t, guint part, guint nparts,
 void pc_seqtab_serialize_parts(const PcSeqTab *t, guint nparts,
                                GByteArray **bufs);
 /* Adds the entries of buf[0..len) (dst's k counters each) into dst. FALSE
- * with PC_ERROR_FORMAT when the buffer is truncated; entries before the bad
- * one are already merged. */
+ * with PC_ERROR_FORMAT when the buffer is truncated; dst then holds some
+ * of the entries before the bad one (discard it). */
 gboolean pc_seqtab_merge_serialized(PcSeqTab *dst, const guint8 *buf,
                                     size_t len, GError **error);
 

@@ -84,7 +84,8 @@ def read_task(studydir, n, expect):
     """One CSV row for task n: the grid point, then what run.json says."""
     d = os.path.join(studydir, f"task-{n}")
     row = dict(task=n, **expect, status="missing", predicted_imbalance="",
-               measured_imbalance="", wall_s="", peak_rss_max_bytes="",
+               measured_imbalance="", time_imbalance="", wall_s="",
+               peak_rss_max_bytes="",
                slurm_job="")
     try:
         with open(os.path.join(d, "params.json")) as f:
@@ -113,6 +114,12 @@ def read_task(studydir, n, expect):
     rss = [x for x in rj.get("peak_rss_bytes", []) if isinstance(x, (int, float))]
     row["peak_rss_max_bytes"] = max(rss) if rss else ""
     phases = {k: v for k, v in rj.get("phases", {}).items() if num(v) is not None}
+    # Measured time imbalance, max/mean over ranks of the total time, when
+    # run.json has per-rank phase times.
+    per = rj.get("phases_per_rank", {}).get("total")
+    if isinstance(per, list) and per and all(num(x) is not None for x in per):
+        mean = sum(per) / len(per)
+        row["time_imbalance"] = round(max(per) / mean, 6) if mean > 0 else ""
     return row, phases
 
 
@@ -127,7 +134,7 @@ def gather(studydir):
         row["_phases"] = ph
         rows.append(row)
     cols = ["task", "strategy", "buckets", "ranks", "threads", "repeat", "status",
-            "predicted_imbalance", "measured_imbalance"]
+            "predicted_imbalance", "measured_imbalance", "time_imbalance"]
     cols += [f"phase_{p}_s" for p in allph] + ["wall_s", "peak_rss_max_bytes", "slurm_job"]
     out = os.path.join(studydir, "study.csv")
     with open(out + ".tmp", "w", newline="") as f:
@@ -205,11 +212,13 @@ def chart(rows, phases):
             s.append(f'<rect x="{left + n * bw + 20}" y="{ly - 9}" width="10" height="10" fill="{color}"/>')
             s.append(f'<text x="{left + n * bw + 35}" y="{ly}">{escape(label)}</text>')
 
-    panel(top + 20, "imbalance: predicted (run.json plan.imbalance_cost), measured (plan.imbalance_events)",
+    panel(top + 20, "imbalance: plan.imbalance_cost, plan.imbalance_events, total time max/mean over ranks",
           [("predicted_imbalance", "predicted (cost)", COLORS[0]),
-           ("measured_imbalance", "measured (events)", COLORS[1])], False)
-    panel(top + 20 + ph + gap, "time per phase, seconds (max over ranks), stacked",
-          [(f"phase_{p}_s", p, COLORS[i % len(COLORS)]) for i, p in enumerate(phases)]
+           ("measured_imbalance", "measured (events)", COLORS[1]),
+           ("time_imbalance", "measured (time, max/mean)", COLORS[2])], False)
+    panel(top + 20 + ph + gap, "time per phase, seconds (max over ranks), stacked (total left out)",
+          [(f"phase_{p}_s", p, COLORS[i % len(COLORS)])
+           for i, p in enumerate(x for x in phases if x != "total")]
           or [("wall_s", "wall", COLORS[0])], True)
     s.append("</svg>\n")
     return "\n".join(s)

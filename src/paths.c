@@ -363,12 +363,14 @@ static void group_by_len(PcSeqEntry *v, size_t n, guint maxlen,
 
 /* ---- Collective steps ---- */
 
-/* Replaces *t by this rank's owned share of the union of all ranks' *t.
+/* Replaces *t by this rank's owned share of the union of all ranks' *t
+ * (collective over ops; alone, there is nothing to move).
  * The local table is freed before the exchange: peak memory is the send
  * buffers plus what arrives, not two tables. */
 static gboolean exchange_table(PcSeqTab **t, const PcCommOps *ops,
                                GError **error) {
   guint np = (guint)ops->size, k = pc_seqtab_k(*t);
+  if (np == 1) return TRUE; /* already the one owner's share */
   GByteArray **send = g_new(GByteArray *, np);
   for (guint r = 0; r < np; r++) send[r] = g_byte_array_new();
   pc_seqtab_serialize_parts(*t, np, send);

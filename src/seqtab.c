@@ -188,15 +188,25 @@ void pc_seqtab_foreach(PcSeqTab *t, PcSeqTabFunc fn, void *data) {
   }
 }
 
+/* Batches of 64 source records: hash, prefetch, then add (see paths.c). */
 void pc_seqtab_merge(PcSeqTab *dst, const PcSeqTab *src) {
   g_return_if_fail(dst->k == src->k && dst != src);
+  uint64_t *rec[64], h[64];
   for (size_t o = 0; o < src->arena_len;) {
-    uint64_t *rec = src->arena + o;
-    size_t len = rec_len(rec);
-    int64_t *d = pc_seqtab_upsert(dst, rec_seq(rec), len);
-    const int64_t *c = rec_counts(rec);
-    for (guint j = 0; j < dst->k; j++) d[j] += c[j];
-    o += rec_words(src, len);
+    int m = 0;
+    for (; m < 64 && o < src->arena_len; m++) {
+      rec[m] = src->arena + o;
+      h[m] = pc_seqtab_hash(rec_seq(rec[m]), rec_len(rec[m]));
+      pc_seqtab_prefetch_slot(dst, h[m]);
+      o += rec_words(src, rec_len(rec[m]));
+    }
+    for (int i = 0; i < m; i++) pc_seqtab_prefetch_record(dst, h[i]);
+    for (int i = 0; i < m; i++) {
+      int64_t *d = pc_seqtab_upsert_hashed(dst, rec_seq(rec[i]),
+                                           rec_len(rec[i]), h[i]);
+      const int64_t *c = rec_counts(rec[i]);
+      for (guint j = 0; j < dst->k; j++) d[j] += c[j];
+    }
   }
 }
 
@@ -252,35 +262,65 @@ void pc_seqtab_serialize_parts(const PcSeqTab *t, guint nparts,
   }
 }
 
+#define MERGE_BATCH 64 /* entries parsed, hashed and prefetched together */
+
+typedef struct {
+  size_t at;       /* entry offset in the buffer */
+  uint32_t n;      /* tokens */
+  size_t tok;      /* where its tokens start in the scratch */
+  uint64_t h;
+} Parsed;
+
+/* Parses up to MERGE_BATCH entries from buf[*at..len) into p, copying
+ * tokens (maybe unaligned in buf) to *seq. Returns how many, or -1 when
+ * the entry at *at is truncated (then *at points at it). */
+static int parse_batch(const guint8 *buf, size_t len, size_t cb, size_t *at,
+                       Parsed *p, uint32_t **seq, size_t *seq_cap) {
+  int m = 0;
+  size_t used = 0;
+  while (m < MERGE_BATCH && *at < len) {
+    uint32_t n;
+    if (len - *at < 4) return -1;
+    memcpy(&n, buf + *at, 4);
+    if ((len - *at - 4) / 4 < n || len - *at - 4 - (size_t)n * 4 < cb)
+      return -1;
+    if (used + n > *seq_cap) {
+      *seq_cap = 2 * (used + n);
+      *seq = g_renew(uint32_t, *seq, *seq_cap);
+    }
+    if (n) memcpy(*seq + used, buf + *at + 4, (size_t)n * 4);
+    p[m] = (Parsed){*at, n, used, 0};
+    used += n;
+    *at += 4 + (size_t)n * 4 + cb;
+    m++;
+  }
+  return m;
+}
+
 gboolean pc_seqtab_merge_serialized(PcSeqTab *dst, const guint8 *buf,
                                     size_t len, GError **error) {
-  size_t at = 0, cb = (size_t)dst->k * 8;
+  size_t at = 0, cb = (size_t)dst->k * 8, seq_cap = 0;
   uint32_t *seq = NULL;
-  size_t seq_cap = 0;
-  while (at < len) {
-    uint32_t n;
-    if (len - at < 4) goto truncated;
-    memcpy(&n, buf + at, 4);
-    if ((len - at - 4) / 4 < n || len - at - 4 - (size_t)n * 4 < cb)
-      goto truncated;
-    if (n > seq_cap) { /* tokens may be unaligned in buf: copy them */
-      seq_cap = n * 2;
-      seq = g_renew(uint32_t, seq, seq_cap);
+  Parsed p[MERGE_BATCH];
+  int m;
+  while ((m = parse_batch(buf, len, cb, &at, p, &seq, &seq_cap)) > 0) {
+    for (int i = 0; i < m; i++) {
+      p[i].h = pc_seqtab_hash(seq + p[i].tok, p[i].n);
+      pc_seqtab_prefetch_slot(dst, p[i].h);
     }
-    if (n) memcpy(seq, buf + at + 4, (size_t)n * 4);
-    int64_t *d = pc_seqtab_upsert(dst, seq, n);
-    const guint8 *c = buf + at + 4 + (size_t)n * 4;
-    for (guint j = 0; j < dst->k; j++) {
-      int64_t v;
-      memcpy(&v, c + 8 * j, 8);
-      d[j] += v;
+    for (int i = 0; i < m; i++) pc_seqtab_prefetch_record(dst, p[i].h);
+    for (int i = 0; i < m; i++) {
+      int64_t *d = pc_seqtab_upsert_hashed(dst, seq + p[i].tok, p[i].n, p[i].h);
+      const guint8 *c = buf + p[i].at + 4 + (size_t)p[i].n * 4;
+      for (guint j = 0; j < dst->k; j++) {
+        int64_t v;
+        memcpy(&v, c + 8 * j, 8);
+        d[j] += v;
+      }
     }
-    at += 4 + (size_t)n * 4 + cb;
   }
   g_free(seq);
-  return TRUE;
-truncated:
-  g_free(seq);
+  if (m == 0) return TRUE;
   pc_set_error(error, PC_ERROR_FORMAT,
                "seqtab: truncated entry at byte %zu of %zu", at, len);
   return FALSE;

@@ -87,16 +87,21 @@ store = unset
 [output]
 dir = unset
 EOF
-mkdir -p "$W/drops/2024-05" "$W/drops/2024-06" "$W/logs"
-if ! "$PARCOURS" generate -o "$W/gen-store" --customers 2000 --seed 7 \
-     --csv "$W/drops/2024-05/month.csv" >"$W/generate.log" 2>&1; then
+mkdir -p "$W/drops/2024-05" "$W/drops/2024-06" "$W/logs" "$W/gen"
+# generate --csv FILE writes FILE (events) and FILE-customers.csv.
+if ! "$PARCOURS" generate -o "$W/gen/store" --customers 2000 --seed 7 \
+     --csv "$W/gen/month.csv" >"$W/generate.log" 2>&1; then
   show_logs "$W/generate.log"; fail "parcours generate"; finish
 fi
+cp "$W/gen/month.csv" "$W/drops/2024-05/month.csv"
+CUST=$W/gen/month-customers.csv
+CUSTOPT=()
+[ -f "$CUST" ] && CUSTOPT=(--customers "$CUST") || CUST=""
 
 # (a) monthly chain == direct run
 case_a() {
   local ids ingest run report st
-  if ! ids=$(slurm/submit-monthly.sh 2024-05 --input "$W/drops/{MONTH}/*.csv" \
+  if ! ids=$(slurm/submit-monthly.sh 2024-05 --input "$W/drops/{MONTH}/*.csv" "${CUSTOPT[@]}" \
         --store "$W/store" --out "$W/out" --job "$JOBINI" --logdir "$W/logs" -- "${SB[@]}" 2>&1); then
     echo "$ids"; fail "(a) submit-monthly.sh"; return
   fi
@@ -104,13 +109,17 @@ case_a() {
   echo "(a) jobs: ingest=$ingest run=$run report=$report"
   st=$(wait_jobs 300 "$ingest" "$run" "$report")
   echo "$st"
-  if [ "$(grep -c ' COMPLETED 0:0$' <<<"$st")" != 3 ]; then
-    show_logs "$W"/logs/parcours-*-2024-05-*.out; fail "(a) monthly chain did not complete"; return
+  if ! grep -qE "^$ingest COMPLETED 0:0\$" <<<"$st" || ! grep -qE "^$run COMPLETED 0:0\$" <<<"$st"; then
+    show_logs "$W"/logs/parcours-*-2024-05-*.out; fail "(a) monthly ingest -> run did not complete"; return
   fi
-  pass "(a) monthly chain ingest -> run -> report completed"
-  [ -f "$W/out/2024-05/run.json" ] && [ -f "$W/out/2024-05/report.html" ] &&
-    pass "(a) run.json and report.html in OUT/MONTH" || fail "(a) run.json/report.html missing in $W/out/2024-05"
-  if ! { tools/prun 2 "$PARCOURS" ingest -o "$W/direct-store" "$W/drops/2024-05/month.csv" &&
+  pass "(a) monthly chain: ingest and run jobs completed"
+  if grep -qE "^$report COMPLETED 0:0\$" <<<"$st" && [ -f "$W/out/2024-05/report.html" ]; then
+    pass "(a) report job completed, report.html in OUT/MONTH"
+  else
+    show_logs "$W"/logs/parcours-report-2024-05-*.out; fail "(a) report job / report.html"
+  fi
+  [ -f "$W/out/2024-05/run.json" ] && pass "(a) run.json in OUT/MONTH" || fail "(a) run.json missing in $W/out/2024-05"
+  if ! { tools/prun 2 "$PARCOURS" ingest -o "$W/direct-store" "${CUSTOPT[@]}" "$W/drops/2024-05/month.csv" &&
          tools/prun 2 "$PARCOURS" run "$JOBINI" --set "input.store=$W/direct-store" \
            --set "output.dir=$W/direct" --quiet; } >"$W/direct.log" 2>&1; then
     show_logs "$W/direct.log"; fail "(a) direct tools/prun 2 run"; return
@@ -127,12 +136,12 @@ case_a() {
   cmp "$W/out/2024-05/results.h5" "$W/direct/results.h5" || diffs=$((diffs + 1))
   [ $diffs = 0 ] && pass "(a) $n csv files and results.h5 byte-identical to the direct run" ||
     fail "(a) $diffs file(s) differ from the direct run"
-  # A second month appends to the same store.
+  # A second month appends to the same store (events only).
   cp "$W/drops/2024-05/month.csv" "$W/drops/2024-06/month.csv"
   ids=$(slurm/submit-monthly.sh 2024-06 --input "$W/drops/{MONTH}/*.csv" --store "$W/store" \
         --out "$W/out" --job "$JOBINI" --logdir "$W/logs" -- "${SB[@]}" 2>&1) && eval "$ids"
   st=$(wait_jobs 300 "$ingest" "$run" "$report")
-  if [ "$(grep -c ' COMPLETED 0:0$' <<<"$st")" = 3 ] &&
+  if grep -qE "^$run COMPLETED 0:0\$" <<<"$st" &&
      grep -q -- '--append' "$W"/logs/parcours-ingest-2024-06-*.out; then
     pass "(a) second month ingested with --append and run"
   else
@@ -148,6 +157,7 @@ case_b() {
 dir = $W/study
 job = $JOBINI
 input = $W/drops/2024-05/*.csv
+customers = $CUST
 strategies = balanced;hash
 buckets = 8;32
 ranks = 1;2
