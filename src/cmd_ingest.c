@@ -482,7 +482,10 @@ static gboolean ingest(Ingest *g, const IngestOpts *o, GError **error) {
     ok = record != NULL;
     double share = cnt[0] ? (double)cnt[1] / (double)cnt[0] : 0;
     if (ok && share > o->max_reject) {
-      pc_set_error(error, PC_ERROR_REJECTS, "%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " data rows rejected (%.6g), more than --max-reject-fraction %.6g; nothing was added to %s; the rejected rows are listed in %s/rejects-b%06u.tsv until the next try", cnt[1], cnt[0], share, o->max_reject, o->out, staging, batch);
+      /* name the first rejected row (file:line: reason), so the message
+       * alone says where to look; the rejects file has them all */
+      const Reject *r0 = &g_array_index(all, Reject, 0);
+      pc_set_error(error, PC_ERROR_REJECTS, "%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " data rows rejected (%.6g), more than --max-reject-fraction %.6g (first: %s:%" G_GUINT64_FORMAT ": %s); nothing was added to %s; the rejected rows are listed in %s/rejects-b%06u.tsv", cnt[1], cnt[0], share, o->max_reject, (char *)g_ptr_array_index(g->paths, r0->file), r0->line, pc_csv_reason_name(r0->reason), o->out, staging, batch);
       ok = FALSE;
     }
     free_rejects(all);

@@ -409,6 +409,13 @@ static gboolean read_index(hid_t f, PcShardMeta *m, GError **error) {
     pc_set_error(error, PC_ERROR_FORMAT, "%s: bucket count %" G_GUINT64_FORMAT " out of range", m->path, B);
     return FALSE;
   }
+  /* check before allocating: a damaged buckets attribute must not make us
+   * allocate 5 x 8 x 2^31 bytes */
+  int64_t have = ds_len(f, "index/events");
+  if (have != (int64_t)B) {
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: dataset index/events has %" G_GINT64_FORMAT " elements, the attribute buckets says %" G_GUINT64_FORMAT, m->path, have, B);
+    return FALSE;
+  }
   g_autofree uint64_t *idb = g_new(uint64_t, B);
   g_autofree uint64_t *crmb = g_new(uint64_t, B);
   m->bucket_events = g_new(uint64_t, B);

@@ -204,7 +204,7 @@ case_c() {
   local info
   info=$(scontrol show job "$ingest")
   if grep -q 'JobState=FAILED' <<<"$info" && grep -qE 'ExitCode=[1-9][0-9]*:0' <<<"$info"; then
-    pass "(c) ingest job FAILED, $(grep -oE ' ExitCode=[0-9:]+' <<<"$info") in scontrol show job"
+    pass "(c) ingest job FAILED, $(grep -oE 'ExitCode=[0-9:]+' <<<"$info" | head -1) in scontrol show job"
   else
     fail "(c) ingest job state/exit code: $(grep -oE 'JobState=[A-Z]+|ExitCode=[0-9:]+' <<<"$info" | tr '\n' ' ')"
   fi

@@ -1,0 +1,325 @@
+/* test_store.c - the store directory of src/store.c: MANIFEST parsing and
+ * its errors, staging of a new store or an append, commit (MANIFEST text
+ * compared whole) and abandon. Everything happens under a g_dir_make_tmp
+ * directory that each case removes.
+ */
+#include "pc_store.h"
+#include "pc_test.h"
+
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+/* ---- Helpers ---------------------------------------------------------------- */
+
+static char *make_tmp_dir(void) {
+  char *dir = g_dir_make_tmp("pc-test-store-XXXXXX", NULL);
+  g_assert(dir);
+  return dir;
+}
+
+/* Removes dir and everything under it (two levels are enough here). */
+static void rm_tree(const char *dir) {
+  GDir *d = g_dir_open(dir, 0, NULL);
+  const char *n;
+  while (d && (n = g_dir_read_name(d))) {
+    g_autofree char *p = g_build_filename(dir, n, NULL);
+    if (g_file_test(p, G_FILE_TEST_IS_DIR)) rm_tree(p);
+    else g_unlink(p);
+  }
+  if (d) g_dir_close(d);
+  g_rmdir(dir);
+}
+
+static void put(const char *dir, const char *name, const char *text) {
+  g_autofree char *p = g_build_filename(dir, name, NULL);
+  g_assert(g_file_set_contents(p, text, -1, NULL));
+}
+
+static gboolean exists(const char *dir, const char *name) {
+  g_autofree char *p = g_build_filename(dir, name, NULL);
+  return g_file_test(p, G_FILE_TEST_EXISTS);
+}
+
+static char *slurp(const char *dir, const char *name) {
+  g_autofree char *p = g_build_filename(dir, name, NULL);
+  char *text = NULL;
+  if (!g_file_get_contents(p, &text, NULL, NULL)) return NULL;
+  return text;
+}
+
+static guint count_entries(const char *dir) {
+  GDir *d = g_dir_open(dir, 0, NULL);
+  guint n = 0;
+  while (d && g_dir_read_name(d)) n++;
+  if (d) g_dir_close(d);
+  return n;
+}
+
+static GPtrArray *names(const char *a, const char *b) {
+  GPtrArray *p = g_ptr_array_new_with_free_func(g_free);
+  if (a) g_ptr_array_add(p, g_strdup(a));
+  if (b) g_ptr_array_add(p, g_strdup(b));
+  return p;
+}
+
+/* Opens dir expecting failure with code. */
+static void assert_open_fails(const char *dir, int code) {
+  PcStore *s = NULL;
+  GError *e = NULL;
+  CU_ASSERT_FALSE(pc_store_open(dir, &s, &e));
+  CU_ASSERT_PTR_NULL(s);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+  CU_ASSERT_EQUAL(e->domain, PC_ERROR);
+  CU_ASSERT_EQUAL(e->code, code);
+  g_error_free(e);
+}
+
+/* ---- Opening ---------------------------------------------------------------- */
+
+/* A directory that does not exist, and one without MANIFEST: PC_ERROR_IO. */
+static void test_open_missing(void) {
+  g_autofree char *tmp = make_tmp_dir();
+  g_autofree char *nope = g_build_filename(tmp, "nope", NULL);
+  assert_open_fails(nope, PC_ERROR_IO);
+  assert_open_fails(tmp, PC_ERROR_IO); /* exists, no MANIFEST */
+  rm_tree(tmp);
+}
+
+/* First line must be exactly "parcours-store 1": a newer version, another
+ * word, or an empty file are PC_ERROR_FORMAT. */
+static void test_open_bad_first_line(void) {
+  g_autofree char *tmp = make_tmp_dir();
+  put(tmp, "MANIFEST", "parcours-store 2\nbuckets 4\nbatches 1\nshard a.h5\n");
+  assert_open_fails(tmp, PC_ERROR_FORMAT);
+  put(tmp, "MANIFEST", "hello\nbuckets 4\nbatches 1\nshard a.h5\n");
+  assert_open_fails(tmp, PC_ERROR_FORMAT);
+  put(tmp, "MANIFEST", "");
+  assert_open_fails(tmp, PC_ERROR_FORMAT);
+  rm_tree(tmp);
+}
+
+/* An unknown line, a shard name with '/', buckets 0, no buckets line and
+ * no shard line are PC_ERROR_FORMAT. */
+static void test_open_bad_body(void) {
+  g_autofree char *tmp = make_tmp_dir();
+  put(tmp, "MANIFEST", "parcours-store 1\nbuckets 4\nbatches 1\nshard a.h5\nfoo bar\n");
+  assert_open_fails(tmp, PC_ERROR_FORMAT);
+  put(tmp, "MANIFEST", "parcours-store 1\nbuckets 4\nbatches 1\nshard ../a.h5\n");
+  assert_open_fails(tmp, PC_ERROR_FORMAT);
+  put(tmp, "MANIFEST", "parcours-store 1\nbuckets 0\nbatches 1\nshard a.h5\n");
+  assert_open_fails(tmp, PC_ERROR_FORMAT);
+  put(tmp, "MANIFEST", "parcours-store 1\nbatches 1\nshard a.h5\n");
+  assert_open_fails(tmp, PC_ERROR_FORMAT);
+  put(tmp, "MANIFEST", "parcours-store 1\nbuckets 4\nbatches 1\n");
+  assert_open_fails(tmp, PC_ERROR_FORMAT);
+  rm_tree(tmp);
+}
+
+/* A good MANIFEST: buckets 16, batches 2, shards in manifest order, full
+ * paths STORE/FILE; an empty line is allowed. */
+static void test_open_ok(void) {
+  g_autofree char *tmp = make_tmp_dir();
+  put(tmp, "MANIFEST",
+      "parcours-store 1\nbuckets 16\nbatches 2\nshard b000001-r00000.h5\n\n"
+      "shard b000002-r00000.h5\n");
+  g_autoptr(PcStore) s = NULL;
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL(pc_store_open(tmp, &s, &e));
+  CU_ASSERT_PTR_NULL(e);
+  CU_ASSERT_STRING_EQUAL(s->dir, tmp);
+  CU_ASSERT_EQUAL(s->buckets, 16);
+  CU_ASSERT_EQUAL(s->batches, 2);
+  CU_ASSERT_EQUAL_FATAL(s->files->len, 2);
+  CU_ASSERT_EQUAL_FATAL(s->shards->len, 2);
+  CU_ASSERT_STRING_EQUAL(g_ptr_array_index(s->files, 0), "b000001-r00000.h5");
+  CU_ASSERT_STRING_EQUAL(g_ptr_array_index(s->files, 1), "b000002-r00000.h5");
+  g_autofree char *p1 = g_build_filename(tmp, "b000002-r00000.h5", NULL);
+  CU_ASSERT_STRING_EQUAL(g_ptr_array_index(s->shards, 1), p1);
+  rm_tree(tmp);
+}
+
+/* ---- Names and staging -------------------------------------------------------- */
+
+/* b + 6-digit batch, r + 5-digit rank. */
+static void test_shard_name(void) {
+  g_autofree char *a = pc_store_shard_name(1, 0);
+  g_autofree char *b = pc_store_shard_name(3, 12);
+  g_autofree char *c = pc_store_shard_name(123456, 99999);
+  CU_ASSERT_STRING_EQUAL(a, "b000001-r00000.h5");
+  CU_ASSERT_STRING_EQUAL(b, "b000003-r00012.h5");
+  CU_ASSERT_STRING_EQUAL(c, "b123456-r99999.h5");
+}
+
+/* New store: STORE.tmp-PID is created, STORE itself not yet. */
+static void test_staging_new(void) {
+  g_autofree char *tmp = make_tmp_dir();
+  g_autofree char *store = g_build_filename(tmp, "store", NULL);
+  GError *e = NULL;
+  g_autofree char *st = pc_store_staging_dir(store, FALSE, &e);
+  CU_ASSERT_PTR_NULL(e);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+  g_autofree char *want = g_strdup_printf("%s.tmp-%d", store, (int)getpid());
+  CU_ASSERT_STRING_EQUAL(st, want);
+  CU_ASSERT_TRUE(g_file_test(st, G_FILE_TEST_IS_DIR));
+  CU_ASSERT_FALSE(g_file_test(store, G_FILE_TEST_EXISTS));
+  rm_tree(tmp);
+}
+
+/* New store over an existing path: NULL, PC_ERROR_EXISTS, nothing created.
+ * Append: the store itself is the staging directory. */
+static void test_staging_exists_and_append(void) {
+  g_autofree char *tmp = make_tmp_dir();
+  GError *e = NULL;
+  char *st = pc_store_staging_dir(tmp, FALSE, &e);
+  CU_ASSERT_PTR_NULL(st);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+  CU_ASSERT_EQUAL(e->domain, PC_ERROR);
+  CU_ASSERT_EQUAL(e->code, PC_ERROR_EXISTS);
+  g_error_free(e);
+  g_autofree char *stale = g_strdup_printf("%s.tmp-%d", tmp, (int)getpid());
+  CU_ASSERT_FALSE(g_file_test(stale, G_FILE_TEST_EXISTS));
+  g_autofree char *ap = pc_store_staging_dir(tmp, TRUE, NULL);
+  CU_ASSERT_STRING_EQUAL(ap, tmp);
+  rm_tree(tmp);
+}
+
+/* ---- Commit ------------------------------------------------------------------- */
+
+/* A new store: staging renamed to STORE, MANIFEST exactly
+ *   parcours-store 1 / buckets 8 / batches 1 / two shard lines,
+ * no MANIFEST.tmp left, and it opens. */
+static void test_commit_new(void) {
+  g_autofree char *tmp = make_tmp_dir();
+  g_autofree char *store = g_build_filename(tmp, "store", NULL);
+  g_autofree char *st = pc_store_staging_dir(store, FALSE, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+  put(st, "b000001-r00000.h5", "x");
+  put(st, "b000001-r00001.h5", "y");
+  g_autoptr(GPtrArray) files = names("b000001-r00000.h5", "b000001-r00001.h5");
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL(pc_store_commit(store, st, NULL, 8, files, &e));
+  CU_ASSERT_PTR_NULL(e);
+  CU_ASSERT_FALSE(g_file_test(st, G_FILE_TEST_EXISTS));
+  g_autofree char *m = slurp(store, "MANIFEST");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+  CU_ASSERT_STRING_EQUAL(m, "parcours-store 1\nbuckets 8\nbatches 1\n"
+                            "shard b000001-r00000.h5\n"
+                            "shard b000001-r00001.h5\n");
+  CU_ASSERT_FALSE(exists(store, "MANIFEST.tmp"));
+  CU_ASSERT_EQUAL(count_entries(store), 3); /* MANIFEST + 2 shards */
+  g_autoptr(PcStore) s = NULL;
+  CU_ASSERT_TRUE(pc_store_open(store, &s, NULL));
+  rm_tree(tmp);
+}
+
+/* Append to a store of batch 1 (two shards): MANIFEST lists the old shards
+ * first, then the new one, batches 1 -> 2; reopened: 3 shards. */
+static void test_commit_append(void) {
+  g_autofree char *tmp = make_tmp_dir();
+  put(tmp, "MANIFEST", "parcours-store 1\nbuckets 8\nbatches 1\n"
+                       "shard b000001-r00000.h5\nshard b000001-r00001.h5\n");
+  g_autoptr(PcStore) old = NULL;
+  CU_ASSERT_TRUE_FATAL(pc_store_open(tmp, &old, NULL));
+  g_autofree char *st = pc_store_staging_dir(tmp, TRUE, NULL);
+  put(st, "b000002-r00000.h5", "z");
+  g_autoptr(GPtrArray) files = names("b000002-r00000.h5", NULL);
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL(pc_store_commit(tmp, st, old, 8, files, &e));
+  g_autofree char *m = slurp(tmp, "MANIFEST");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+  CU_ASSERT_STRING_EQUAL(m, "parcours-store 1\nbuckets 8\nbatches 2\n"
+                            "shard b000001-r00000.h5\n"
+                            "shard b000001-r00001.h5\n"
+                            "shard b000002-r00000.h5\n");
+  CU_ASSERT_FALSE(exists(tmp, "MANIFEST.tmp"));
+  g_autoptr(PcStore) now = NULL;
+  CU_ASSERT_TRUE_FATAL(pc_store_open(tmp, &now, NULL));
+  CU_ASSERT_EQUAL(now->batches, 2);
+  CU_ASSERT_EQUAL(now->shards->len, 3);
+  rm_tree(tmp);
+}
+
+/* A staging directory that vanished: the MANIFEST cannot be written,
+ * PC_ERROR_IO, and STORE is not created. */
+static void test_commit_fails(void) {
+  g_autofree char *tmp = make_tmp_dir();
+  g_autofree char *store = g_build_filename(tmp, "store", NULL);
+  g_autofree char *st = g_build_filename(tmp, "gone", NULL);
+  g_autoptr(GPtrArray) files = names("b000001-r00000.h5", NULL);
+  GError *e = NULL;
+  CU_ASSERT_FALSE(pc_store_commit(store, st, NULL, 8, files, &e));
+  CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+  CU_ASSERT_EQUAL(e->domain, PC_ERROR);
+  CU_ASSERT_EQUAL(e->code, PC_ERROR_IO);
+  g_error_free(e);
+  CU_ASSERT_FALSE(g_file_test(store, G_FILE_TEST_EXISTS));
+  rm_tree(tmp);
+}
+
+/* ---- Abandon ------------------------------------------------------------------ */
+
+/* A failed new store: its shards, MANIFEST and staging directory go. */
+static void test_abandon_new(void) {
+  g_autofree char *tmp = make_tmp_dir();
+  g_autofree char *store = g_build_filename(tmp, "store", NULL);
+  g_autofree char *st = pc_store_staging_dir(store, FALSE, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+  put(st, "b000001-r00000.h5", "x");
+  put(st, "b000001-r00001.h5", "y");
+  put(st, "MANIFEST", "parcours-store 1\n");
+  g_autoptr(GPtrArray) files = names("b000001-r00000.h5", "b000001-r00001.h5");
+  pc_store_abandon(store, st, FALSE, files);
+  CU_ASSERT_FALSE(g_file_test(st, G_FILE_TEST_EXISTS));
+  CU_ASSERT_FALSE(g_file_test(store, G_FILE_TEST_EXISTS));
+  CU_ASSERT_EQUAL(count_entries(tmp), 0);
+  rm_tree(tmp);
+}
+
+/* A failed append: only the new batch's files go; MANIFEST and the old
+ * shard stay, and the store still opens as before (batches 1). */
+static void test_abandon_append(void) {
+  g_autofree char *tmp = make_tmp_dir();
+  put(tmp, "MANIFEST", "parcours-store 1\nbuckets 8\nbatches 1\n"
+                       "shard b000001-r00000.h5\n");
+  put(tmp, "b000001-r00000.h5", "old");
+  put(tmp, "b000002-r00000.h5", "new");
+  put(tmp, "b000002-r00001.h5", "new");
+  g_autoptr(GPtrArray) files = names("b000002-r00000.h5", "b000002-r00001.h5");
+  pc_store_abandon(tmp, tmp, TRUE, files);
+  CU_ASSERT_TRUE(exists(tmp, "MANIFEST"));
+  CU_ASSERT_TRUE(exists(tmp, "b000001-r00000.h5"));
+  CU_ASSERT_FALSE(exists(tmp, "b000002-r00000.h5"));
+  CU_ASSERT_FALSE(exists(tmp, "b000002-r00001.h5"));
+  CU_ASSERT_EQUAL(count_entries(tmp), 2);
+  g_autoptr(PcStore) s = NULL;
+  CU_ASSERT_TRUE_FATAL(pc_store_open(tmp, &s, NULL));
+  CU_ASSERT_EQUAL(s->batches, 1);
+  rm_tree(tmp);
+}
+
+/* Abandon with no file list (failure before any shard) still removes a new
+ * store's empty staging directory. */
+static void test_abandon_no_files(void) {
+  g_autofree char *tmp = make_tmp_dir();
+  g_autofree char *store = g_build_filename(tmp, "store", NULL);
+  g_autofree char *st = pc_store_staging_dir(store, FALSE, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+  pc_store_abandon(store, st, FALSE, NULL);
+  CU_ASSERT_FALSE(g_file_test(st, G_FILE_TEST_EXISTS));
+  rm_tree(tmp);
+}
+
+PC_TEST_MAIN("store",
+             {"/store/open_missing", test_open_missing},
+             {"/store/open_bad_first_line", test_open_bad_first_line},
+             {"/store/open_bad_body", test_open_bad_body},
+             {"/store/open_ok", test_open_ok},
+             {"/store/shard_name", test_shard_name},
+             {"/store/staging_new", test_staging_new},
+             {"/store/staging_exists_and_append", test_staging_exists_and_append},
+             {"/store/commit_new", test_commit_new},
+             {"/store/commit_append", test_commit_append},
+             {"/store/commit_fails", test_commit_fails},
+             {"/store/abandon_new", test_abandon_new},
+             {"/store/abandon_append", test_abandon_append},
+             {"/store/abandon_no_files", test_abandon_no_files})
