@@ -10,6 +10,7 @@
 #include "pc_h5io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <math.h>
 #include <unistd.h>
@@ -33,6 +34,71 @@ static void close_id(hid_t id) {
 }
 
 /* ---- writing ---------------------------------------------------------------- */
+
+/* Files are built in memory (core driver, no backing store) and written out
+ * by close_to_disk(). Why: when the disk fills, HDF5 1.10 reports the
+ * failure only at H5Fclose, leaves a half-closed file id behind, and
+ * crashes later in H5_term_library (at MPI_Finalize). In memory, nothing of
+ * HDF5 can fail for lack of disk; our own write() reports ENOSPC cleanly.
+ * The image is the same bytes the sec2 driver would have written. */
+#define CORE_INCREMENT_BYTES ((size_t)16 << 20)
+
+static hid_t create_in_memory(const char *path) {
+  hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_obj_track_times(fcpl, 0);
+  H5Pset_fapl_core(fapl, CORE_INCREMENT_BYTES, 0);
+  hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
+  close_id(fapl);
+  close_id(fcpl);
+  return f;
+}
+
+/* Writes all of buf to path (created or truncated) and fsyncs it. FALSE
+ * with PC_ERROR_IO naming path and the reason (e.g. no space left); the
+ * partial file is removed. */
+static gboolean write_file(const char *path, const void *buf, size_t n,
+                           GError **error) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int err = fd < 0 ? errno : 0;
+  for (size_t at = 0; !err && at < n;) {
+    ssize_t w = write(fd, (const char *)buf + at, n - at);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) err = w < 0 ? errno : ENOSPC;
+    else at += (size_t)w;
+  }
+  if (!err && fsync(fd) != 0) err = errno;
+  if (fd >= 0 && close(fd) != 0 && !err) err = errno;
+  if (err) {
+    if (fd >= 0) unlink(path);
+    pc_set_error(error, PC_ERROR_IO, "%s: cannot write: %s", path, g_strerror(err));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Closes the in-memory file f; when ok, first writes its image to path.
+ * Returns ok && the image was written. */
+static gboolean close_to_disk(hid_t f, gboolean ok, const char *path,
+                              GError **error) {
+  void *img = NULL;
+  ssize_t n = -1;
+  if (ok && H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0 && (n = H5Fget_file_image(f, NULL, 0)) > 0) {
+    img = g_malloc((size_t)n);
+    if (H5Fget_file_image(f, img, (size_t)n) != n) n = -1;
+  }
+  if (ok && n <= 0) {
+    pc_set_error(error, PC_ERROR_IO, "%s: cannot build the HDF5 image in memory", path);
+    ok = FALSE;
+  }
+  if (H5Fclose(f) < 0 && ok) {
+    pc_set_error(error, PC_ERROR_IO, "%s: cannot close the in-memory HDF5 file", path);
+    ok = FALSE;
+  }
+  ok = ok && write_file(path, img, (size_t)n, error);
+  g_free(img);
+  return ok;
+}
 
 static hid_t group_create(hid_t loc, const char *name) {
   hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
@@ -219,10 +285,7 @@ static gboolean write_dicts(hid_t f, const PcShardData *s, const char *file,
 
 gboolean pc_h5io_write_shard(const char *path, const PcShardData *s,
                              const char *batch_json, GError **error) {
-  hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
-  H5Pset_obj_track_times(fcpl, 0);
-  hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
-  close_id(fcpl);
+  hid_t f = create_in_memory(path);
   if (f < 0) {
     pc_set_error(error, PC_ERROR_IO, "%s: cannot create shard file", path);
     return FALSE;
@@ -238,11 +301,7 @@ gboolean pc_h5io_write_shard(const char *path, const PcShardData *s,
        write_customers(f, s, path, error) && write_events(f, s, path, error) &&
        write_crm(f, s, path, error) &&
        (!batch_json || write_string(f, "ingest", batch_json, path, error));
-  if (H5Fclose(f) < 0 && ok) {
-    pc_set_error(error, PC_ERROR_IO, "%s: cannot close (disk full?)", path);
-    ok = FALSE;
-  }
-  return ok;
+  return close_to_disk(f, ok, path, error);
 }
 
 /* ---- reading ----------------------------------------------------------------- */
@@ -692,6 +751,14 @@ static gboolean write_table(hid_t f, const PcTable *t, const char *file,
       }
     }
   hid_t g = group_create(f, pc_table_name(t));
+  /* column types ("name:int|double|micros|string") so a reader can tell
+   * money (millionths) from plain integers */
+  GString *cols = g_string_new(NULL);
+  static const char *const tn[] = {"int", "double", "micros", "string"};
+  for (guint c = 0; c < nc; c++)
+    g_string_append_printf(cols, "%s%s:%s", c ? "," : "", pc_table_col_name(t, c), tn[pc_table_col_type(t, c)]);
+  if (g >= 0) write_attr_str(g, "columns", cols->str);
+  g_string_free(cols, TRUE);
   hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
   H5Pset_obj_track_times(dcpl, 0);
   hsize_t n = nr;
@@ -714,10 +781,7 @@ static gboolean write_table(hid_t f, const PcTable *t, const char *file,
 gboolean pc_h5io_write_results(const char *path, GPtrArray *tables,
                                GError **error) {
   g_autofree char *tmp = g_strdup_printf("%s.tmp", path);
-  hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
-  H5Pset_obj_track_times(fcpl, 0);
-  hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
-  close_id(fcpl);
+  hid_t f = create_in_memory(tmp);
   if (f < 0) {
     pc_set_error(error, PC_ERROR_IO, "%s: cannot create", tmp);
     return FALSE;
@@ -726,10 +790,7 @@ gboolean pc_h5io_write_results(const char *path, GPtrArray *tables,
                 write_attr_u64(f, "format_version", 1);
   for (guint i = 0; ok && i < tables->len; i++)
     ok = write_table(f, g_ptr_array_index(tables, i), tmp, error);
-  if (H5Fclose(f) < 0 && ok) {
-    pc_set_error(error, PC_ERROR_IO, "%s: cannot close (disk full?)", tmp);
-    ok = FALSE;
-  }
+  ok = close_to_disk(f, ok, tmp, error);
   if (ok && rename(tmp, path) != 0) {
     pc_set_error(error, PC_ERROR_IO, "%s: %s", path, g_strerror(errno));
     ok = FALSE;
@@ -757,11 +818,16 @@ gboolean pc_h5io_read_table(const char *path, const char *name, PcTable **out,
   hid_t vstr = H5Tcopy(H5T_C_S1);
   H5Tset_size(vstr, H5T_VARIABLE);
   g_autoptr(GPtrArray) cols = g_ptr_array_new_with_free_func(g_free);
+  hid_t grp = H5Gopen2(f, name, H5P_DEFAULT);
+  g_autofree char *types = grp >= 0 ? read_attr_str(grp, "columns") : NULL;
+  close_id(grp);
+  g_auto(GStrv) typev = types ? g_strsplit(types, ",", -1) : NULL;
   hid_t mt = H5Tcreate(H5T_COMPOUND, 8 * (size_t)nc);
   for (int c = 0; c < nc; c++) {
     char *cn = H5Tget_member_name(ft, c);
     H5T_class_t cl = H5Tget_member_class(ft, c);
     const char *ty = cl == H5T_FLOAT ? "double" : cl == H5T_STRING ? "string" : "int";
+    if (cl == H5T_INTEGER && typev && (guint)c < g_strv_length(typev) && g_str_has_suffix(typev[c], ":micros")) ty = "micros";
     g_ptr_array_add(cols, g_strdup_printf("%s:%s", cn, ty));
     H5Tinsert(mt, cn, 8 * (size_t)c, cl == H5T_FLOAT ? H5T_NATIVE_DOUBLE : cl == H5T_STRING ? vstr : H5T_NATIVE_INT64);
     H5free_memory(cn);
@@ -779,6 +845,7 @@ gboolean pc_h5io_read_table(const char *path, const char *name, PcTable **out,
       PcColType ty = pc_table_col_type(t, c);
       if (ty == PC_COL_DOUBLE) pc_table_set_double(t, c, *(double *)cp);
       else if (ty == PC_COL_STRING) pc_table_set_string(t, c, *(char **)cp ? *(char **)cp : "");
+      else if (ty == PC_COL_MICROS) pc_table_set_micros(t, c, *(int64_t *)cp);
       else pc_table_set_int(t, c, *(int64_t *)cp);
     }
   }

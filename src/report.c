@@ -308,6 +308,13 @@ static void bar(GString *h, double frac, const char *cls) {
                          100 * MIN(frac, 1.0));
 }
 
+/* A bar of frac with the rounded percentage of label beside it. */
+static void bar_pct(GString *h, double frac, double label, const char *cls) {
+  char b[32];
+  bar(h, frac, cls);
+  g_string_append_printf(h, "<span class=\"bp\">%s</span>", pct(b, label));
+}
+
 /* A bar centred on 0 for v in [-1, 1]: negative to the left. */
 static void div_bar(GString *h, double v) {
   if (!isfinite(v)) v = 0;
@@ -436,14 +443,16 @@ static char *row_prefix(const PcTable *t, guint row, const char *name) {
   return g_strdup_printf("%s-%u", name, row + 1);
 }
 
-static void thead(GString *h, const char *const *cols) {
-  g_string_append(h, "<div class=\"tw\"><table><thead><tr>");
+static void thead_cls(GString *h, const char *const *cols, const char *cls) {
+  g_string_append_printf(h, "<div class=\"tw%s%s\"><table><thead><tr>", *cls ? " " : "", cls);
   for (; *cols; cols++) {
     gboolean num = (*cols)[0] == '#';
     g_string_append_printf(h, "<th%s>%s</th>", num ? " class=\"num\"" : "", *cols + (num ? 1 : 0));
   }
   g_string_append(h, "</tr></thead><tbody>");
 }
+
+static void thead(GString *h, const char *const *cols) { thead_cls(h, cols, ""); }
 
 static void tfoot(GString *h) { g_string_append(h, "</tbody></table></div>"); }
 
@@ -644,7 +653,7 @@ static gint cmp_column(gconstpointer a, gconstpointer b, gpointer data) {
 }
 
 /* Column d: the SANKEY_PER_COL largest children of shown nodes (at least
- * 0.5% of all journeys each), then one "other paths" node taking the rest
+ * 1% of all journeys each: thinner bands are noise at this size), then one "other paths" node taking the rest
  * of the flow out of the shown parents. */
 static void sankey_pick(Sankey *s, int d) {
   g_autoptr(GArray) cand = g_array_new(FALSE, FALSE, sizeof(int));
@@ -660,7 +669,7 @@ static void sankey_pick(Sankey *s, int d) {
   for (guint k = 0; k < cand->len; k++) {
     int i = g_array_index(cand, int, k);
     SNode *n = SN(s, i);
-    if (k < SANKEY_PER_COL && n->reach * 200 >= s->total && n->reach > 0) {
+    if (k < SANKEY_PER_COL && n->reach * 100 >= s->total && n->reach > 0) {
       n->shown = TRUE;
       g_array_append_val(col, i);
     } else if (n->reach > 0) {
@@ -775,6 +784,16 @@ static void sankey_svg(Page *p, Sankey *s) {
                          s->depth);
 }
 
+/* Journeys in the named (not "other") nodes of column d. A column where
+ * they are under a tenth of all journeys is mostly unlabeled slivers, and
+ * the flow stops before it. */
+static int64_t sankey_named(Sankey *s, int d) {
+  int64_t sum = 0;
+  for (guint k = 0; k < s->col[d]->len; k++)
+    if (!SN(s, g_array_index(s->col[d], int, k))->other) sum += SN(s, g_array_index(s->col[d], int, k))->reach;
+  return sum;
+}
+
 static void sankey_draw(Page *p, const PcTable *t) {
   Sankey s = {g_array_new(FALSE, TRUE, sizeof(SNode)), g_array_new(FALSE, FALSE, sizeof(SLink)), {NULL}, 0, FALSE, 0};
   sankey_load(&s, t);
@@ -782,8 +801,12 @@ static void sankey_draw(Page *p, const PcTable *t) {
   int zero = 0;
   g_array_append_val(s.col[0], zero);
   for (int d = 1; s.total > 0 && d <= SANKEY_DEPTH; d++) {
+    guint nlinks = s.links->len;
     sankey_pick(&s, d);
-    if (!s.col[d]->len) break;
+    if (!s.col[d]->len || (d > 2 && sankey_named(&s, d) * 10 < s.total)) {
+      g_array_set_size(s.links, nlinks);
+      break;
+    }
     s.depth = d;
   }
   if (s.depth > 0) {
@@ -808,7 +831,7 @@ static void variants_table(Page *p, const PcTable *t) {
     td_col(p->h, t, r, "journeys", pre);
     td_col(p->h, t, r, "share", pre);
     g_string_append(p->h, "<td>");
-    bar(p->h, top > 0 ? cell_d(t, r, "share") / top : 0, "");
+    bar_pct(p->h, top > 0 ? cell_d(t, r, "share") / top : 0, cell_d(t, r, "share"), "");
     g_string_append(p->h, "</td>");
     td_col(p->h, t, r, "length", pre);
     g_string_append(p->h, "<td class=\"path\">");
@@ -837,7 +860,7 @@ static void preceding_paths(Page *p, const PcTable *t) {
   static const char *const cols[] = {"#Rank", "#Customers", "#Share", "", "Last events before the target", NULL};
   guint n = MIN(pc_table_nrows(t), TOP_PRECEDING);
   double top = n ? cell_d(t, 0, "share") : 0;
-  g_string_append(p->h, "<div><h3>Paths into the target</h3>");
+  g_string_append(p->h, "<h3>Paths into the target</h3>");
   thead(p->h, cols);
   for (guint r = 0; r < n; r++) {
     g_autofree char *pre = row_prefix(t, r, "preceding_paths");
@@ -846,20 +869,19 @@ static void preceding_paths(Page *p, const PcTable *t) {
     td_col(p->h, t, r, "customers", pre);
     td_col(p->h, t, r, "share", pre);
     g_string_append(p->h, "<td>");
-    bar(p->h, top > 0 ? cell_d(t, r, "share") / top : 0, "red");
+    bar_pct(p->h, top > 0 ? cell_d(t, r, "share") / top : 0, cell_d(t, r, "share"), "red");
     g_string_append(p->h, "</td><td class=\"path\">");
     path_chips(p->h, cell_s(t, r, "path"), PATH_TOKENS);
     g_string_append(p->h, "</td></tr>");
   }
   tfoot(p->h);
-  g_string_append(p->h, "</div>");
 }
 
 static void preceding_tokens(Page *p, const PcTable *t) {
   static const char *const cols[] = {"Event", "#Customers", "#Share", "", NULL};
   guint n = MIN(pc_table_nrows(t), TOP_TOKENS);
-  g_string_append(p->h, "<div><h3>Events seen shortly before it</h3>");
-  thead(p->h, cols);
+  g_string_append(p->h, "<h3>Events seen shortly before it</h3>");
+  thead_cls(p->h, cols, "narrow");
   for (guint r = 0; r < n; r++) {
     g_autofree char *pre = g_strdup_printf("preceding_tokens-%u", r + 1);
     g_string_append(p->h, "<tr><td>");
@@ -868,11 +890,10 @@ static void preceding_tokens(Page *p, const PcTable *t) {
     td_col(p->h, t, r, "customers", pre);
     td_col(p->h, t, r, "share", pre);
     g_string_append(p->h, "<td>");
-    bar(p->h, cell_d(t, r, "share"), "red");
+    bar_pct(p->h, cell_d(t, r, "share"), cell_d(t, r, "share"), "red");
     g_string_append(p->h, "</td></tr>");
   }
   tfoot(p->h);
-  g_string_append(p->h, "</div>");
 }
 
 static void section_preceding(Page *p) {
@@ -881,10 +902,9 @@ static void section_preceding(Page *p) {
   section_open(p, "preceding", "Before the outcome", NULL);
   g_string_append(p->h, "<p class=\"lede\">The last events of customers who reach ");
   target_html(p->h, p);
-  g_string_append(p->h, ", before they do (the lookback window). Share is of all customers who reach it.</p><div class=\"grid2\">");
+  g_string_append(p->h, ", before they do (the lookback window). Share is of all customers who reach it.</p>");
   if (pp) preceding_paths(p, pp);
   if (pt) preceding_tokens(p, pt);
-  g_string_append(p->h, "</div>");
   section_close(p);
 }
 
@@ -907,7 +927,7 @@ static void funnel_steps(Page *p, const PcTable *t, guint a, guint b, const char
     g_string_append_printf(p->h, "<tr><td class=\"num\">%s</td><td>", step);
     esc_max(p->h, cell_s(t, r, "token"), 130);
     g_string_append(p->h, "</td><td class=\"fb\">");
-    bar(p->h, first > 0 ? c / first : 0, "wide");
+    bar_pct(p->h, first > 0 ? c / first : 0, first > 0 ? c / first : NAN, "wide");
     g_string_append(p->h, "</td>");
     td_col(p->h, t, r, "customers", pre);
     /* step 1 has no previous step: csv/ leaves it empty, results.h5 has nan */
@@ -961,6 +981,16 @@ static void funnel_splits(Page *p, const PcTable *t, guint a, guint b, const cha
   if (splits->len > MAX_SPLITS) note(p->h, "%u of %u channels shown.", MAX_SPLITS, splits->len);
 }
 
+/* " (7 days)" for a span in whole days or hours, else "". buf: 64 bytes. */
+static char *human_span(char *buf, uint64_t s) {
+  buf[0] = '\0';
+  if (s >= 86400 && s % 86400 == 0)
+    snprintf(buf, 64, " (%" PRIu64 " day%s)", s / 86400, s == 86400 ? "" : "s");
+  else if (s >= 3600 && s % 3600 == 0)
+    snprintf(buf, 64, " (%" PRIu64 " hour%s)", s / 3600, s == 3600 ? "" : "s");
+  return buf;
+}
+
 static void funnel_block(Page *p, const PcTable *t, guint a, guint b) {
   const char *name = cell_s(t, a, "funnel");
   g_autofree char *fid = id_of(name);
@@ -970,9 +1000,10 @@ static void funnel_block(Page *p, const PcTable *t, guint a, guint b) {
   esc_max(p->h, name, 130);
   g_string_append(p->h, "</h3>");
   if (win) {
+    char hb[64];
     g_string_append(p->h, "<p class=\"note\">All steps within ");
     esc(p->h, win);
-    g_string_append(p->h, " s of the first.</p>");
+    g_string_append_printf(p->h, " s%s of the first.</p>", human_span(hb, g_ascii_strtoull(win, NULL, 10)));
   }
   funnel_steps(p, t, a, b, fid);
   funnel_splits(p, t, a, b, fid);
@@ -1045,14 +1076,13 @@ static void drivers_chart(Page *p, const PcTable *t) {
   g_string_append_printf(p->h, "<text class=\"ph\" x=\"%.0f\" y=\"16\">Lift (rate with the event / overall rate)</text>"
                                "<text class=\"ph\" x=\"%.0f\" y=\"16\">Revenue at risk</text>",
                          DV_LIFT_X, DV_REV_X);
-  for (guint r = 0; r < n; r++) {
-    if (r % 2 == 0)
-      g_string_append_printf(p->h, "<rect class=\"zebra\" x=\"0\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\"/>", top + r * DV_ROW, DV_W, DV_ROW);
-    driver_bar(p->h, t, r, top + r * DV_ROW, ml, mr);
-  }
+  for (guint r = 0; r < n; r += 2)
+    g_string_append_printf(p->h, "<rect class=\"zebra\" x=\"0\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\"/>", top + r * DV_ROW, DV_W, DV_ROW);
   g_string_append_printf(p->h, "<line class=\"base\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.1f\"/>"
-                               "<text class=\"dv\" x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">\xc3\x97" "1</text></svg></figure>",
+                               "<text class=\"dv\" x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">\xc3\x97" "1</text>",
                          bx, bx, top - 6, h - 4, bx, top - 9);
+  for (guint r = 0; r < n; r++) driver_bar(p->h, t, r, top + r * DV_ROW, ml, mr);
+  g_string_append(p->h, "</svg></figure>");
 }
 
 static void drivers_table(Page *p, const PcTable *t, const char *name, const char *first) {
@@ -1238,7 +1268,7 @@ static void section_channels(Page *p) {
 
 /* ---- model ---------------------------------------------------------------------- */
 
-static void roc_svg(Page *p, const PcTable *t) {
+static void roc_svg(Page *p, const PcTable *t, const PcTable *ms) {
   guint n = pc_table_nrows(t), step = MAX(1u, (n + ROC_POINTS - 1) / ROC_POINTS);
   double S = 300, m = 40;
   g_string_append_printf(p->h, "<figure class=\"fig roc\"><svg viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"ROC curve\">", S + m + 12, S + m + 8);
@@ -1260,6 +1290,10 @@ static void roc_svg(Page *p, const PcTable *t) {
   g_string_append_printf(p->h, "<polygon class=\"auc\" points=\"%s %.1f,%.1f\"/><polyline class=\"rocl\" points=\"%s\"/>",
                          pts->str, m + S, 8 + S, pts->str);
   g_string_free(pts, TRUE);
+  for (guint r = 0; ms && r < pc_table_nrows(ms); r++)
+    if (!strcmp(cell_s(ms, r, "key"), "test_auc") && isfinite(cell_d(ms, r, "value")))
+      g_string_append_printf(p->h, "<text class=\"aucl\" x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">AUC %.3f</text>", m + S - 10,
+                             S - 10, cell_d(ms, r, "value"));
   g_string_append_printf(p->h, "<text class=\"ax\" x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">false positive rate</text>"
                                "<text class=\"ax\" transform=\"translate(10 %.0f) rotate(-90)\" text-anchor=\"middle\">true positive rate</text></svg>"
                                "<figcaption>ROC curve on the test set (%u thresholds).</figcaption></figure>",
@@ -1303,7 +1337,7 @@ static void model_coefs(Page *p, const PcTable *t) {
   guint n = MIN(idx->len, TOP_COEFS);
   double top = fabs(cell_d(t, g_array_index(idx, guint, 0), "coefficient"));
   g_string_append(p->h, "<h3>Strongest features</h3>");
-  thead(p->h, cols);
+  thead_cls(p->h, cols, "narrow");
   for (guint k = 0; k < n; k++) {
     guint r = g_array_index(idx, guint, k);
     g_autofree char *tid = id_of(cell_s(t, r, "term"));
@@ -1330,7 +1364,7 @@ static void at_risk(Page *p, const PcTable *t) {
   g_string_append(p->h, "</div>");
   guint n = MIN(pc_table_nrows(t), TOP_AT_RISK);
   if (!n) return;
-  thead(p->h, cols);
+  thead_cls(p->h, cols, "narrow");
   for (guint r = 0; r < n; r++) {
     g_autofree char *pre = row_prefix(t, r, "at_risk");
     g_string_append(p->h, "<tr>");
@@ -1354,7 +1388,7 @@ static void section_model(Page *p) {
                "test set (one customer in five).");
   if (roc || ms) {
     g_string_append(p->h, "<div class=\"grid2\">");
-    if (roc) roc_svg(p, roc);
+    if (roc) roc_svg(p, roc, ms);
     if (ms) model_summary(p, ms);
     g_string_append(p->h, "</div>");
   }
@@ -1472,7 +1506,7 @@ static void quality_reasons(Page *p, GPtrArray *reasons, GHashTable *by, uint64_
   char pb[32];
   static const char *const cols[] = {"Reason", "#Rows", "", NULL};
   g_string_append(p->h, "<h3>Rejected rows by reason</h3>");
-  thead(p->h, cols);
+  thead_cls(p->h, cols, "narrow");
   for (guint i = 0; i < reasons->len && i < MAX_ROWS; i++) {
     const char *r = g_ptr_array_index(reasons, i);
     uint64_t v = *(uint64_t *)g_hash_table_lookup(by, r);
@@ -1533,15 +1567,17 @@ static const char CSS[] =
     "h3{font-size:15px;margin:26px 0 10px}"
     "h4{font-size:13px;margin:16px 0 8px;color:var(--muted);font-weight:600}"
     ".lede{color:var(--muted);margin:0 0 18px;font-size:14px;max-width:85ch}"
-    ".note,.legend,figcaption{color:var(--muted);font-size:12.5px;margin:8px 0 0}"
-    ".kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px}"
+    ".note,.legend,figcaption{color:var(--muted);font-size:12.5px;margin:8px 0 0}.legend{margin-bottom:14px}"
+    ".narrow{max-width:720px}"
+    ".kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:12px}"
     ".kpi{border:1px solid var(--line);border-radius:8px;padding:12px 14px;background:#fafbfc}"
     ".kpi .k{font-size:11.5px;text-transform:uppercase;letter-spacing:.06em;color:var(--muted)}"
     ".kpi .v{font-size:24px;font-weight:600;font-variant-numeric:tabular-nums;margin-top:2px;overflow-wrap:anywhere}"
     ".kpi .n{font-size:12px;color:var(--muted)}"
     ".tw{overflow-x:auto;-webkit-overflow-scrolling:touch;border:1px solid var(--line);border-radius:8px;max-width:100%}"
-    "table{border-collapse:collapse;width:100%;font-size:13.5px}"
-    "th,td{padding:7px 10px;text-align:left;border-bottom:1px solid var(--line);white-space:nowrap;vertical-align:middle}"
+    "table{border-collapse:collapse;width:100%;font-size:13px}"
+    ".bp{display:inline-block;min-width:46px;margin-left:8px;font-size:12px;color:var(--muted);text-align:right;font-variant-numeric:tabular-nums}"
+    "th,td{padding:6px 9px;text-align:left;border-bottom:1px solid var(--line);white-space:nowrap;vertical-align:middle}"
     "th{font-size:11.5px;font-weight:600;color:var(--muted);background:#f8f9fb;text-transform:uppercase;letter-spacing:.04em}"
     "tbody th{text-transform:none;font-size:13px;letter-spacing:0;color:var(--ink);font-weight:500}"
     "tbody tr:last-child td,tbody tr:last-child th{border-bottom:0}"
@@ -1587,7 +1623,7 @@ static const char CSS[] =
     ".bl-up{fill:var(--red)}.bl-down{fill:var(--teal)}.br{fill:var(--blue)}.zebra{fill:#f7f9fa}"
     ".base{stroke:var(--muted);stroke-dasharray:4 3;stroke-width:1}"
     ".grid{stroke:#e8ecf0;stroke-width:1}.ax{font-size:11px;fill:var(--muted)}"
-    ".auc{fill:var(--blue);opacity:.08}.rocl{fill:none;stroke:var(--blue);stroke-width:2.5;stroke-linejoin:round}"
+    ".aucl{font-size:20px;font-weight:600;fill:var(--blue)}.auc{fill:var(--blue);opacity:.08}.rocl{fill:none;stroke:var(--blue);stroke-width:2.5;stroke-linejoin:round}"
     "footer{color:var(--muted);font-size:12.5px;padding:6px 0 40px}"
     "@media (max-width:860px){.grid2{grid-template-columns:minmax(0,1fr)}}"
     "@media (max-width:600px){.wrap{padding:0 10px}section{padding:16px 14px;border-radius:8px;margin:14px 0}"

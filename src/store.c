@@ -133,8 +133,15 @@ void pc_store_abandon(const char *dir, const char *staging, gboolean append,
     g_unlink(p);
   }
   if (!append) {
-    g_autofree char *m = g_build_filename(staging, "MANIFEST", NULL);
-    g_unlink(m);
+    /* staging is this ingest's private STORE.tmp-PID: empty it all (the
+     * rejects file and batch record too), else the rmdir fails and a
+     * failed ingest leaves a directory behind */
+    GDir *d = g_dir_open(staging, 0, NULL);
+    for (const char *n; d && (n = g_dir_read_name(d)) != NULL;) {
+      g_autofree char *p = g_build_filename(staging, n, NULL);
+      g_unlink(p);
+    }
+    if (d) g_dir_close(d);
     g_rmdir(staging);
   }
 }
