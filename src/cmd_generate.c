@@ -23,13 +23,30 @@ typedef struct {
   gboolean quiet;
 } GenOpts;
 
+/* ISO-8601 UTC of a microsecond timestamp, without GDateTime (per event
+ * speed): civil-from-days of H. Hinnant's date algorithms. buf: 40 bytes. */
+static void iso_utc(int64_t us, char *buf) { /* buf: 64 bytes */
+  int64_t s = us / 1000000, f = us % 1000000;
+  if (f < 0) { f += 1000000; s--; }
+  int64_t days = s / 86400, sec = s % 86400;
+  if (sec < 0) { sec += 86400; days--; }
+  int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
+  int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+  snprintf(buf, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", (int)y, (int)m, (int)d,
+           (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60), (int)f);
+}
+
 static void csv_event(FILE *f, const PcSynthCustomer *c, const PcSynthEvent *e,
                       const char *const *ch, const char *const *ev) {
-  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(e->ts_us / 1000000);
-  g_autofree char *ts = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S");
-  char v[32] = "";
+  char ts[64], v[32] = "";
+  iso_utc(e->ts_us, ts);
   if (e->value) pc_fmt_micros(v, e->value);
-  fprintf(f, "%s,%s.%06" PRId64 "Z,%s,%s,%s\n", c->id, ts, e->ts_us % 1000000, ch[e->channel], ev[e->event], v);
+  fprintf(f, "%s,%s,%s,%s,%s\n", c->id, ts, ch[e->channel], ev[e->event], v);
 }
 
 static char *customers_csv_path(const char *csv) {
