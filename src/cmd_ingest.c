@@ -403,8 +403,9 @@ static gboolean size_inputs(Ingest *g, GError **error) {
     for (guint f = 0; f < n && ok; f++) {
       struct stat st;
       const char *p = g_ptr_array_index(g->paths, f);
-      if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
-        pc_set_error(error, PC_ERROR_IO, "%s: %s", p, errno ? g_strerror(errno) : "not a regular file");
+      int serr = stat(p, &st) != 0 ? errno : 0; /* errno is stale when stat succeeds */
+      if (serr || !S_ISREG(st.st_mode)) {
+        pc_set_error(error, PC_ERROR_IO, "%s: %s", p, serr ? g_strerror(serr) : "not a regular file");
         ok = FALSE;
         break;
       }

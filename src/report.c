@@ -12,7 +12,7 @@
  *    spec §10 (pc_fmt_double, pc_fmt_micros, decimal integers), so the page
  *    and csv/ agree byte for byte; rounded figures appear only in charts.
  *  - Every string from a table or a JSON file goes through
- *    pc_report_escape(); ids are built from [A-Za-z0-9-] and _XX escapes.
+ *    pc_report_escape(); ids are built from [A-Za-z0-9._-] and ~XX escapes.
  *  - Rows shown are capped (TOP_* and MAX_* below), so the page stays under
  *    PC_REPORT_MAX_BYTES whatever the size of the tables.
  *  - The page contains no time, directory or process id: rendered from the
@@ -268,12 +268,14 @@ static void esc_max(GString *h, const char *s, gsize max) {
   g_string_append(h, "\xe2\x80\xa6");
 }
 
-/* An id fragment: ASCII letters, digits and '-' kept, any other byte _XX. */
+/* An id fragment: ASCII letters, digits, '-', '_' and '.' kept, any other
+ * byte ~XX (hex), so distinct names give distinct ids and an id needs no
+ * escaping in HTML, in a shell or in getElementById. */
 static void id_part(GString *out, const char *s) {
   for (; *s; s++) {
     unsigned char ch = (unsigned char)*s;
-    if (g_ascii_isalnum(ch) || ch == '-') g_string_append_c(out, (char)ch);
-    else g_string_append_printf(out, "_%02x", ch);
+    if (g_ascii_isalnum(ch) || ch == '-' || ch == '_' || ch == '.') g_string_append_c(out, (char)ch);
+    else g_string_append_printf(out, "~%02x", ch);
   }
 }
 
@@ -1463,7 +1465,10 @@ static void run_ranks(Page *p) {
 }
 
 static void section_run(Page *p) {
-  if (!p->run) return;
+  double wall;
+  /* the report written by `parcours run` sees only the job part of
+   * run.json (no timings), so that report.html is identical at any scale */
+  if (!p->run || !j_double(p->run, "wall_s", &wall)) return;
   section_open(p, "run", "Run", "How the work was spread and how long it took (from run.json; timings vary between runs, results do not).");
   g_string_append(p->h, "<div class=\"kpis\">");
   run_card(p, "Ranks", "ranks", "");
@@ -1568,7 +1573,7 @@ static const char CSS[] =
     "h4{font-size:13px;margin:16px 0 8px;color:var(--muted);font-weight:600}"
     ".lede{color:var(--muted);margin:0 0 18px;font-size:14px;max-width:85ch}"
     ".note,.legend,figcaption{color:var(--muted);font-size:12.5px;margin:8px 0 0}.legend{margin-bottom:14px}"
-    ".narrow{max-width:720px}"
+    ".tw.narrow{max-width:720px}.kpis+.tw{margin-top:12px}"
     ".kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:12px}"
     ".kpi{border:1px solid var(--line);border-radius:8px;padding:12px 14px;background:#fafbfc}"
     ".kpi .k{font-size:11.5px;text-transform:uppercase;letter-spacing:.06em;color:var(--muted)}"
@@ -1774,7 +1779,7 @@ int pc_cmd_report(PcComm *c, int argc, char **argv) {
   char **rest = NULL;
   GOptionEntry entries[] = {
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress line on stderr", NULL},
-      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, "OUTDIR"},
+      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, NULL},
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
   int status;
   if (!pc_cmd_parse(c, "report", "OUTDIR",

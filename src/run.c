@@ -655,6 +655,21 @@ static void remove_tree(const char *dir) {
   if (system(cmd) != 0) fprintf(stderr, "parcours: warning: could not remove %s\n", dir);
 }
 
+/* report.html from the tables and the job only: a run.json without timings
+ * is in place while the report is drawn (the full one replaces it), so the
+ * page is the same bytes for any P, threads and strategy. */
+static gboolean write_report(Run *r, const char *staging, GError **error) {
+  g_autofree char *job = pc_config_to_json(r->cfg);
+  g_autofree char *store = g_strescape(r->cfg->store, NULL);
+  g_autofree char *json = g_strdup_printf("{\"job\":%s,\"input\":{\"store\":\"%s\",\"shards\":%u,\"buckets\":%" G_GUINT64_FORMAT "}}\n", job, store, r->n_shards, r->buckets);
+  g_autofree char *path = g_build_filename(staging, "run.json", NULL);
+  if (!g_file_set_contents(path, json, -1, NULL)) {
+    pc_set_error(error, PC_ERROR_IO, "%s: cannot write", path);
+    return FALSE;
+  }
+  return pc_run_report(staging, r->quiet, error);
+}
+
 static gboolean write_outputs(Run *r, GError **error) {
   pc_timer_start(&r->t, PC_T_WRITE);
   gboolean ok = TRUE;
@@ -666,7 +681,7 @@ static gboolean write_outputs(Run *r, GError **error) {
     if (!ok) pc_set_error(error, PC_ERROR_IO, "%s: %s", staging, g_strerror(errno));
     g_autofree char *h5 = g_build_filename(staging, "results.h5", NULL);
     ok = ok && write_csvs(r, staging, error) && pc_h5io_write_results(h5, r->tables, error);
-    if (ok) ok = pc_run_report(staging, r->quiet, error);
+    if (ok && r->cfg->report) ok = write_report(r, staging, error);
   }
   pc_timer_stop(&r->t, PC_T_WRITE);
   pc_timer_stop(&r->t, PC_T_TOTAL);

@@ -14,5 +14,5 @@ check_same() { if cmp -s "$2" "$3"; then ok "$1"; else bad "$1 ($2 vs $3 differ)
 finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; }
 # job TEMPLATE STORE OUT > job.ini
 job() { sed -e "s#@STORE@#$2#g" -e "s#@OUT@#$3#g" "$1"; }
-# digest DIR: one hash of every result file but run.json and report.html
-digest() { (cd "$1" && find csv results.h5 -type f | sort | xargs md5sum | md5sum | cut -c1-32); }
+# digest DIR: one hash of every result file but run.json
+digest() { (cd "$1" && find csv results.h5 report.html -type f | sort | xargs md5sum | md5sum | cut -c1-32); }

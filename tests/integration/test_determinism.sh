@@ -18,7 +18,7 @@ matrix() { # NAME JOB STORES...
     if [ -z "$ref" ]; then ref=$d; fi
     if [ "$d" = "$ref" ]; then n=$((n+1)); else bad "$name: $st P=$P T=$th $s differs"; fi
   done; done; done; done
-  [ $n -eq $i ] && ok "$name: $i runs byte-identical (csv/ and results.h5)"
+  [ $n -eq $i ] && ok "$name: $i runs byte-identical (csv/, results.h5, report.html)"
 }
 matrix bpic2012 $T/job.ini b4096 b61
 $PRUN 2 $PARCOURS generate -q -o $T/g --customers 20000 --seed 11
