@@ -179,8 +179,6 @@ static void build_target(Run *r) {
   for (guint i = 0; i < r->cfg->n_target_events; i++) {
     gint64 id = pc_dict_find(r->names.events, r->cfg->target_events[i]);
     if (id >= 0) g_array_append_val(ids, (uint32_t){(uint32_t)id});
-    else if (r->rank == 0)
-      fprintf(stderr, "parcours: warning: target event \"%s\" (%s: [target] event) does not occur in the store\n", r->cfg->target_events[i], r->cfg->job_path);
   }
   g_array_sort(ids, (GCompareFunc)(void *)NULL == NULL ? NULL : NULL);
   /* ids are distinct; sort ascending for the binary search of pc_target_cut */
@@ -192,6 +190,48 @@ static void build_target(Run *r) {
     }
   r->target.n = ids->len;
   r->target.events = (uint32_t *)g_array_free(ids, FALSE);
+}
+
+/* A target, funnel step or NPS event that names nothing in the store is
+ * almost always a typo in the job: say so before reading any data. */
+static gboolean check_name(Run *r, const PcDict *d, const char *name,
+                           const char *where, const char *what,
+                           GError **error) {
+  if (pc_dict_find(d, name) >= 0) return TRUE;
+  pc_set_error(error, PC_ERROR_CONFIG, "%s: %s: \"%s\" is not %s of the store %s (a typo?)", r->cfg->job_path, where, name, what, r->cfg->store);
+  return FALSE;
+}
+
+static gboolean check_job_names(Run *r, GError **error) {
+  for (guint i = 0; i < r->cfg->n_target_events; i++)
+    if (!check_name(r, r->names.events, r->cfg->target_events[i], "[target] event", "an event", error)) return FALSE;
+  if (r->cfg->nps_event && !check_name(r, r->names.events, r->cfg->nps_event, "[kpi] nps_event", "an event", error)) return FALSE;
+  for (guint f = 0; f < r->cfg->n_funnels; f++) {
+    const PcFunnelConfig *fc = &r->cfg->funnels[f];
+    g_autofree char *where = g_strdup_printf("[funnel.%s] steps", fc->name);
+    for (guint k = 0; k < fc->n_steps; k++) {
+      const char *st = fc->steps[k], *colon = strchr(st, ':');
+      if (!fc->match_channel_event || !colon) {
+        if (!check_name(r, r->names.events, st, where, "an event", error)) return FALSE;
+        continue;
+      }
+      g_autofree char *ch = g_strndup(st, colon - st);
+      if (!check_name(r, r->names.channels, ch, where, "a channel", error) ||
+          !check_name(r, r->names.events, colon + 1, where, "an event", error))
+        return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* After the read: the target must occur among the kept events (input.from
+ * and input.to may leave none). */
+static gboolean check_target_kept(Run *r, GError **error) {
+  if (!r->target.n) return TRUE;
+  for (guint i = 0; i < r->target.n; i++)
+    if (r->names.event_kept[r->target.events[i]]) return TRUE;
+  pc_set_error(error, PC_ERROR_CONFIG, "%s: [target] event: no target event occurs between input.from and input.to", r->cfg->job_path);
+  return FALSE;
 }
 
 static gboolean make_plan(Run *r, GError **error) {
@@ -476,6 +516,7 @@ static gboolean reduce_all(Run *r, GError **error) {
   Worker *w = &r->w[0];
   merge_workers(r);
   kept_names(r);
+  if (!check_target_kept(r, error)) return FALSE; /* same verdict on every rank */
   pc_timer_start(&r->t, PC_T_REDUCE_PATHS);
   gboolean ok = pc_paths_reduce(w->paths, r->ops, token_dict(r), r->tables, &r->journeys, error);
   pc_timer_stop(&r->t, PC_T_REDUCE_PATHS);
@@ -751,7 +792,7 @@ static gboolean run(Run *r, GError **error) {
   pc_timer_start(&r->t, PC_T_TOTAL);
   pc_timer_start(&r->t, PC_T_PLAN);
   if (!check_output(r, error) || !open_store(r, error)) return FALSE;
-  gboolean ok = build_names(r, error);
+  gboolean ok = build_names(r, error) && check_job_names(r, error);
   if (!pc_comm_agree(r->comm, ok, error)) return FALSE;
   build_target(r);
   if (!make_plan(r, error)) return FALSE;
