@@ -723,6 +723,7 @@ static gboolean write_outputs(Run *r, GError **error) {
     g_autofree char *h5 = g_build_filename(staging, "results.h5", NULL);
     ok = ok && write_csvs(r, staging, error) && pc_h5io_write_results(h5, r->tables, error);
     if (ok && r->cfg->report) ok = write_report(r, staging, error);
+    if (!ok && g_file_test(staging, G_FILE_TEST_EXISTS)) remove_tree(staging);
   }
   pc_timer_stop(&r->t, PC_T_WRITE);
   pc_timer_stop(&r->t, PC_T_TOTAL);

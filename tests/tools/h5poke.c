@@ -1,0 +1,140 @@
+/* h5poke.c - test helper: damages a parcours shard in one precise way, so
+ * that tests can check that readers refuse it with a clear message.
+ * Build: mpicc -o h5poke tests/tools/h5poke.c $(pkg-config --cflags --libs hdf5-openmpi)
+ *
+ *   h5poke FILE set-u64 ATTR VALUE        root attribute ATTR := VALUE (u64)
+ *   h5poke FILE set-str ATTR TEXT         root attribute ATTR := TEXT (fixed string)
+ *   h5poke FILE add DATASET INDEX DELTA   element INDEX of a 1-D integer dataset += DELTA
+ *   h5poke FILE shift DATASET             moves 1 from the first non-zero element to the
+ *                                         next non-zero one (totals unchanged)
+ *   h5poke FILE dict-dup DATASET          string entry 1 := entry 0 (duplicate name)
+ *   h5poke FILE dict-swap DATASET         swaps string entries 0 and 1 (out of order)
+ *   h5poke FILE chunk DATASET             prints "ADDRESS SIZE" of the dataset's chunk 0
+ * Exit 0 on success, 1 with a message otherwise.
+ */
+#include <hdf5.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(const char *what) {
+  fprintf(stderr, "h5poke: %s failed\n", what);
+  return 1;
+}
+
+static int set_attr(hid_t f, const char *name, hid_t type, const void *v) {
+  if (H5Aexists(f, name) > 0 && H5Adelete(f, name) < 0) return fail("H5Adelete");
+  hid_t sp = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(f, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+  int rc = (a < 0 || H5Awrite(a, type, v) < 0) ? fail("attribute write") : 0;
+  if (a >= 0) H5Aclose(a);
+  H5Sclose(sp);
+  return rc;
+}
+
+/* Reads a whole 1-D integer dataset as int64 into a malloc'ed array. */
+static int64_t *read_ints(hid_t d, hsize_t *n) {
+  hid_t sp = H5Dget_space(d);
+  H5Sget_simple_extent_dims(sp, n, NULL);
+  H5Sclose(sp);
+  int64_t *v = malloc(sizeof(int64_t) * (*n + 1));
+  if (*n && H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0) {
+    free(v);
+    return NULL;
+  }
+  return v;
+}
+
+static int ints(hid_t f, const char *ds, int shift, hsize_t idx, int64_t delta) {
+  hid_t d = H5Dopen2(f, ds, H5P_DEFAULT);
+  if (d < 0) return fail("H5Dopen2");
+  hsize_t n = 0;
+  int64_t *v = read_ints(d, &n);
+  int rc = 0;
+  if (!v) rc = fail("H5Dread");
+  else if (shift) {
+    hsize_t a = 0, b;
+    while (a < n && v[a] == 0) a++;
+    for (b = a + 1; b < n && v[b] == 0; b++) {}
+    if (b >= n) rc = fail("shift (needs two non-zero elements)");
+    else { v[a]--; v[b]++; }
+  } else if (idx >= n) rc = fail("index");
+  else v[idx] += delta;
+  if (!rc && H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0) rc = fail("H5Dwrite");
+  free(v);
+  H5Dclose(d);
+  return rc;
+}
+
+static int dict(hid_t f, const char *ds, int swap) {
+  hid_t d = H5Dopen2(f, ds, H5P_DEFAULT);
+  if (d < 0) return fail("H5Dopen2");
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, H5T_VARIABLE);
+  hid_t sp = H5Dget_space(d);
+  hsize_t n = 0;
+  H5Sget_simple_extent_dims(sp, &n, NULL);
+  int rc = 0;
+  char **s = calloc(n + 1, sizeof(char *));
+  if (n < 2) rc = fail("dictionary with two entries");
+  else if (H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) < 0) rc = fail("H5Dread");
+  else {
+    char *first = s[0];
+    if (swap) { s[0] = s[1]; s[1] = first; }
+    else s[1] = first;
+    if (H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) < 0) rc = fail("H5Dwrite");
+  }
+  free(s); /* the strings leak: a short-lived tool */
+  H5Sclose(sp);
+  H5Tclose(t);
+  H5Dclose(d);
+  return rc;
+}
+
+static int chunk(hid_t f, const char *ds) {
+  hid_t d = H5Dopen2(f, ds, H5P_DEFAULT);
+  if (d < 0) return fail("H5Dopen2");
+  hsize_t off[1];
+  unsigned mask;
+  haddr_t addr;
+  hsize_t size;
+  hid_t sp = H5Dget_space(d);
+  int rc = H5Dget_chunk_info(d, sp, 0, off, &mask, &addr, &size) < 0 ? fail("H5Dget_chunk_info") : 0;
+  H5Sclose(sp);
+  if (!rc) printf("%llu %llu\n", (unsigned long long)addr, (unsigned long long)size);
+  H5Dclose(d);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: h5poke FILE set-u64|set-str|add|shift|dict-dup|dict-swap|chunk ARGS\n");
+    return 2;
+  }
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  const char *op = argv[2];
+  int ro = strcmp(op, "chunk") == 0;
+  hid_t f = H5Fopen(argv[1], ro ? H5F_ACC_RDONLY : H5F_ACC_RDWR, H5P_DEFAULT);
+  if (f < 0) return fail("H5Fopen");
+  int rc;
+  if (!strcmp(op, "set-u64") && argc == 5) {
+    uint64_t v = strtoull(argv[4], NULL, 10);
+    rc = set_attr(f, argv[3], H5T_STD_U64LE, &v);
+  } else if (!strcmp(op, "set-str") && argc == 5) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(argv[4]) ? strlen(argv[4]) : 1);
+    rc = set_attr(f, argv[3], t, argv[4]);
+    H5Tclose(t);
+  } else if (!strcmp(op, "add") && argc == 6) rc = ints(f, argv[3], 0, strtoull(argv[4], NULL, 10), strtoll(argv[5], NULL, 10));
+  else if (!strcmp(op, "shift")) rc = ints(f, argv[3], 1, 0, 0);
+  else if (!strcmp(op, "dict-dup")) rc = dict(f, argv[3], 0);
+  else if (!strcmp(op, "dict-swap")) rc = dict(f, argv[3], 1);
+  else if (!strcmp(op, "chunk")) rc = chunk(f, argv[3]);
+  else {
+    fprintf(stderr, "h5poke: unknown operation %s\n", op);
+    rc = 2;
+  }
+  if (H5Fclose(f) < 0 && !rc) rc = fail("H5Fclose");
+  return rc;
+}
