@@ -17,6 +17,8 @@ PcComm *pc_comm_init(int *argc, char ***argv);
 void pc_comm_finalize(PcComm *c);
 int pc_comm_rank(const PcComm *c);
 int pc_comm_size(const PcComm *c);
+/* Bytes this rank has sent to other ranks in exchanges and gathers. */
+uint64_t pc_comm_bytes_sent(const PcComm *c);
 const PcCommOps *pc_comm_ops(PcComm *c);
 double pc_comm_wtime(void);
 void pc_comm_barrier(PcComm *c);

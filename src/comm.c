@@ -14,6 +14,7 @@
 
 struct PcComm {
   int rank, size;
+  uint64_t bytes_sent; /* payload this rank sent in exchanges and gathers */
   MPI_Datatype fix_type;
   MPI_Op fix_sum;
   PcCommOps ops;
@@ -65,6 +66,7 @@ static gboolean ops_gather(void *ctx, const void *mine, size_t len,
         MPI_Recv((*out)->data + at + off, (int)MIN(lens[r] - off, PIECE), MPI_BYTE, r, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     }
   } else {
+    c->bytes_sent += len;
     for (size_t off = 0; off < len; off += PIECE)
       MPI_Send((const char *)mine + off, (int)MIN(len - off, PIECE), MPI_BYTE, 0, 7, MPI_COMM_WORLD);
   }
@@ -83,7 +85,10 @@ static gboolean ops_exchange(void *ctx, GByteArray **send, GByteArray **recv,
   int P = c->size;
   g_autofree uint64_t *slen = g_new(uint64_t, P);
   g_autofree uint64_t *rlen = g_new(uint64_t, P);
-  for (int r = 0; r < P; r++) slen[r] = send[r]->len;
+  for (int r = 0; r < P; r++) {
+    slen[r] = send[r]->len;
+    if (r != c->rank) c->bytes_sent += slen[r];
+  }
   MPI_Alltoall(slen, 1, MPI_UINT64_T, rlen, 1, MPI_UINT64_T, MPI_COMM_WORLD);
   uint64_t total = 0, maxpair = 0;
   g_autofree uint64_t *rat = g_new(uint64_t, P);
@@ -150,6 +155,7 @@ void pc_comm_finalize(PcComm *c) {
 }
 
 int pc_comm_rank(const PcComm *c) { return c->rank; }
+uint64_t pc_comm_bytes_sent(const PcComm *c) { return c->bytes_sent; }
 int pc_comm_size(const PcComm *c) { return c->size; }
 const PcCommOps *pc_comm_ops(PcComm *c) { return &c->ops; }
 double pc_comm_wtime(void) { return MPI_Wtime(); }

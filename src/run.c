@@ -616,7 +616,8 @@ static void json_array_u(GString *s, const char *key, const uint64_t *v, int n) 
 
 /* Collective: per-rank figures gathered everywhere; rank 0 gets the text. */
 static char *run_json(Run *r, double *phase_all, uint64_t *ev_all,
-                      uint64_t *bytes_all, uint64_t *rss_all) {
+                      uint64_t *bytes_all, uint64_t *sent_all,
+                      uint64_t *rss_all) {
   int P = r->size;
   GString *s = g_string_new("{\n");
   g_autofree char *job = pc_config_to_json(r->cfg);
@@ -655,6 +656,8 @@ static char *run_json(Run *r, double *phase_all, uint64_t *ev_all,
   json_array_u(s, "events_per_rank", ev_all, P);
   g_string_append(s, ",\n");
   json_array_u(s, "bytes_read_per_rank", bytes_all, P);
+  g_string_append(s, ",\n");
+  json_array_u(s, "bytes_exchanged_per_rank", sent_all, P);
   g_string_append(s, ",\n");
   json_array_u(s, "peak_rss_bytes", rss_all, P);
   g_string_append(s, ",\n\"model\":");
@@ -734,12 +737,13 @@ static gboolean write_outputs(Run *r, GError **error) {
     pc_comm_allgather_double(r->comm, r->t.acc[k], v);
     for (int q = 0; q < P; q++) ph[q * PC_T_N + k] = v[q];
   }
-  g_autofree uint64_t *ev = g_new(uint64_t, P), *by = g_new(uint64_t, P), *rss = g_new(uint64_t, P);
+  g_autofree uint64_t *ev = g_new(uint64_t, P), *by = g_new(uint64_t, P), *rss = g_new(uint64_t, P), *sent = g_new(uint64_t, P);
+  pc_comm_allgather_u64(r->comm, pc_comm_bytes_sent(r->comm), sent);
   pc_comm_allgather_u64(r->comm, r->my_events, ev);
   pc_comm_allgather_u64(r->comm, r->bytes_read, by);
   pc_comm_allgather_u64(r->comm, pc_peak_rss_bytes(), rss);
   if (r->rank == 0 && ok) {
-    g_autofree char *json = run_json(r, ph, ev, by, rss);
+    g_autofree char *json = run_json(r, ph, ev, by, sent, rss);
     g_autofree char *path = g_build_filename(staging, "run.json", NULL);
     GError *e = NULL;
     ok = g_file_set_contents(path, json, -1, &e);
