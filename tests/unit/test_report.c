@@ -182,13 +182,23 @@ static void test_size_bound(void) {
   CU_ASSERT_PTR_NULL(strstr(html, "id=\"variants-21-journeys\""));
 }
 
+/* run.json as `parcours run` leaves it while drawing: the job only, no
+ * timings: no run section, so the page does not depend on the scale. */
+static void test_run_json_job_only(void) {
+  g_autoptr(GPtrArray) t = tables_new();
+  g_ptr_array_add(t, summary());
+  g_autofree char *html = render(t, "{\"job\":{\"target\":{\"event\":[\"churn\"]}},\"input\":{\"store\":\"s\"}}");
+  CU_ASSERT_PTR_NULL(strstr(html, "<section id=\"run\">"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(html, "churn"));
+}
+
 static void test_run_json(void) {
   g_autoptr(GPtrArray) t = tables_new();
   g_ptr_array_add(t, summary());
   const char *run = "{\"job\":{\"target\":{\"event\":[\"churn\",\"le\\u00e9<ve\"],\"lookback\":5}},"
                     "\"ranks\":2,\"threads\":4,\"plan\":{\"strategy\":\"balanced\",\"imbalance_cost\":1.000000,"
                     "\"rank_events\":[5,6]},\"phases\":{\"read\":0.5,\"total\":1.25},"
-                    "\"peak_rss_bytes\":[1048576,2097152],\"model\":null}";
+                    "\"wall_s\":1.25,\"peak_rss_bytes\":[1048576,2097152],\"model\":null}";
   g_autofree char *html = render(t, run);
   CU_ASSERT_PTR_NOT_NULL(strstr(html, "<section id=\"run\">"));
   CU_ASSERT_PTR_NOT_NULL(strstr(html, "id=\"run-ranks\">2<"));
@@ -243,5 +253,5 @@ static void test_file_round_trip(void) {
 
 PC_TEST_MAIN("report", {"/report/escape", test_escape}, {"/report/escape_in_page", test_escape_in_page},
              {"/report/numbers", test_numbers}, {"/report/absent", test_absent},
-             {"/report/size_bound", test_size_bound}, {"/report/run_json", test_run_json},
+             {"/report/size_bound", test_size_bound}, {"/report/run_json", test_run_json}, {"/report/run_json_job_only", test_run_json_job_only},
              {"/report/file_round_trip", test_file_round_trip})
