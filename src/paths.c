@@ -473,12 +473,16 @@ static void set_path(PcTable *t, guint col, const PcDict *d,
   pc_table_set_string_len(t, col, s->str, s->len);
 }
 
-static PcTable *table_variants(const PcSeqTab *g, guint64 k, int64_t journeys,
-                               const PcDict *d) {
-  static const char *const cols[] = {"rank:int", "journeys:int",
-                                     "share:double", "length:int",
-                                     "path:string"};
-  PcTable *t = pc_table_new("variants", cols, 5);
+/* rank, count, share [, length], path: the top k by count desc, sequence
+ * asc. Variants (with length) and preceding paths share this shape. */
+static PcTable *table_ranked(const char *name, const char *count_col,
+                             gboolean with_length, const PcSeqTab *g,
+                             guint64 k, int64_t total, const PcDict *d) {
+  g_autofree char *cc = g_strdup_printf("%s:int", count_col);
+  const char *cols[] = {"rank:int", cc, "share:double", "length:int", "path:string"};
+  if (!with_length) cols[3] = cols[4];
+  guint nc = with_length ? 5 : 4;
+  PcTable *t = pc_table_new(name, cols, nc);
   GString *s = g_string_new(NULL);
   size_t n;
   PcSeqEntry *v = pc_seqtab_entries(g, &n);
@@ -487,13 +491,18 @@ static PcTable *table_variants(const PcSeqTab *g, guint64 k, int64_t journeys,
     pc_table_add_row(t);
     pc_table_set_int(t, 0, (int64_t)i + 1);
     pc_table_set_int(t, 1, v[i].c[0]);
-    pc_table_set_double(t, 2, (double)v[i].c[0] / (double)journeys);
-    pc_table_set_int(t, 3, (int64_t)v[i].len);
-    set_path(t, 4, d, &v[i], s);
+    pc_table_set_double(t, 2, (double)v[i].c[0] / (double)total);
+    if (with_length) pc_table_set_int(t, 3, (int64_t)v[i].len);
+    set_path(t, nc - 1, d, &v[i], s);
   }
   g_free(v);
   g_string_free(s, TRUE);
   return t;
+}
+
+static PcTable *table_variants(const PcSeqTab *g, guint64 k, int64_t journeys,
+                               const PcDict *d) {
+  return table_ranked("variants", "journeys", TRUE, g, k, journeys, d);
 }
 
 static PcTable *table_ngrams(const PcSeqTab *g, guint maxn, guint64 k,
@@ -683,23 +692,7 @@ size_t pc_preceding_memory_bytes(const PcPreceding *p) {
 
 static PcTable *table_preceding(const PcSeqTab *g, guint64 k,
                                 uint64_t y_total, const PcDict *d) {
-  static const char *const cols[] = {"rank:int", "customers:int",
-                                     "share:double", "path:string"};
-  PcTable *t = pc_table_new("preceding_paths", cols, 4);
-  GString *s = g_string_new(NULL);
-  size_t n;
-  PcSeqEntry *v = pc_seqtab_entries(g, &n);
-  size_t m = select_top(v, n, k, cmp_count_seq);
-  for (size_t i = 0; i < m; i++) {
-    pc_table_add_row(t);
-    pc_table_set_int(t, 0, (int64_t)i + 1);
-    pc_table_set_int(t, 1, v[i].c[0]);
-    pc_table_set_double(t, 2, (double)v[i].c[0] / (double)y_total);
-    set_path(t, 3, d, &v[i], s);
-  }
-  g_free(v);
-  g_string_free(s, TRUE);
-  return t;
+  return table_ranked("preceding_paths", "customers", FALSE, g, k, (int64_t)y_total, d);
 }
 
 gboolean pc_preceding_reduce(PcPreceding *p, const PcCommOps *ops,
