@@ -71,37 +71,44 @@ static int cmp_dump(const void *pa, const void *pb) {
   return a->value < b->value ? -1 : a->value > b->value;
 }
 
-/* One bucket across all shards: stats, distinct customers, dump rows. */
-static gboolean scan_bucket(Opened *o, uint32_t b, Stats *st, gboolean dump,
-                            GError **error) {
-  GArray *rows = g_array_new(FALSE, FALSE, sizeof(DumpRow));
-  GPtrArray *slices = g_ptr_array_new_with_free_func((GDestroyNotify)pc_shard_data_free);
+/* Buckets [b0, b1) across all shards, read with one hyperslab union per
+ * shard: stats, distinct customers and (dump) rows in canonical order. */
+static gboolean scan_buckets(Opened *o, uint32_t b0, uint32_t b1, Stats *st,
+                             gboolean dump, GError **error) {
+  guint nb = b1 - b0;
+  g_autofree uint32_t *bs = g_new(uint32_t, nb);
+  for (guint i = 0; i < nb; i++) bs[i] = b0 + i;
+  g_autofree PcShardData **d = g_new0(PcShardData *, o->n);
+  g_autofree uint64_t *ev = g_new0(uint64_t, o->n); /* cursor per shard */
   gboolean ok = TRUE;
   uint64_t dummy = 0;
   for (guint s = 0; s < o->n && ok; s++) {
-    PcShardData *d = NULL;
-    ok = pc_h5io_read_buckets(o->meta[s], &b, 1, &d, &dummy, error);
-    if (!ok) break;
-    g_ptr_array_add(slices, d);
-    st->crm += d->n_crm;
-    for (uint64_t i = 0; i < d->n_events; i++) {
-      const char *ch = o->meta[s]->channels->names[d->ev_channel[i]];
-      const char *ev = o->meta[s]->events->names[d->ev_event[i]];
-      count_name(st->ch, ch);
-      count_name(st->ev, ev);
-      st->tmin = MIN(st->tmin, d->ev_ts[i]);
-      st->tmax = MAX(st->tmax, d->ev_ts[i]);
-      uint32_t c = d->ev_customer[i];
-      DumpRow r = {(const char *)d->id_bytes + d->id_offsets[c], (uint32_t)(d->id_offsets[c + 1] - d->id_offsets[c]), ch, ev, d->ev_ts[i], d->ev_value[i]};
-      g_array_append_val(rows, r);
-    }
-    st->events += d->n_events;
+    ok = pc_h5io_read_buckets(o->meta[s], bs, nb, &d[s], &dummy, error);
+    if (ok) st->crm += d[s]->n_crm;
   }
-  if (ok) {
+  GArray *rows = g_array_new(FALSE, FALSE, sizeof(DumpRow));
+  for (guint i = 0; ok && i < nb; i++) {
+    g_array_set_size(rows, 0);
+    for (guint s = 0; s < o->n; s++) {
+      uint64_t end = ev[s] + d[s]->bucket_events[bs[i]];
+      for (uint64_t k = ev[s]; k < end; k++) {
+        const char *ch = o->meta[s]->channels->names[d[s]->ev_channel[k]];
+        const char *en = o->meta[s]->events->names[d[s]->ev_event[k]];
+        count_name(st->ch, ch);
+        count_name(st->ev, en);
+        st->tmin = MIN(st->tmin, d[s]->ev_ts[k]);
+        st->tmax = MAX(st->tmax, d[s]->ev_ts[k]);
+        uint32_t c = d[s]->ev_customer[k];
+        DumpRow r = {(const char *)d[s]->id_bytes + d[s]->id_offsets[c], (uint32_t)(d[s]->id_offsets[c + 1] - d[s]->id_offsets[c]), ch, en, d[s]->ev_ts[k], d[s]->ev_value[k]};
+        g_array_append_val(rows, r);
+      }
+      st->events += end - ev[s];
+      ev[s] = end;
+    }
     qsort(rows->data, rows->len, sizeof(DumpRow), cmp_dump);
-    for (guint i = 0; i < rows->len; i++) {
-      DumpRow *r = &g_array_index(rows, DumpRow, i);
-      if (!i || pc_bytes_cmp(r->id, r->len, r[-1].id, r[-1].len)) st->customers++;
+    for (guint k = 0; k < rows->len; k++) {
+      DumpRow *r = &g_array_index(rows, DumpRow, k);
+      if (!k || pc_bytes_cmp(r->id, r->len, r[-1].id, r[-1].len)) st->customers++;
       if (dump) {
         char v[32];
         fwrite(r->id, 1, r->len, stdout);
@@ -110,7 +117,7 @@ static gboolean scan_bucket(Opened *o, uint32_t b, Stats *st, gboolean dump,
     }
   }
   g_array_free(rows, TRUE);
-  g_ptr_array_unref(slices);
+  for (guint s = 0; s < o->n; s++) pc_shard_data_free(d[s]);
   return ok;
 }
 
@@ -149,7 +156,16 @@ static gboolean inspect(const char *dir, gboolean dump, GError **error) {
   Opened o = {0};
   gboolean ok = open_all(dir, &o, error);
   Stats st = {g_hash_table_new(g_str_hash, g_str_equal), g_hash_table_new(g_str_hash, g_str_equal), INT64_MAX, INT64_MIN, 0, 0, 0};
-  for (uint64_t b = 0; ok && b < o.store->buckets; b++) ok = scan_bucket(&o, (uint32_t)b, &st, dump, error);
+  /* batches of consecutive buckets of about 4M events */
+  for (uint64_t b0 = 0; ok && b0 < o.store->buckets;) {
+    uint64_t b1 = b0, n = 0;
+    while (b1 < o.store->buckets && (b1 == b0 || n < (UINT64_C(4) << 20))) {
+      for (guint s = 0; s < o.n; s++) n += o.meta[s]->bucket_events[b1];
+      b1++;
+    }
+    ok = scan_buckets(&o, (uint32_t)b0, (uint32_t)b1, &st, dump, error);
+    b0 = b1;
+  }
   if (ok && !dump) {
     printf("store: %s\nformat: %s version %d\nbuckets: %" G_GUINT64_FORMAT "\nbatches: %u\nshards: %u\n", dir, PC_STORE_FORMAT, PC_STORE_VERSION, o.store->buckets, o.store->batches, o.n);
     for (guint s = 0; s < o.n; s++)

@@ -33,6 +33,8 @@
 #include <stdlib.h>
 
 #define GAP_LO_MASK UINT64_C(0xFFFFFFFF) /* gap_lo keeps the low 32 bits */
+#define DENSE 256u  /* token ids below it are counted in plain arrays */
+#define TR_N (DENSE + 2) /* transition rows/cols: tokens, ^ (DENSE), $ (DENSE+1) */
 
 struct PcPaths {
   gboolean by_session;
@@ -43,6 +45,13 @@ struct PcPaths {
   PcSeqTab *variants, *ngrams, *trans, *prefix;
   int64_t journeys;
   uint64_t serial;      /* journeys counted here; n-gram stamps = it */
+  /* Dense counters for small token ids (< DENSE): 1-grams, 2-grams and
+   * transitions skip the hash table; flush_dense() moves them into the
+   * tables before any merge or reduce, so the tables are as if counted
+   * there. Allocated on first use. */
+  int64_t *uni;         /* DENSE x [occ, customers, stamp] */
+  int64_t *bi;          /* DENSE^2 x [occ, customers, stamp] */
+  int64_t *tr;          /* (DENSE+2)^2 x [count, gap_hi, gap_lo] */
   uint32_t *tok;        /* scratch for collapse */
   int64_t *ts;
   size_t scratch_cap;
@@ -67,6 +76,7 @@ static void count_ngrams(PcPaths *p, const uint32_t *tok, size_t n);
 static void count_transitions(PcPaths *p, const uint32_t *tok,
                               const int64_t *ts, size_t n);
 static void normalize_gaps(PcSeqTab *t);
+static void flush_dense(PcPaths *p);
 static size_t select_top(PcSeqEntry *v, size_t n, guint64 k, EntryCmp cmp);
 static gboolean exchange_table(PcSeqTab **t, const PcCommOps *ops,
                                GError **error);
@@ -101,6 +111,9 @@ void pc_paths_free(PcPaths *p) {
   pc_seqtab_free(p->ngrams);
   pc_seqtab_free(p->trans);
   pc_seqtab_free(p->prefix);
+  g_free(p->uni);
+  g_free(p->bi);
+  g_free(p->tr);
   g_free(p->tok);
   g_free(p->ts);
   g_free(p);
@@ -142,6 +155,11 @@ static void count_journey(PcPaths *p, const uint32_t *tok, const int64_t *ts,
     tok = p->tok;
     ts = p->ts;
     n = m;
+  }
+  if (!p->uni) {
+    p->uni = g_new0(int64_t, 3 * DENSE);
+    p->bi = g_new0(int64_t, 3 * DENSE * DENSE);
+    p->tr = g_new0(int64_t, 3 * TR_N * TR_N);
   }
   p->journeys++;
   p->serial++;
@@ -192,6 +210,21 @@ static void count_variant_prefix(PcPaths *p, const uint32_t *tok, size_t n,
 
 /* Windows starting at i for n = 1..ngram_max share one hash pass; an
  * entry's local word c[2] stamps the last journey that counted it. */
+/* 1- and 2-grams of small tokens in the dense arrays; returns TRUE when
+ * the window (i, len) was counted there. */
+static gboolean dense_ngram(PcPaths *p, const uint32_t *w, size_t len) {
+  int64_t *c;
+  if (len == 1 && w[0] < DENSE) c = p->uni + 3 * (size_t)w[0];
+  else if (len == 2 && w[0] < DENSE && w[1] < DENSE) c = p->bi + 3 * ((size_t)w[0] * DENSE + w[1]);
+  else return FALSE;
+  c[0]++;
+  if ((uint64_t)c[2] != p->serial) {
+    c[2] = (int64_t)p->serial;
+    c[1]++;
+  }
+  return TRUE;
+}
+
 static void count_ngrams(PcPaths *p, const uint32_t *tok, size_t n) {
   Key k[BATCH_KEYS];
   size_t step = BATCH_KEYS / p->ngram_max;
@@ -202,6 +235,7 @@ static void count_ngrams(PcPaths *p, const uint32_t *tok, size_t n) {
       size_t lmax = MIN((size_t)p->ngram_max, n - i);
       for (size_t len = 1; len <= lmax; len++) {
         h = pc_seqtab_hash_step(h, tok[i + len - 1]);
+        if (len <= 2 && dense_ngram(p, tok + i, len)) continue;
         k[m++] = (Key){p->ngrams, tok + i, len, pc_seqtab_hash_final(h)};
       }
     }
@@ -228,9 +262,19 @@ static void add_gap(int64_t *c, uint64_t gap) {
 }
 
 /* Pairs ^ -> t0, t0 -> t1, ..., t(n-1) -> $, in batches. */
+
 static void count_transitions(PcPaths *p, const uint32_t *tok,
                               const int64_t *ts, size_t n) {
   enum { B = BATCH_KEYS / 2 };
+  gboolean small = TRUE;
+  for (size_t i = 0; i < n && small; i++) small = tok[i] < DENSE;
+  if (small) { /* the whole journey in the dense matrix */
+    for (size_t i = 0; i <= n; i++) {
+      size_t a = i ? tok[i - 1] : DENSE, b = i < n ? tok[i] : DENSE + 1;
+      add_gap(p->tr + 3 * (a * TR_N + b), i && i < n ? (uint64_t)ts[i] - (uint64_t)ts[i - 1] : UINT64_MAX);
+    }
+    return;
+  }
   uint32_t pair[2 * B];
   Key k[B];
   for (size_t i0 = 0; i0 <= n; i0 += B) { /* pair i: (tok[i-1], tok[i]) */
@@ -262,8 +306,47 @@ static void normalize_gaps(PcSeqTab *t) {
   pc_seqtab_foreach(t, normalize_one, NULL);
 }
 
+/* Moves the dense counters into the tables (adding), then zeroes them.
+ * Stamps stay: they only compare with this instance's journey serials. */
+static void flush_dense(PcPaths *p) {
+  if (!p->uni) return;
+  for (uint32_t a = 0; a < DENSE; a++) {
+    int64_t *c = p->uni + 3 * (size_t)a;
+    if (c[0]) {
+      int64_t *d = pc_seqtab_upsert(p->ngrams, &a, 1);
+      d[0] += c[0];
+      d[1] += c[1];
+      c[0] = c[1] = 0;
+    }
+    for (uint32_t b = 0; b < DENSE; b++) {
+      c = p->bi + 3 * ((size_t)a * DENSE + b);
+      if (!c[0]) continue;
+      uint32_t key[2] = {a, b};
+      int64_t *d = pc_seqtab_upsert(p->ngrams, key, 2);
+      d[0] += c[0];
+      d[1] += c[1];
+      c[0] = c[1] = 0;
+    }
+  }
+  for (size_t a = 0; a < TR_N; a++)
+    for (size_t b = 0; b < TR_N; b++) {
+      int64_t *c = p->tr + 3 * (a * TR_N + b);
+      if (!c[0]) continue;
+      uint32_t key[2] = {a == DENSE ? PC_TOKEN_START : (uint32_t)a,
+                         b == DENSE + 1 ? PC_TOKEN_END : (uint32_t)b};
+      int64_t *d = pc_seqtab_upsert(p->trans, key, 2);
+      d[0] += c[0];
+      d[1] += c[1];
+      d[2] += c[2];
+      c[0] = c[1] = c[2] = 0;
+    }
+  normalize_gaps(p->trans);
+}
+
 void pc_paths_merge(PcPaths *dst, const PcPaths *src) {
   g_return_if_fail(!dst->reduced && !src->reduced && dst != src);
+  flush_dense(dst);
+  flush_dense((PcPaths *)src); /* moves counts between src's own stores */
   pc_seqtab_merge(dst->variants, src->variants);
   pc_seqtab_merge(dst->ngrams, src->ngrams);
   pc_seqtab_merge(dst->trans, src->trans);
@@ -638,6 +721,7 @@ gboolean pc_paths_reduce(PcPaths *p, const PcCommOps *ops,
                          uint64_t *journeys, GError **error) {
   g_return_val_if_fail(!p->reduced, FALSE);
   g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+  flush_dense(p);
   p->reduced = TRUE;
   int64_t total = p->journeys;
   if (!ops->sum_i64(ops->ctx, &total, 1, error)) return FALSE;

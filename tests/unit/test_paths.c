@@ -706,6 +706,43 @@ static void test_merge_order(void) {
   g_free(text[1]);
 }
 
+/* Token ids below 256 are counted in dense arrays, larger ones in the hash
+ * tables: the same journeys with ids shifted by 1000 (same names, through a
+ * dictionary with 1000 names sorted before them) give the same tables. */
+static char *count_with_offset(const Journey *j, size_t nj, uint32_t off) {
+  GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+  for (uint32_t i = 0; i < off; i++) g_ptr_array_add(names, g_strdup_printf("a%04u", i));
+  for (uint32_t i = 0; i < 6; i++) g_ptr_array_add(names, g_strdup_printf("n%03u", i));
+  PcDict *d = pc_dict_new_sorted((char **)names->pdata, names->len);
+  PcJobConfig cfg = fixture_cfg();
+  PcPaths *p[2] = {pc_paths_new(&cfg), pc_paths_new(&cfg)};
+  for (size_t i = 0; i < nj; i++) {
+    uint32_t tok[16];
+    for (size_t k = 0; k < j[i].n; k++) tok[k] = j[i].tok[k] + off;
+    pc_paths_add(p[i % 2], tok, j[i].ts, j[i].n, j[i].y);
+  }
+  pc_paths_merge(p[0], p[1]);
+  GPtrArray *tables = g_ptr_array_new_with_free_func((GDestroyNotify)pc_table_free);
+  uint64_t journeys = 0;
+  CU_ASSERT(pc_paths_reduce(p[0], pc_commops_serial(), d, tables, &journeys, NULL));
+  char *text = all_csv(tables);
+  g_ptr_array_unref(tables);
+  pc_paths_free(p[0]);
+  pc_paths_free(p[1]);
+  pc_dict_free(d);
+  g_ptr_array_unref(names);
+  return text;
+}
+
+static void test_dense_equals_hashed(void) {
+  const size_t nj = 300;
+  g_autofree Journey *j = random_journeys(nj);
+  g_autofree char *dense = count_with_offset(j, nj, 0);
+  g_autofree char *hashed = count_with_offset(j, nj, 1000);
+  CU_ASSERT_STRING_EQUAL(dense, hashed);
+  CU_ASSERT_PTR_NOT_NULL(strstr(dense, "n000"));
+}
+
 PC_TEST_MAIN("paths", {"/paths/variants", test_variants},
              {"/paths/ngrams", test_ngrams},
              {"/paths/transitions", test_transitions},
@@ -714,7 +751,7 @@ PC_TEST_MAIN("paths", {"/paths/variants", test_variants},
              {"/paths/prefix_prune_depth", test_prefix_prune_depth},
              {"/paths/prefix_prune_after_merge", test_prefix_prune_after_merge},
              {"/paths/top_k", test_top_k}, {"/paths/collapse", test_collapse},
-             {"/paths/sessions", test_sessions},
+             {"/paths/sessions", test_sessions}, {"/paths/dense_equals_hashed", test_dense_equals_hashed},
              {"/paths/sessions_then_collapse", test_sessions_then_collapse},
              {"/paths/gap_sum_exceeds_int64", test_gap_sum_exceeds_int64},
              {"/paths/preceding", test_preceding},
