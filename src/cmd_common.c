@@ -10,7 +10,7 @@ gboolean pc_cmd_parse(PcComm *c, const char *name, const char *params,
                       const char *summary, const char *description,
                       GOptionEntry *entries, int *argc, char ***argv,
                       int *status) {
-  g_autofree char *title = g_strdup_printf("%s - parcours %s", params, name);
+  g_autofree char *title = g_strdup(params);
   GOptionContext *ctx = g_option_context_new(title);
   g_option_context_set_summary(ctx, summary);
   if (description) g_option_context_set_description(ctx, description);

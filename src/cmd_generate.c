@@ -185,7 +185,7 @@ int pc_cmd_generate(PcComm *c, int argc, char **argv) {
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet, "No progress lines", NULL},
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
   int status;
-  if (!pc_cmd_parse(c, "generate", "-o STORE --customers N [OPTION...]",
+  if (!pc_cmd_parse(c, "generate", "-o STORE --customers N",
                     "Writes a seeded synthetic omnichannel world (docs/generate.md) as a store, one shard per rank,\n"
                     "with the customers table and STORE/truth.json, the planted effects.",
                     NULL, entries, &argc, &argv, &status))

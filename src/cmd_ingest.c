@@ -530,7 +530,7 @@ int pc_cmd_ingest(PcComm *c, int argc, char **argv) {
       {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.inputs, NULL, "INPUT..."},
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
   int status;
-  if (!pc_cmd_parse(c, "ingest", "-o STORE [OPTION...] INPUT...",
+  if (!pc_cmd_parse(c, "ingest", "-o STORE",
                     "Validates canonical event CSV files (spec §1; plain or .gz) and writes them as a batch of HDF5 shards,\n"
                     "one per rank, grouped by customer bucket. Rejected rows go to STORE/rejects-bNNNNNN.tsv\n"
                     "(file, line, reason, text) and are counted by reason.",

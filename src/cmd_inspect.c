@@ -246,7 +246,7 @@ int pc_cmd_plan(PcComm *c, int argc, char **argv) {
       {"set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &sets, "A partition setting, e.g. --set partition.alpha=4", "partition.KEY=VALUE"},
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
   int status;
-  if (!pc_cmd_parse(c, "plan", "STORE --ranks P [OPTION...]",
+  if (!pc_cmd_parse(c, "plan", "STORE --ranks P",
                     "Prints the partition plan rank 0 would make for P ranks, from the bucket index alone: per-rank buckets,\n"
                     "events, customers, cost and estimated memory, and the predicted imbalance (max/mean).",
                     NULL, entries, &argc, &argv, &status))

@@ -39,7 +39,12 @@ int main(int argc, char **argv) {
     size_t i = 0;
     while (i < G_N_ELEMENTS(commands) && strcmp(commands[i].name, argv[1])) i++;
     if (i < G_N_ELEMENTS(commands)) {
+      /* GOption prints argv[0] in usage lines: "parcours run" */
+      g_autofree char *name = g_strdup_printf("parcours %s", argv[1]);
+      char *saved = argv[1];
+      argv[1] = name;
       rc = commands[i].fn(c, argc - 1, argv + 1);
+      argv[1] = saved;
     } else if (pc_comm_rank(c) == 0) {
       fprintf(stderr, "parcours: unknown command '%s'\n\n", argv[1]);
       usage(stderr);
