@@ -166,9 +166,9 @@ static void unpack_events(Ingest *g, const guint8 *p, size_t n) {
 }
 
 static void unpack_customers(Ingest *g, const guint8 *p, size_t n) {
-  g_array_append_val(g->crm_records, (GByteArray *){g_byte_array_new()});
-  GByteArray *keep = g_array_index(g->crm_records, GByteArray *, g->crm_records->len - 1);
+  GByteArray *keep = g_byte_array_sized_new((guint)n);
   g_byte_array_append(keep, p, (guint)n);
+  g_array_append_val(g->crm_records, keep);
 }
 
 typedef struct {

@@ -174,20 +174,19 @@ static const PcDict *token_dict(const Run *r) {
   return r->tokens;
 }
 
+static gint cmp_u32(gconstpointer a, gconstpointer b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
 static void build_target(Run *r) {
   GArray *ids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   for (guint i = 0; i < r->cfg->n_target_events; i++) {
     gint64 id = pc_dict_find(r->names.events, r->cfg->target_events[i]);
     if (id >= 0) g_array_append_val(ids, (uint32_t){(uint32_t)id});
   }
-  g_array_sort(ids, (GCompareFunc)(void *)NULL == NULL ? NULL : NULL);
-  /* ids are distinct; sort ascending for the binary search of pc_target_cut */
-  for (guint i = 1; i < ids->len; i++)
-    for (guint j = i; j > 0 && g_array_index(ids, uint32_t, j - 1) > g_array_index(ids, uint32_t, j); j--) {
-      uint32_t t = g_array_index(ids, uint32_t, j);
-      g_array_index(ids, uint32_t, j) = g_array_index(ids, uint32_t, j - 1);
-      g_array_index(ids, uint32_t, j - 1) = t;
-    }
+  /* ascending for the binary search of pc_target_cut (ids are distinct) */
+  g_array_sort(ids, cmp_u32);
   r->target.n = ids->len;
   r->target.events = (uint32_t *)g_array_free(ids, FALSE);
 }
@@ -462,7 +461,7 @@ static gboolean main_loop(Run *r, GError **error) {
   for (size_t i = 0; i < nb && ok;) {
     size_t j = i;
     uint64_t ev = 0;
-    while (j < nb && (j == i || ev + r->plan->rank_events[0] * 0 + 0 < r->cfg->batch_events)) {
+    while (j < nb && (j == i || ev < r->cfg->batch_events)) {
       for (guint s = 0; s < r->n_shards; s++) ev += r->meta[s]->bucket_events[mine[j]];
       j++;
     }
@@ -603,9 +602,14 @@ static gboolean write_csvs(Run *r, const char *dir, GError **error) {
   return TRUE;
 }
 
-static void json_array_d(GString *s, const char *key, const double *v, int n) {
+/* fmt: "%.6f" for seconds, "%.6e" for gradient norms (far below 1e-6) */
+static void json_array_d(GString *s, const char *key, const double *v, int n,
+                         const char *fmt) {
   g_string_append_printf(s, "\"%s\":[", key);
-  for (int i = 0; i < n; i++) g_string_append_printf(s, "%s%.6f", i ? "," : "", v[i]);
+  for (int i = 0; i < n; i++) {
+    if (i) g_string_append_c(s, ',');
+    g_string_append_printf(s, fmt, v[i]);
+  }
   g_string_append(s, "]");
 }
 static void json_array_u(GString *s, const char *key, const uint64_t *v, int n) {
@@ -643,7 +647,7 @@ static char *run_json(Run *r, double *phase_all, uint64_t *ev_all,
     g_autofree double *v = g_new(double, P);
     for (int q = 0; q < P; q++) v[q] = phase_all[q * PC_T_N + k];
     if (k) g_string_append(s, ",");
-    json_array_d(s, pc_timer_name(k), v, P);
+    json_array_d(s, pc_timer_name(k), v, P, "%.6f");
   }
   g_string_append(s, "},\n");
   double wall = 0;
@@ -661,15 +665,14 @@ static char *run_json(Run *r, double *phase_all, uint64_t *ev_all,
   g_string_append(s, ",\n");
   json_array_u(s, "peak_rss_bytes", rss_all, P);
   g_string_append(s, ",\n\"model\":");
-  if (r->w && r->model_info.iterations + 1 > 0 && r->model_info.grad_norms) {
+  if (r->model_info.grad_norms) {
     g_string_append_printf(s, "{\"iterations\":%u,\"grad_norm\":%.6e,", r->model_info.iterations, r->model_info.grad_norm);
-    json_array_d(s, "grad_norms", r->model_info.grad_norms, (int)r->model_info.iterations + 1);
+    json_array_d(s, "grad_norms", r->model_info.grad_norms, (int)r->model_info.iterations + 1, "%.6e");
     g_string_append(s, "}");
   } else {
     g_string_append(s, "null");
   }
   g_string_append(s, "\n}\n");
-  /* json_array_d prints %.6f: grad norms need exponents */
   return g_string_free(s, FALSE);
 }
 

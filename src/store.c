@@ -45,7 +45,7 @@ gboolean pc_store_open(const char *dir, PcStore **out, GError **error) {
   g_autofree char *text = NULL;
   GError *e = NULL;
   if (!g_file_get_contents(path, &text, NULL, &e)) {
-    pc_set_error(error, e->code == G_FILE_ERROR_NOENT ? PC_ERROR_IO : PC_ERROR_IO,
+    pc_set_error(error, PC_ERROR_IO,
                  "%s: not a parcours store (%s)", dir, e->message);
     g_error_free(e);
     return FALSE;
