@@ -1,11 +1,12 @@
 # parcours - plain Makefile. `make` builds bin/parcours; `make demo` and
 # `make check` first install the Debian packages they need (tools/install-deps).
 #
-# Layout: src/*.c (main.c holds main()) -> obj/libparcours.a + bin/parcours;
+# Layout: src/LAYER/*.c (src/cli/main.c holds main()) -> obj/libparcours.a +
+# bin/parcours; layers: cli, store, engine, analytics, report, synth, base;
 # tests/unit/test_X.c -> bin/tests/test_X (one CUnit program per module);
 # the same unit tests under ASan+UBSan in bin/asan/.
 
-PKGS      := hdf5-openmpi glib-2.0
+PKGS      := hdf5-openmpi glib-2.0 json-glib-1.0
 CC        ?= cc
 CC        := $(if $(filter cc default,$(origin CC) $(CC)),mpicc,$(CC))
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -16,8 +17,8 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -fopenmp -Iinclude $(PKG_CFLAGS) $(C
 LIBS       = $(PKG_LIBS) -lz -lm -fopenmp
 ASAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -O1 -g
 
-SRC       := $(sort $(wildcard src/*.c))
-LIBSRC    := $(filter-out src/main.c,$(SRC))
+SRC       := $(sort $(wildcard src/*/*.c))
+LIBSRC    := $(filter-out src/cli/main.c,$(SRC))
 OBJ       := $(patsubst src/%.c,obj/%.o,$(LIBSRC))
 AOBJ      := $(patsubst src/%.c,obj/asan/%.o,$(LIBSRC))
 UNITSRC   := $(sort $(wildcard tests/unit/test_*.c))
@@ -32,9 +33,11 @@ all: bin/parcours
 deps:
 	@tools/install-deps
 
-obj/%.o: src/%.c $(HDR) | obj
+obj/%.o: src/%.c $(HDR)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
-obj/asan/%.o: src/%.c $(HDR) | obj/asan
+obj/asan/%.o: src/%.c $(HDR)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ASAN) -c $< -o $@
 obj obj/asan bin bin/tests bin/asan:
 	@mkdir -p $@
@@ -44,8 +47,8 @@ obj/libparcours.a: $(OBJ)
 obj/asan/libparcours.a: $(AOBJ)
 	rm -f $@ && ar rcs $@ $^
 
-bin/parcours: src/main.c obj/libparcours.a $(HDR) | bin
-	$(CC) $(ALL_CFLAGS) src/main.c obj/libparcours.a $(LIBS) -o $@
+bin/parcours: src/cli/main.c obj/libparcours.a $(HDR) | bin
+	$(CC) $(ALL_CFLAGS) src/cli/main.c obj/libparcours.a $(LIBS) -o $@
 
 bin/tests/%: tests/unit/%.c obj/libparcours.a $(HDR) | bin/tests
 	$(CC) $(ALL_CFLAGS) $< obj/libparcours.a $(LIBS) -lcunit -o $@
