@@ -9,6 +9,8 @@
 
 #include "pc_core.h"
 
+#include <json-glib/json-glib.h>
+
 typedef enum { PC_TOKEN_EVENT, PC_TOKEN_CHANNEL, PC_TOKEN_CHANNEL_EVENT } PcTokenMode;
 typedef enum { PC_UNIT_CUSTOMER, PC_UNIT_SESSION } PcUnit;
 typedef enum { PC_STRATEGY_BALANCED, PC_STRATEGY_HASH, PC_STRATEGY_RANGE } PcStrategy;
@@ -78,7 +80,10 @@ void pc_config_free(PcJobConfig *c);
 gboolean pc_config_load_data(const char *text, const char *path,
                              char **overrides, PcJobConfig **out,
                              GError **error);
-/* The effective configuration as JSON (for run.json). Caller g_free()s. */
+/* The effective configuration as one JSON object value added to b (the
+ * "job" of run.json): every group and key of docs/jobs.md with its value. */
+void pc_config_describe(const PcJobConfig *c, JsonBuilder *b);
+/* The same as compact JSON text. Caller g_free()s. */
 char *pc_config_to_json(const PcJobConfig *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcJobConfig, pc_config_free)
 

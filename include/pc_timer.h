@@ -1,13 +1,14 @@
 /* pc_timer.h - phase timers of a run: an enum of handles, wall seconds
- * accumulated per handle (run.json reports them per rank). */
+ * accumulated per handle (run.json reports them per rank; the reduce of
+ * each analysis module is timed apart, pc_modset.h). */
 #ifndef PC_TIMER_H
 #define PC_TIMER_H
 
 #include <glib.h>
 
 typedef enum {
-  PC_T_PLAN, PC_T_READ, PC_T_BUILD, PC_T_REDUCE_PATHS, PC_T_REDUCE_OUTCOMES,
-  PC_T_MODEL, PC_T_WRITE, PC_T_TOTAL, PC_T_N
+  PC_T_PLAN, PC_T_READ, PC_T_BUILD, PC_T_REDUCE, PC_T_WRITE, PC_T_TOTAL,
+  PC_T_N
 } PcTimerId;
 
 typedef struct {

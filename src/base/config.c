@@ -26,6 +26,7 @@
  */
 #include "pc_config.h"
 #include "pc_csv.h"
+#include "pc_json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -874,60 +875,6 @@ gboolean pc_config_load(const char *path, char **overrides, PcJobConfig **out,
 
 /* ---- JSON ---------------------------------------------------------------- */
 
-/* A JSON string; bytes that are not UTF-8 become U+FFFD so the output stays
- * valid JSON whatever the job file holds. */
-static void json_str(GString *s, const char *v) {
-  if (!v) {
-    g_string_append(s, "null");
-    return;
-  }
-  g_string_append_c(s, '"');
-  for (const char *p = v; *p;) {
-    gunichar ch = g_utf8_get_char_validated(p, -1);
-    if (ch == (gunichar)-1 || ch == (gunichar)-2) {
-      g_string_append(s, "\\ufffd");
-      p++;
-      continue;
-    }
-    if (ch == '"' || ch == '\\') g_string_append_printf(s, "\\%c", (char)ch);
-    else if (ch == '\n') g_string_append(s, "\\n");
-    else if (ch == '\t') g_string_append(s, "\\t");
-    else if (ch == '\r') g_string_append(s, "\\r");
-    else if (ch < 0x20) g_string_append_printf(s, "\\u%04x", ch);
-    else g_string_append_len(s, p, g_utf8_next_char(p) - p);
-    p = g_utf8_next_char(p);
-  }
-  g_string_append_c(s, '"');
-}
-
-static void json_key(GString *s, const char *key) {
-  if (s->len && s->str[s->len - 1] != '{') g_string_append_c(s, ',');
-  json_str(s, key);
-  g_string_append_c(s, ':');
-}
-
-/* The shortest %.Ng that reads back to the same double: deterministic and
- * locale-free (g_ascii_formatd). Values are finite (validated). */
-static void json_double(GString *s, double v) {
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  for (int prec = 15; prec <= 17; prec++) {
-    char fmt[8];
-    g_snprintf(fmt, sizeof fmt, "%%.%dg", prec);
-    g_ascii_formatd(buf, sizeof buf, fmt, v);
-    if (g_ascii_strtod(buf, NULL) == v) break;
-  }
-  g_string_append(s, buf);
-}
-
-static void json_strv(GString *s, char **v, guint n) {
-  g_string_append_c(s, '[');
-  for (guint i = 0; i < n; i++) {
-    if (i) g_string_append_c(s, ',');
-    json_str(s, v[i]);
-  }
-  g_string_append_c(s, ']');
-}
-
 /* Days since 1970-01-01 -> proleptic Gregorian y/m/d (H. Hinnant's
  * civil_from_days), exact for every int64 day count we can get. */
 static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
@@ -943,11 +890,7 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
 }
 
 /* ISO-8601 UTC, "YYYY-MM-DDTHH:MM:SSZ" with ".ffffff" only when non-zero. */
-static void json_time(GString *s, gboolean has, int64_t us) {
-  if (!has) {
-    g_string_append(s, "null");
-    return;
-  }
+static void json_time(JsonBuilder *b, int64_t us) {
   int64_t sec = us / 1000000, frac = us % 1000000;
   if (frac < 0) frac += 1000000, sec--;
   int64_t days = sec / 86400, tod = sec % 86400;
@@ -955,113 +898,99 @@ static void json_time(GString *s, gboolean has, int64_t us) {
   int64_t y;
   unsigned m, d;
   civil_from_days(days, &y, &m, &d);
-  g_string_append_printf(s, "\"%04" G_GINT64_FORMAT "-%02u-%02uT%02u:%02u:%02u", y,
-                         m, d, (unsigned)(tod / 3600), (unsigned)(tod / 60 % 60),
-                         (unsigned)(tod % 60));
-  if (frac) g_string_append_printf(s, ".%06u", (unsigned)frac);
-  g_string_append(s, "Z\"");
+  g_autofree char *hms = g_strdup_printf(
+      "%04" G_GINT64_FORMAT "-%02u-%02uT%02u:%02u:%02u", y, m, d,
+      (unsigned)(tod / 3600), (unsigned)(tod / 60 % 60), (unsigned)(tod % 60));
+  g_autofree char *s = frac ? g_strdup_printf("%s.%06uZ", hms, (unsigned)frac)
+                            : g_strconcat(hms, "Z", NULL);
+  json_builder_add_string_value(b, s);
 }
 
-static void json_u64(GString *s, const char *key, guint64 v) {
-  json_key(s, key);
-  g_string_append_printf(s, "%" G_GUINT64_FORMAT, v);
+static void json_strv(JsonBuilder *b, char **v, guint n) {
+  json_builder_begin_array(b);
+  for (guint i = 0; i < n; i++) pc_json_add_string(b, v[i]);
+  json_builder_end_array(b);
 }
 
-static void json_bool(GString *s, const char *key, gboolean v) {
-  json_key(s, key);
-  g_string_append(s, v ? "true" : "false");
-}
-
-static void json_group(GString *s, const char *name) {
-  json_key(s, name);
-  g_string_append_c(s, '{');
-}
-
-static void json_input_output(GString *s, const PcJobConfig *c) {
-  json_group(s, "input");
-  json_key(s, "store"), json_str(s, c->store);
-  json_key(s, "from"), json_time(s, c->has_from, c->from_us);
-  json_key(s, "to"), json_time(s, c->has_to, c->to_us);
-  json_key(s, "max_reject_fraction"), json_double(s, c->max_reject_fraction);
-  g_string_append(s, "}");
-  json_group(s, "output");
-  json_key(s, "dir"), json_str(s, c->dir);
-  json_u64(s, "top_k", c->top_k);
-  g_string_append(s, "}");
-  json_group(s, "partition");
-  json_key(s, "strategy"), json_str(s, strategy_choices[c->strategy]);
-  json_key(s, "alpha"), json_double(s, c->cost_alpha);
-  json_u64(s, "batch_events", c->batch_events);
-  g_string_append(s, "}");
-}
-
-static void json_path_target(GString *s, const PcJobConfig *c) {
-  json_group(s, "path");
-  json_key(s, "token"), json_str(s, token_choices[c->token]);
-  json_bool(s, "collapse_repeats", c->collapse_repeats);
-  json_key(s, "unit"), json_str(s, unit_choices[c->unit]);
-  json_u64(s, "session_gap", (guint64)c->session_gap_s);
-  json_u64(s, "ngram_max", c->ngram_max);
-  json_u64(s, "depth", c->depth);
-  json_u64(s, "min_support", c->min_support);
-  g_string_append(s, "}");
-  json_key(s, "target");
-  if (!c->n_target_events) {
-    g_string_append(s, "null");
-    return;
+/* The value of one key, read from its field exactly as the setters wrote
+ * it (base: the PcJobConfig or the PcFunnelConfig). */
+static void json_value(JsonBuilder *b, const KeySpec *ks, const void *base) {
+  const char *f = (const char *)base + ks->off;
+  switch (ks->kind) {
+  case V_STRING: case V_EVENT: case V_WORD:
+    pc_json_add_string(b, *(char *const *)f);
+    break;
+  case V_EVENTS: case V_STEPS:
+    json_strv(b, *(char **const *)f, *(const guint *)((const char *)base + ks->off2));
+    break;
+  case V_TIME:
+    if (*(const gboolean *)((const char *)base + ks->off2)) json_time(b, *(const int64_t *)f);
+    else json_builder_add_null_value(b);
+    break;
+  case V_BOOL:
+    json_builder_add_boolean_value(b, *(const gboolean *)f);
+    break;
+  case V_INT:
+    json_builder_add_int_value(b, ks->size == 4 ? (int64_t)*(const guint32 *)f : *(const int64_t *)f);
+    break;
+  case V_DOUBLE:
+    json_builder_add_double_value(b, *(const double *)f);
+    break;
+  case V_BYTES:
+    json_builder_add_int_value(b, (int64_t)*(const guint64 *)f);
+    break;
+  case V_CHOICE:
+    json_builder_add_string_value(b, ks->choices[*(const int *)f]);
+    break;
   }
-  g_string_append_c(s, '{');
-  json_key(s, "event"), json_strv(s, c->target_events, c->n_target_events);
-  json_u64(s, "lookback", c->lookback);
-  g_string_append(s, "}");
+}
+
+/* Every key of group (in table order) as members of the current object. */
+static void json_keys(JsonBuilder *b, const KeySpec *keys, guint n,
+                      const char *group, const void *base) {
+  for (guint i = 0; i < n; i++) {
+    if (strcmp(keys[i].group, group) != 0) continue;
+    json_builder_set_member_name(b, keys[i].key);
+    json_value(b, &keys[i], base);
+  }
 }
 
 /* "funnel": {NAME: {...}} in name order, mirroring [funnel.NAME]. */
-static void json_funnels(GString *s, const PcJobConfig *c) {
-  json_group(s, "funnel");
+static void json_funnels(JsonBuilder *b, const PcJobConfig *c) {
+  json_builder_set_member_name(b, "funnel");
+  json_builder_begin_object(b);
   for (guint i = 0; i < c->n_funnels; i++) {
-    const PcFunnelConfig *f = &c->funnels[i];
-    json_group(s, f->name);
-    json_key(s, "steps"), json_strv(s, f->steps, f->n_steps);
-    json_u64(s, "window", (guint64)f->window_s);
-    json_key(s, "match"), json_str(s, match_choices[f->match_channel_event ? 1 : 0]);
-    json_key(s, "split"), json_str(s, split_choices[f->split_channel ? 1 : 0]);
-    g_string_append(s, "}");
+    json_builder_set_member_name(b, c->funnels[i].name);
+    json_builder_begin_object(b);
+    json_keys(b, funnel_keys, G_N_ELEMENTS(funnel_keys), "funnel", &c->funnels[i]);
+    json_builder_end_object(b);
   }
-  g_string_append(s, "}");
+  json_builder_end_object(b);
 }
 
-static void json_rest(GString *s, const PcJobConfig *c) {
-  json_group(s, "kpi");
-  json_key(s, "nps_event"), json_str(s, c->nps_event);
-  g_string_append(s, "}");
-  json_group(s, "attribution");
-  json_bool(s, "enabled", c->attribution);
-  g_string_append(s, "}");
-  json_group(s, "model");
-  json_bool(s, "enabled", c->model);
-  json_key(s, "lambda"), json_double(s, c->lambda);
-  json_u64(s, "top_n", c->top_n);
-  json_u64(s, "max_iter", c->max_iter);
-  json_key(s, "solver"), json_str(s, c->solver);
-  g_string_append(s, "}");
-  json_group(s, "report");
-  json_bool(s, "enabled", c->report);
-  g_string_append(s, "}");
-  json_group(s, "run");
-  json_u64(s, "memory_per_rank", c->memory_per_rank);
-  g_string_append(s, "}");
+/* Groups in the order of docs/jobs.md ([target] is null without a target;
+ * the funnels follow it); every key with its effective value. */
+void pc_config_describe(const PcJobConfig *c, JsonBuilder *b) {
+  json_builder_begin_object(b);
+  pc_json_member_string(b, "job", c->job_path);
+  for (guint g = 0; known_groups[g]; g++) {
+    const char *group = known_groups[g];
+    json_builder_set_member_name(b, group);
+    if (!strcmp(group, "target") && !c->n_target_events) {
+      json_builder_add_null_value(b);
+    } else {
+      json_builder_begin_object(b);
+      json_keys(b, job_keys, G_N_ELEMENTS(job_keys), group, c);
+      json_builder_end_object(b);
+    }
+    if (!strcmp(group, "target")) json_funnels(b, c);
+  }
+  json_builder_end_object(b);
 }
 
-/* Keys in the order of docs/jobs.md; unset optional values are null. */
 char *pc_config_to_json(const PcJobConfig *c) {
   g_return_val_if_fail(c != NULL, NULL);
-  GString *s = g_string_new("{");
-  json_key(s, "job"), json_str(s, c->job_path);
-  json_input_output(s, c);
-  json_path_target(s, c);
-  json_funnels(s, c);
-  json_rest(s, c);
-  g_string_append_c(s, '}');
-  return g_string_free(s, FALSE);
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  pc_config_describe(c, b);
+  return pc_json_text(b, FALSE);
 }

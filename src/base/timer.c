@@ -2,7 +2,7 @@
 #include "pc_timer.h"
 
 static const char *const names[PC_T_N] = {
-    "plan", "read", "build", "reduce_paths", "reduce_outcomes", "model", "write", "total"};
+    "plan", "read", "build", "reduce", "write", "total"};
 
 void pc_timer_start(PcTimers *t, PcTimerId id) {
   t->started[id] = g_get_monotonic_time() / 1e6;

@@ -554,6 +554,8 @@ static void test_repo_jobs(void) {
 
 /* ---- JSON ---------------------------------------------------------------- */
 
+/* json-glib writes doubles with 17 significant digits (exact, if long). */
+
 static void test_json_exact(void) {
   g_autoptr(PcJobConfig) c = load_ok(
       "[input]\nstore = st\\\\ore\"1\nfrom = 2024-02-29T23:59:59.25+01:00\n"
@@ -569,9 +571,9 @@ static void test_json_exact(void) {
       json,
       "{\"job\":\"job.ini\","
       "\"input\":{\"store\":\"st\\\\ore\\\"1\",\"from\":\"2024-02-29T22:59:59.250000Z\","
-      "\"to\":null,\"max_reject_fraction\":0},"
+      "\"to\":null,\"max_reject_fraction\":0.0},"
       "\"output\":{\"dir\":\"out\\tdir\",\"top_k\":7},"
-      "\"partition\":{\"strategy\":\"balanced\",\"alpha\":1,\"batch_events\":4000000},"
+      "\"partition\":{\"strategy\":\"balanced\",\"alpha\":1.0,\"batch_events\":4000000},"
       "\"path\":{\"token\":\"event\",\"collapse_repeats\":false,\"unit\":\"customer\","
       "\"session_gap\":1800,\"ngram_max\":3,\"depth\":8,\"min_support\":1},"
       "\"target\":{\"event\":[\"won\",\"lost\"],\"lookback\":5},"
@@ -579,7 +581,7 @@ static void test_json_exact(void) {
       "\"match\":\"channel:event\",\"split\":\"channel\"},"
       "\"z\":{\"steps\":[\"a\"],\"window\":60,\"match\":\"event\",\"split\":\"none\"}},"
       "\"kpi\":{\"nps_event\":null},\"attribution\":{\"enabled\":true},"
-      "\"model\":{\"enabled\":true,\"lambda\":0.1,\"top_n\":1000,\"max_iter\":100,"
+      "\"model\":{\"enabled\":true,\"lambda\":0.10000000000000001,\"top_n\":1000,\"max_iter\":100,"
       "\"solver\":\"newton\"},\"report\":{\"enabled\":true},"
       "\"run\":{\"memory_per_rank\":1024}}");
 }

@@ -1,0 +1,130 @@
+/* model_int.h - private to src/analytics/model*.c: the rows, the fit's
+ * state and the functions the three files share (model_rows.c: rows and the
+ * module; model_fit.c: features, standardization, objective, Newton;
+ * model_report.c: scores, ROC/AUC, tables and pc_model_fit). Nothing else
+ * includes it.
+ */
+#ifndef PC_MODEL_INT_H
+#define PC_MODEL_INT_H
+
+#include "pc_model.h"
+#include "pc_table.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+#define PC_MODEL_GRAD_TOL 1e-9       /* ‖∇‖∞ stopping rule of spec §7 */
+#define PC_MODEL_ARMIJO 1e-4         /* sufficient decrease of the line search */
+#define PC_MODEL_MAX_HALVINGS 60     /* smallest step 2^-60, then give up */
+#define PC_MODEL_Z_LIMIT 1e8         /* |z| beyond: trial point rejected (keeps PcFix sums < 2^63) */
+#define PC_MODEL_LOGTAB 1024         /* counts whose ln(1+c) is tabulated */
+#define PC_MODEL_RIDGE_TRIES 30      /* Cholesky retries with a growing ridge */
+
+/* ---- Rows ------------------------------------------------------------------- */
+
+typedef struct {
+  guint64 id_off;   /* into ids */
+  guint64 pair_off; /* into pairs */
+  guint32 npairs;   /* distinct event ids of the pre-target journey */
+  guint32 length;   /* events of the pre-target journey */
+  guint32 nchan;    /* distinct channels of the pre-target journey */
+  guint8 id_len;
+  guint8 y;
+  guint8 test;      /* FNV-1a-64(id) mod 5 == 0 */
+} Row;
+
+typedef struct {
+  guint32 ev;
+  guint32 count;
+} Pair;
+
+struct PcModelRows {
+  GArray *rows;      /* Row */
+  GByteArray *ids;   /* id bytes, back to back */
+  GArray *pairs;     /* Pair, per row sorted by event id */
+  GArray *scratch;   /* guint32, pc_model_rows_add() only */
+};
+
+/* ---- The fit's state ----------------------------------------------------------- */
+
+typedef enum { FEAT_CHANNELS, FEAT_EVENT, FEAT_LENGTH } FeatKind;
+
+typedef struct {
+  char *name;       /* "channels", "event:NAME", "length" */
+  FeatKind kind;
+  guint32 ev;       /* FEAT_EVENT: event id */
+  gboolean dropped; /* training values all equal */
+  gint kept;        /* index among kept features, -1 when dropped */
+  double mean, sd;  /* training mean and population sd of x */
+} Feature;
+
+typedef struct {
+  const PcModelRows *rows;
+  const PcCommOps *ops;
+  double lambda;
+  guint d;          /* features, dropped included */
+  Feature *f;       /* name order */
+  guint n_ev;
+  gint *ev_feat;    /* event id -> feature index, -1 when not a feature */
+  guint dk;         /* kept features */
+  double *mean_k, *sd_k; /* per kept feature */
+  int64_t n_train, n_test;
+  double logtab[PC_MODEL_LOGTAB];
+} Model;
+
+/* The objective and its derivatives at one point, standardized space:
+ * index 0 is the intercept, 1 + k the k-th kept feature. */
+typedef struct {
+  gboolean valid;   /* FALSE: some |z| > PC_MODEL_Z_LIMIT (objective = inf) */
+  double obj;       /* penalized objective */
+  double loss;      /* unpenalized mean training log-loss */
+  double *g;        /* 1 + dk */
+  double *h;        /* (1 + dk)², row-major, full */
+  double gnorm;     /* ‖g‖∞ */
+} Eval;
+
+/* One test customer's score, or one at-risk candidate. */
+typedef struct {
+  const char *id;
+  guint8 id_len;
+  guint8 y;
+  double score;
+} Scored;
+
+typedef struct {
+  guint *fi, *ks;
+  guint32 *raw;
+  double *xs;
+} RowBuf;
+
+/* qsort, tolerating n = 0 with base NULL. */
+void pc_model_sort_n(void *base, size_t n, size_t size,
+                     int (*cmp)(const void *, const void *));
+
+static inline const Row *pc_model_row_at(const PcModelRows *r, size_t i) {
+  return &g_array_index(r->rows, Row, i);
+}
+
+/* model_fit.c */
+gboolean pc_model_setup(Model *m, const PcModelRows *rows,
+                        const PcNames *names, const PcTarget *target,
+                        double lambda, const PcCommOps *ops, GError **error);
+void pc_model_clear(Model *m);
+double pc_model_sigmoid(double z);
+void pc_model_logistic_terms(double z, int y, double *loss, double *r,
+                           double *q);
+void pc_model_linear(const Model *m, const double *theta, double *v,
+                     double *c);
+void pc_model_rowbuf_init(RowBuf *b, guint d);
+void pc_model_rowbuf_clear(RowBuf *b);
+double pc_model_row_z(const Model *m, const Row *row, RowBuf *b,
+                      const double *v, double c, guint *n);
+void pc_model_eval_init(Eval *e, guint dk);
+void pc_model_eval_clear(Eval *e);
+gboolean pc_model_eval(const Model *m, const double *theta, Eval *e,
+                       GError **error);
+gboolean pc_model_newton(const Model *m, guint max_iter, double *theta,
+                         Eval *e, GArray *norms, GError **error);
+
+#endif

@@ -1,0 +1,188 @@
+/* model_rows.c - the rows of the outcome model of spec §7 (PcModelRows:
+ * one compact row per customer: id bytes, y, split, pre-target length,
+ * distinct channels, sparse (event id, count) pairs; they never leave their
+ * rank) and the "model" analysis module that feeds and fits them.
+ *
+ * Owns PcModelRows. No MPI, no HDF5. The fit and the tables are in
+ * model_fit.c and model_report.c (docs/model.md).
+ */
+#include "model_int.h"
+#include "pc_module.h"
+
+/* ---- Rows API ---------------------------------------------------------------- */
+
+PcModelRows *pc_model_rows_new(const PcNames *names, const PcTarget *target) {
+  (void)names;
+  (void)target;
+  PcModelRows *r = g_new0(PcModelRows, 1);
+  r->rows = g_array_new(FALSE, FALSE, sizeof(Row));
+  r->ids = g_byte_array_new();
+  r->pairs = g_array_new(FALSE, FALSE, sizeof(Pair));
+  r->scratch = g_array_new(FALSE, FALSE, sizeof(guint32));
+  return r;
+}
+
+void pc_model_rows_free(PcModelRows *r) {
+  if (!r) return;
+  g_array_unref(r->rows);
+  g_byte_array_unref(r->ids);
+  g_array_unref(r->pairs);
+  g_array_unref(r->scratch);
+  g_free(r);
+}
+
+size_t pc_model_rows_count(const PcModelRows *r) { return r ? r->rows->len : 0; }
+
+/* qsort that accepts an empty (possibly NULL) array. */
+void pc_model_sort_n(void *base, size_t n, size_t size,
+                   int (*cmp)(const void *, const void *)) {
+  if (n > 1) qsort(base, n, size, cmp);
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  guint32 x = *(const guint32 *)a, y = *(const guint32 *)b;
+  return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* Sorted ids in s[0..n) -> (id, count) pairs appended to out; returns how
+ * many distinct ids. out may be NULL (count only). */
+static guint32 rows_runs(const guint32 *s, size_t n, GArray *out) {
+  guint32 runs = 0;
+  for (size_t i = 0; i < n;) {
+    size_t k = i;
+    while (k < n && s[k] == s[i]) k++;
+    if (out) {
+      Pair p = {s[i], (guint32)(k - i)};
+      g_array_append_val(out, p);
+    }
+    runs++;
+    i = k;
+  }
+  return runs;
+}
+
+void pc_model_rows_add(PcModelRows *r, const PcJourney *j, gboolean y,
+                       size_t cut) {
+  g_return_if_fail(r && j && cut <= j->n);
+  g_return_if_fail(j->id_len >= 1 && j->id_len <= PC_MAX_ID_BYTES);
+  g_return_if_fail(cut <= G_MAXUINT32);
+  Row row = {0};
+  row.id_off = r->ids->len;
+  row.id_len = (guint8)j->id_len;
+  row.y = y ? 1 : 0;
+  row.test = pc_fnv1a64(j->id, j->id_len) % 5 == 0;
+  row.length = (guint32)cut;
+  row.pair_off = r->pairs->len;
+  g_byte_array_append(r->ids, (const guint8 *)j->id, j->id_len);
+
+  g_array_set_size(r->scratch, cut);
+  guint32 *s = (guint32 *)(void *)r->scratch->data;
+  for (size_t i = 0; i < cut; i++) s[i] = j->ev[i].event;
+  pc_model_sort_n(s, cut, sizeof *s, cmp_u32);
+  row.npairs = rows_runs(s, cut, r->pairs);
+  for (size_t i = 0; i < cut; i++) s[i] = j->ev[i].channel;
+  pc_model_sort_n(s, cut, sizeof *s, cmp_u32);
+  row.nchan = rows_runs(s, cut, NULL);
+  g_array_append_val(r->rows, row);
+}
+
+void pc_model_rows_append(PcModelRows *dst, PcModelRows *src) {
+  g_return_if_fail(dst && src && dst != src);
+  guint64 id_base = dst->ids->len, pair_base = dst->pairs->len;
+  guint n0 = dst->rows->len;
+  g_array_append_vals(dst->rows, src->rows->data, src->rows->len);
+  for (guint i = n0; i < dst->rows->len; i++) {
+    Row *row = &g_array_index(dst->rows, Row, i);
+    row->id_off += id_base;
+    row->pair_off += pair_base;
+  }
+  g_byte_array_append(dst->ids, src->ids->data, src->ids->len);
+  g_array_append_vals(dst->pairs, src->pairs->data, src->pairs->len);
+  g_array_set_size(src->rows, 0);
+  g_byte_array_set_size(src->ids, 0);
+  g_array_set_size(src->pairs, 0);
+}
+
+
+/* ---- The "model" module (pc_module.h) ---- */
+
+typedef struct {
+  PcModelRows *rows;
+  GPtrArray *tables;   /* rank 0 after the fit */
+  PcModelInfo info;
+} ModelModule;
+
+static gboolean model_enabled(const PcJobConfig *cfg) {
+  return cfg->n_target_events > 0 && cfg->model;
+}
+
+static void *model_create(const PcModuleEnv *env, GError **error) {
+  ModelModule *m = g_new0(ModelModule, 1);
+  m->rows = pc_model_rows_new(env->names, env->target);
+  m->tables = g_ptr_array_new_with_free_func((GDestroyNotify)pc_table_free);
+  return m;
+}
+
+static void model_add(void *self, const PcJourneyView *jv) {
+  pc_model_rows_add(((ModelModule *)self)->rows, jv->j, jv->y, jv->cut);
+}
+
+static void model_merge(void *dst, void *src) {
+  pc_model_rows_append(((ModelModule *)dst)->rows, ((ModelModule *)src)->rows);
+}
+
+static gboolean model_reduce(void *self, const PcModuleEnv *env,
+                             GError **error) {
+  ModelModule *m = self;
+  return pc_model_fit(m->rows, env->cfg, env->names, env->target, env->ops,
+                      m->tables, &m->info, error);
+}
+
+static gboolean model_tables(void *self, const PcModuleEnv *env,
+                             PcOutputs *out, GError **error) {
+  ModelModule *m = self;
+  for (guint i = 0; i < m->tables->len; i++)
+    pc_outputs_add(out, g_ptr_array_index(m->tables, i));
+  g_ptr_array_set_free_func(m->tables, NULL);
+  g_ptr_array_set_size(m->tables, 0);
+  return TRUE;
+}
+
+/* run.json "model": iterations and the gradient norm of every iterate. */
+static void model_describe(void *self, JsonBuilder *b) {
+  ModelModule *m = self;
+  if (!m->info.grad_norms) return;
+  json_builder_set_member_name(b, "model");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "iterations");
+  json_builder_add_int_value(b, m->info.iterations);
+  json_builder_set_member_name(b, "grad_norm");
+  json_builder_add_double_value(b, m->info.grad_norm);
+  json_builder_set_member_name(b, "grad_norms");
+  json_builder_begin_array(b);
+  for (guint i = 0; i <= m->info.iterations; i++)
+    json_builder_add_double_value(b, m->info.grad_norms[i]);
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+}
+
+static void model_destroy(void *self) {
+  ModelModule *m = self;
+  if (!m) return;
+  pc_model_rows_free(m->rows);
+  g_ptr_array_unref(m->tables);
+  pc_model_info_clear(&m->info);
+  g_free(m);
+}
+
+const PcModule pc_module_model = {
+    .name = "model",
+    .enabled = model_enabled,
+    .create = model_create,
+    .add = model_add,
+    .merge = model_merge,
+    .reduce = model_reduce,
+    .tables = model_tables,
+    .destroy = model_destroy,
+    .describe = model_describe,
+};

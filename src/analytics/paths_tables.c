@@ -1,0 +1,174 @@
+/* paths_tables.c - the collective reduce of the path tables of spec §3 and
+ * their layouts of spec §10 (variants, ngrams, transitions, prefix_tree).
+ *
+ * Owns nothing across calls; works on a PcPaths (paths_int.h). Invariants:
+ * each key is merged on exactly one owner (hash % ranks); prefix pruning by
+ * min_support and per-owner top-k happen only after that merge; rank 0
+ * takes the global top-k of the union of the owners' top-k, which contains
+ * it (pc_seqreduce.h). No MPI or HDF5 call.
+ */
+#include "paths_int.h"
+#include "pc_seqreduce.h"
+
+#include <stdlib.h>
+
+static PcTable *table_variants(const PcSeqTab *g, guint64 k, int64_t journeys,
+                               const PcDict *d) {
+  return pc_seqred_table_ranked("variants", "journeys", TRUE, g, k, journeys, d);
+}
+
+static PcTable *table_ngrams(const PcSeqTab *g, guint maxn, guint64 k,
+                             const PcDict *d) {
+  static const char *const cols[] = {"n:int", "rank:int", "occurrences:int",
+                                     "customers:int", "path:string"};
+  PcTable *t = pc_table_new("ngrams", cols, 5);
+  GString *s = g_string_new(NULL);
+  size_t n, *start = g_new(size_t, maxn + 2);
+  PcSeqEntry *v = pc_seqtab_entries(g, &n);
+  pc_seqred_group_by_len(v, n, maxn, start);
+  for (guint l = 1; l <= maxn; l++) {
+    PcSeqEntry *run = v + start[l];
+    size_t m = pc_seqred_select_top(run, start[l + 1] - start[l], k, pc_seqred_cmp_count2);
+    for (size_t i = 0; i < m; i++) {
+      pc_table_add_row(t);
+      pc_table_set_int(t, 0, l);
+      pc_table_set_int(t, 1, (int64_t)i + 1);
+      pc_table_set_int(t, 2, run[i].c[0]);
+      pc_table_set_int(t, 3, run[i].c[1]);
+      pc_seqred_set_path(t, 4, d, run[i].seq, run[i].len, s);
+    }
+  }
+  g_free(start);
+  g_free(v);
+  g_string_free(s, TRUE);
+  return t;
+}
+
+typedef struct {
+  const char *from, *to;
+  PcSeqEntry e;
+} TransRow;
+
+/* from asc, count desc, to asc; by the strings: "^" (0x5E) and "$" (0x24)
+ * do not sort where their ids would. */
+static int cmp_trans(const void *pa, const void *pb) {
+  const TransRow *a = pa, *b = pb;
+  int c = strcmp(a->from, b->from);
+  if (!c && a->e.c[0] != b->e.c[0]) c = a->e.c[0] > b->e.c[0] ? -1 : 1;
+  return c ? c : strcmp(a->to, b->to);
+}
+
+/* Exact µs sum / (count * 10^6), one rounding of the 128-bit sum. */
+static double mean_gap_s(const int64_t *c) {
+  unsigned __int128 sum = ((unsigned __int128)(uint64_t)c[1] << 32) +
+                          (uint64_t)c[2];
+  return (double)sum / ((double)c[0] * 1e6);
+}
+
+static void add_trans_row(PcTable *t, const TransRow *r, int64_t total) {
+  pc_table_add_row(t);
+  pc_table_set_string(t, 0, r->from);
+  pc_table_set_string(t, 1, r->to);
+  pc_table_set_int(t, 2, r->e.c[0]);
+  pc_table_set_double(t, 3, (double)r->e.c[0] / (double)total);
+  if (r->e.seq[0] != PC_TOKEN_START && r->e.seq[1] != PC_TOKEN_END)
+    pc_table_set_double(t, 4, mean_gap_s(r->e.c));
+}
+
+static PcTable *table_transitions(const PcSeqTab *g, const PcDict *d) {
+  static const char *const cols[] = {"from:string", "to:string", "count:int",
+                                     "probability:double",
+                                     "mean_gap_s:double"};
+  PcTable *t = pc_table_new("transitions", cols, 5);
+  size_t n;
+  PcSeqEntry *v = pc_seqtab_entries(g, &n);
+  TransRow *r = g_new(TransRow, n ? n : 1);
+  for (size_t i = 0; i < n; i++) {
+    r[i].e = v[i];
+    r[i].from = pc_seqred_token_name(d, r[i].e.seq[0]);
+    r[i].to = pc_seqred_token_name(d, r[i].e.seq[1]);
+  }
+  qsort(r, n, sizeof *r, cmp_trans);
+  for (size_t i = 0, j; i < n; i = j) {
+    int64_t total = 0; /* Σ_b count(a -> b), $ included */
+    for (j = i; j < n && r[j].e.seq[0] == r[i].e.seq[0]; j++)
+      total += r[j].e.c[0];
+    for (size_t x = i; x < j; x++) add_trans_row(t, &r[x], total);
+  }
+  g_free(v);
+  g_free(r);
+  return t;
+}
+
+static PcTable *table_prefix(const PcSeqTab *g, const PcDict *d) {
+  static const char *const cols[] = {"depth:int", "path:string", "reach:int",
+                                     "end:int", "target:int"};
+  PcTable *t = pc_table_new("prefix_tree", cols, 5);
+  GString *s = g_string_new(NULL);
+  size_t n;
+  PcSeqEntry *v = pc_seqtab_entries(g, &n);
+  qsort(v, n, sizeof *v, pc_seqred_cmp_path);
+  for (size_t i = 0; i < n; i++) {
+    pc_table_add_row(t);
+    pc_table_set_int(t, 0, (int64_t)v[i].len);
+    pc_seqred_set_path(t, 1, d, v[i].seq, v[i].len, s);
+    for (guint c = 0; c < 3; c++) pc_table_set_int(t, 2 + c, v[i].c[c]);
+  }
+  g_free(v);
+  g_string_free(s, TRUE);
+  return t;
+}
+
+/* ---- Reduce ---- */
+
+/* Owner candidates of table `which` (0 variants, 1 ngrams, 2 transitions,
+ * 3 prefix), gathered; on rank 0 *out = the output table. */
+static gboolean reduce_one(PcPaths *p, int which, const PcCommOps *ops,
+                           const PcDict *tokens, int64_t journeys,
+                           PcTable **out, GError **error) {
+  PcSeqTab *tabs[4] = {p->variants, p->ngrams, p->trans, p->prefix};
+  GByteArray *mine;
+  if (which == 0) mine = pc_seqred_candidates_top(tabs[0], p->top_k, pc_seqred_cmp_count);
+  else if (which == 1) mine = pc_seqred_candidates_top_per_len(tabs[1], p->ngram_max, p->top_k,
+                                                  pc_seqred_cmp_count2);
+  else if (which == 2) mine = pc_seqred_candidates_min(tabs[2], 0);
+  else mine = pc_seqred_candidates_min(tabs[3], p->min_support);
+  PcSeqTab *g = NULL;
+  gboolean ok = pc_seqred_gather(mine, pc_seqtab_k(tabs[which]), ops, &g, error);
+  g_byte_array_unref(mine);
+  *out = NULL;
+  if (!ok || !g) return ok;
+  if (which == 0) *out = table_variants(g, p->top_k, journeys, tokens);
+  else if (which == 1) *out = table_ngrams(g, p->ngram_max, p->top_k, tokens);
+  else if (which == 2) *out = table_transitions(g, tokens);
+  else *out = table_prefix(g, tokens);
+  pc_seqtab_free(g);
+  return TRUE;
+}
+
+gboolean pc_paths_reduce(PcPaths *p, const PcCommOps *ops,
+                         const PcDict *tokens, GPtrArray *tables,
+                         uint64_t *journeys, GError **error) {
+  g_return_val_if_fail(!p->reduced, FALSE);
+  g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+  pc_paths_flush_dense(p);
+  p->reduced = TRUE;
+  int64_t total = p->journeys;
+  if (!ops->sum_i64(ops->ctx, &total, 1, error)) return FALSE;
+  *journeys = (uint64_t)total;
+  if (!pc_seqred_exchange(&p->variants, ops, error) ||
+      !pc_seqred_exchange(&p->ngrams, ops, error) ||
+      !pc_seqred_exchange(&p->trans, ops, error) ||
+      !pc_seqred_exchange(&p->prefix, ops, error))
+    return FALSE;
+  pc_paths_normalize_gaps(p->trans);
+  PcTable *out[4] = {NULL, NULL, NULL, NULL};
+  gboolean ok = TRUE;
+  for (int w = 0; w < 4 && ok; w++)
+    ok = reduce_one(p, w, ops, tokens, total, &out[w], error);
+  for (int w = 0; w < 4; w++) {
+    if (ok && out[w]) g_ptr_array_add(tables, out[w]);
+    else pc_table_free(out[w]);
+  }
+  return ok;
+}

@@ -1,0 +1,222 @@
+/* seqreduce.c - the distributed side of sequence-keyed tables
+ * (pc_seqreduce.h): owner exchange, candidate selection, gather to rank 0,
+ * the total orders of spec §3/§4 and the ranked-table layout.
+ *
+ * Owns no state. No MPI or HDF5 call (PcCommOps only). Invariant: rank 0's
+ * global top k is contained in the union of every owner's top k, because
+ * each key lives on exactly one owner after the exchange; so gathering the
+ * owners' top k is exact, never a sample.
+ */
+#include "pc_seqreduce.h"
+
+#include <stdlib.h>
+
+/* ---- Orders ---------------------------------------------------------------- */
+
+static int cmp_seq(const PcSeqEntry *a, const PcSeqEntry *b) {
+  return pc_seqtab_seq_cmp(a->seq, a->len, b->seq, b->len);
+}
+
+static int cmp_i64_desc(int64_t a, int64_t b) {
+  return a > b ? -1 : (a < b ? 1 : 0);
+}
+
+int pc_seqred_cmp_count(const void *pa, const void *pb) {
+  const PcSeqEntry *a = pa, *b = pb;
+  int c = cmp_i64_desc(a->c[0], b->c[0]);
+  return c ? c : cmp_seq(a, b);
+}
+
+int pc_seqred_cmp_count2(const void *pa, const void *pb) {
+  const PcSeqEntry *a = pa, *b = pb;
+  int c = cmp_i64_desc(a->c[0], b->c[0]);
+  if (!c) c = cmp_i64_desc(a->c[1], b->c[1]);
+  return c ? c : cmp_seq(a, b);
+}
+
+int pc_seqred_cmp_path(const void *pa, const void *pb) {
+  return cmp_seq(pa, pb);
+}
+
+/* ---- Top k ----------------------------------------------------------------- */
+
+static void swap_entries(PcSeqEntry *a, PcSeqEntry *b) {
+  PcSeqEntry t = *a;
+  *a = *b;
+  *b = t;
+}
+
+/* Heap on v[0..k) whose root is the worst kept entry (largest by cmp). */
+static void sift_down(PcSeqEntry *v, size_t k, size_t i, PcSeqCmp cmp) {
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, w = i;
+    if (l < k && cmp(&v[l], &v[w]) > 0) w = l;
+    if (r < k && cmp(&v[r], &v[w]) > 0) w = r;
+    if (w == i) return;
+    swap_entries(&v[i], &v[w]);
+    i = w;
+  }
+}
+
+/* O(n log k): owners may hold tens of millions of keys. */
+size_t pc_seqred_select_top(PcSeqEntry *v, size_t n, guint64 k,
+                            PcSeqCmp cmp) {
+  if (k >= n) {
+    qsort(v, n, sizeof *v, cmp);
+    return n;
+  }
+  if (k == 0) return 0;
+  for (size_t i = k / 2; i-- > 0;) sift_down(v, k, i, cmp);
+  for (size_t i = k; i < n; i++)
+    if (cmp(&v[i], &v[0]) < 0) {
+      v[0] = v[i];
+      sift_down(v, k, 0, cmp);
+    }
+  qsort(v, k, sizeof *v, cmp);
+  return k;
+}
+
+void pc_seqred_group_by_len(PcSeqEntry *v, size_t n, guint maxlen,
+                            size_t *start) {
+  g_autofree PcSeqEntry *tmp = g_new(PcSeqEntry, n ? n : 1);
+  g_autofree size_t *at = g_new0(size_t, maxlen + 2);
+  for (size_t i = 0; i < n; i++) {
+    g_assert(v[i].len <= maxlen);
+    at[v[i].len + 1]++;
+  }
+  for (guint l = 0; l <= maxlen; l++) at[l + 1] += at[l];
+  memcpy(start, at, (maxlen + 2) * sizeof *start);
+  for (size_t i = 0; i < n; i++) tmp[at[v[i].len]++] = v[i];
+  memcpy(v, tmp, n * sizeof *v);
+}
+
+/* ---- Collective steps ------------------------------------------------------ */
+
+gboolean pc_seqred_exchange(PcSeqTab **t, const PcCommOps *ops,
+                            GError **error) {
+  guint np = (guint)ops->size, k = pc_seqtab_k(*t);
+  if (np == 1) return TRUE; /* already the one owner's share */
+  GByteArray **send = g_new(GByteArray *, np);
+  for (guint r = 0; r < np; r++) send[r] = g_byte_array_new();
+  pc_seqtab_serialize_parts(*t, np, send);
+  pc_seqtab_free(*t);
+  *t = pc_seqtab_new(k);
+  GByteArray *recv = NULL;
+  gboolean ok = ops->exchange(ops->ctx, send, &recv, error);
+  for (guint r = 0; r < np; r++) g_byte_array_unref(send[r]);
+  g_free(send);
+  if (ok) ok = pc_seqtab_merge_serialized(*t, recv->data, recv->len, error);
+  if (recv) g_byte_array_unref(recv);
+  return ok;
+}
+
+gboolean pc_seqred_gather(const GByteArray *mine, guint k,
+                          const PcCommOps *ops, PcSeqTab **out,
+                          GError **error) {
+  GByteArray *all = NULL;
+  *out = NULL;
+  if (!ops->gather(ops->ctx, mine->data, mine->len, &all, error)) return FALSE;
+  if (!all) return TRUE;
+  g_autoptr(PcSeqTab) t = pc_seqtab_new(k);
+  gboolean ok = pc_seqtab_merge_serialized(t, all->data, all->len, error);
+  g_byte_array_unref(all);
+  if (ok) *out = g_steal_pointer(&t);
+  return ok;
+}
+
+static void serialize_entries(GByteArray *buf, const PcSeqEntry *v, size_t n,
+                              guint k) {
+  for (size_t i = 0; i < n; i++)
+    pc_seqtab_serialize_entry(buf, v[i].seq, v[i].len, v[i].c, k);
+}
+
+GByteArray *pc_seqred_candidates_top(const PcSeqTab *t, guint64 k,
+                                     PcSeqCmp cmp) {
+  size_t n;
+  g_autofree PcSeqEntry *v = pc_seqtab_entries(t, &n);
+  GByteArray *buf = g_byte_array_new();
+  serialize_entries(buf, v, pc_seqred_select_top(v, n, k, cmp),
+                    pc_seqtab_k(t));
+  return buf;
+}
+
+GByteArray *pc_seqred_candidates_top_per_len(const PcSeqTab *t, guint maxlen,
+                                             guint64 k, PcSeqCmp cmp) {
+  size_t n;
+  g_autofree size_t *start = g_new(size_t, maxlen + 2);
+  g_autofree PcSeqEntry *v = pc_seqtab_entries(t, &n);
+  GByteArray *buf = g_byte_array_new();
+  pc_seqred_group_by_len(v, n, maxlen, start);
+  for (guint l = 1; l <= maxlen; l++) {
+    PcSeqEntry *run = v + start[l];
+    size_t m = pc_seqred_select_top(run, start[l + 1] - start[l], k, cmp);
+    serialize_entries(buf, run, m, pc_seqtab_k(t));
+  }
+  return buf;
+}
+
+GByteArray *pc_seqred_candidates_min(const PcSeqTab *t, guint64 min) {
+  GByteArray *buf = g_byte_array_new();
+  size_t n;
+  g_autofree PcSeqEntry *v = pc_seqtab_entries(t, &n);
+  for (size_t i = 0; i < n; i++)
+    if ((uint64_t)v[i].c[0] >= min)
+      pc_seqtab_serialize_entry(buf, v[i].seq, v[i].len, v[i].c,
+                                pc_seqtab_k(t));
+  return buf;
+}
+
+gboolean pc_seqred_reduce_top(PcSeqTab **t, guint64 k, PcSeqCmp cmp,
+                              const PcCommOps *ops, PcSeqTab **out,
+                              GError **error) {
+  *out = NULL;
+  if (!pc_seqred_exchange(t, ops, error)) return FALSE;
+  GByteArray *mine = pc_seqred_candidates_top(*t, k, cmp);
+  gboolean ok = pc_seqred_gather(mine, pc_seqtab_k(*t), ops, out, error);
+  g_byte_array_unref(mine);
+  return ok;
+}
+
+/* ---- Output cells (rank 0) -------------------------------------------------- */
+
+const char *pc_seqred_token_name(const PcDict *d, uint32_t id) {
+  if (id == PC_TOKEN_START) return "^";
+  if (id == PC_TOKEN_END) return "$";
+  g_assert(id < d->n);
+  return d->names[id];
+}
+
+void pc_seqred_set_path(PcTable *t, guint col, const PcDict *d,
+                        const uint32_t *seq, size_t len, GString *s) {
+  g_string_truncate(s, 0);
+  if (len == 0) g_string_append(s, "^");
+  for (size_t i = 0; i < len; i++) {
+    if (i) g_string_append(s, " > ");
+    g_string_append(s, pc_seqred_token_name(d, seq[i]));
+  }
+  pc_table_set_string_len(t, col, s->str, s->len);
+}
+
+PcTable *pc_seqred_table_ranked(const char *name, const char *count_col,
+                                gboolean with_length, const PcSeqTab *g,
+                                guint64 k, int64_t total, const PcDict *d) {
+  g_autofree char *cc = g_strdup_printf("%s:int", count_col);
+  const char *cols[] = {"rank:int", cc, "share:double", "length:int",
+                        "path:string"};
+  if (!with_length) cols[3] = cols[4];
+  guint nc = with_length ? 5 : 4;
+  PcTable *t = pc_table_new(name, cols, nc);
+  g_autoptr(GString) s = g_string_new(NULL);
+  size_t n;
+  g_autofree PcSeqEntry *v = pc_seqtab_entries(g, &n);
+  size_t m = pc_seqred_select_top(v, n, k, pc_seqred_cmp_count);
+  for (size_t i = 0; i < m; i++) {
+    pc_table_add_row(t);
+    pc_table_set_int(t, 0, (int64_t)i + 1);
+    pc_table_set_int(t, 1, v[i].c[0]);
+    pc_table_set_double(t, 2, (double)v[i].c[0] / (double)total);
+    if (with_length) pc_table_set_int(t, 3, (int64_t)v[i].len);
+    pc_seqred_set_path(t, nc - 1, d, v[i].seq, v[i].len, s);
+  }
+  return t;
+}

@@ -1,0 +1,37 @@
+/* engine_int.h - private to src/engine/engine.c and output.c: the run
+ * context of one `parcours run` on one rank (the only mutable state of a
+ * run: STYLE.md "no hidden state"). */
+#ifndef PC_ENGINE_INT_H
+#define PC_ENGINE_INT_H
+
+#include "pc_cmd.h"
+#include "pc_engine.h"
+#include "pc_modset.h"
+#include "pc_plan.h"
+#include "pc_source.h"
+#include "pc_timer.h"
+
+/* Per OpenMP thread: kept-event counts per global id and scratch arrays. */
+typedef struct {
+  uint64_t *ev_count, *ch_count;
+  GArray *ev, *tok, *ts;    /* PcEvent, uint32_t, int64_t */
+} Worker;
+
+struct PcEngine {
+  PcComm *comm;
+  const PcCommOps *ops;
+  int rank, size, threads;
+  const PcJobConfig *cfg;
+  gboolean quiet, force;
+  PcTimers t;
+  PcSource *src;
+  PcPlan *plan;
+  PcFacts facts;
+  PcModuleEnv env;
+  PcModSet *mods;
+  Worker *w;
+  GPtrArray *tables;        /* rank 0 after reduce: summary first */
+  uint64_t bytes_read, my_events;
+};
+
+#endif

@@ -1,0 +1,177 @@
+/* journey.c - journey assembly (pc_journey.h): per bucket of a batch, a
+ * k-way merge over the shards' slices by customer id, the events of each
+ * customer mapped to global ids, filtered by input.from/to and sorted by
+ * the journey key; and the per-journey view of the modules.
+ *
+ * Owns PcBatch (cursors into the caller's slices). No MPI, no HDF5.
+ * Invariant: a shard slice is sorted by (bucket, id) and its events by
+ * (customer, journey key); global ids preserve name order, so a customer
+ * present in one shard needs no sort, and one in several needs one sort of
+ * its own events only.
+ */
+#include "pc_journey.h"
+
+#include <stdlib.h>
+
+typedef struct {
+  const PcShardData *d;
+  uint64_t cu, cu_end;   /* customer cursor in the slice */
+  uint64_t ev, ev_end;   /* event cursor */
+  uint64_t crm, crm_end; /* customers-table cursor */
+  guint shard;
+} Cursor;
+
+struct PcBatch {
+  const PcJourneyMaps *maps;
+  size_t nb;
+  Cursor *cur;           /* [nb][n_shards], the start of every bucket */
+};
+
+PcBatch *pc_batch_new(PcShardData *const *slices, const PcJourneyMaps *maps,
+                      const uint32_t *buckets, size_t nb) {
+  guint S = maps->n_shards;
+  PcBatch *b = g_new0(PcBatch, 1);
+  b->maps = maps;
+  b->nb = nb;
+  b->cur = g_new0(Cursor, nb * S + 1);
+  for (guint s = 0; s < S; s++) {
+    const PcShardData *d = slices[s];
+    uint64_t cu = 0, ev = 0, crm = 0;
+    for (size_t i = 0; i < nb; i++) {
+      Cursor *c = &b->cur[i * S + s];
+      *c = (Cursor){d, cu, cu + d->bucket_customers[buckets[i]], ev,
+                    ev + d->bucket_events[buckets[i]], crm,
+                    crm + d->bucket_crm[buckets[i]], s};
+      cu = c->cu_end;
+      ev = c->ev_end;
+      crm = c->crm_end;
+    }
+  }
+  return b;
+}
+
+void pc_batch_free(PcBatch *b) {
+  if (!b) return;
+  g_free(b->cur);
+  g_free(b);
+}
+
+size_t pc_batch_buckets(const PcBatch *b) { return b->nb; }
+
+static const char *cur_id(const Cursor *c, uint32_t *len) {
+  *len = (uint32_t)(c->d->id_offsets[c->cu + 1] - c->d->id_offsets[c->cu]);
+  return (const char *)c->d->id_bytes + c->d->id_offsets[c->cu];
+}
+
+/* The smallest current customer id among the cursors, or NULL. */
+static const char *min_id(const Cursor *cs, guint n, uint32_t *len) {
+  const char *id = NULL;
+  *len = 0;
+  for (guint s = 0; s < n; s++) {
+    if (cs[s].cu >= cs[s].cu_end) continue;
+    uint32_t l;
+    const char *x = cur_id(&cs[s], &l);
+    if (!id || pc_bytes_cmp(x, l, id, *len) < 0) {
+      id = x;
+      *len = l;
+    }
+  }
+  return id;
+}
+
+static gboolean at_id(const Cursor *c, const char *id, uint32_t len) {
+  if (c->cu >= c->cu_end) return FALSE;
+  uint32_t l;
+  const char *x = cur_id(c, &l);
+  return x == id || pc_bytes_cmp(x, l, id, len) == 0;
+}
+
+/* Appends the kept events of the cursor's current customer, mapped to
+ * global ids, and advances the event cursor. Shard order = key order. */
+static void take_events(const PcJourneyMaps *m, Cursor *c, GArray *out) {
+  const PcShardData *d = c->d;
+  const uint32_t *chm = m->ch_map[c->shard], *evm = m->ev_map[c->shard];
+  while (c->ev < c->ev_end && d->ev_customer[c->ev] == c->cu) {
+    int64_t ts = d->ev_ts[c->ev];
+    if ((!m->has_from || ts >= m->from_us) && (!m->has_to || ts < m->to_us)) {
+      PcEvent e = {ts, d->ev_value[c->ev], evm[d->ev_event[c->ev]],
+                   chm[d->ev_channel[c->ev]]};
+      g_array_append_val(out, e);
+    }
+    c->ev++;
+  }
+}
+
+/* Revenue from the customers-table rows of the cursors (later shards of the
+ * manifest win: a later batch updates a customer's revenue). */
+static gboolean lookup_revenue(Cursor *cs, guint n, const char *id,
+                               uint32_t len, int64_t *rev) {
+  gboolean found = FALSE;
+  for (guint s = 0; s < n; s++) {
+    Cursor *c = &cs[s];
+    const PcShardData *d = c->d;
+    const uint64_t *o = d->crm_id_offsets;
+    while (c->crm < c->crm_end) {
+      int cmp = pc_bytes_cmp(d->crm_id_bytes + o[c->crm],
+                             o[c->crm + 1] - o[c->crm], id, len);
+      if (cmp > 0) break;
+      if (cmp == 0) {
+        *rev = d->crm_revenue[c->crm];
+        found = TRUE;
+        break;
+      }
+      c->crm++;
+    }
+  }
+  return found;
+}
+
+static int cmp_event(const void *a, const void *b) { return pc_event_cmp(a, b); }
+
+void pc_batch_journeys(const PcBatch *b, size_t i, GArray *scratch,
+                       PcJourneyFn fn, void *user) {
+  guint S = b->maps->n_shards;
+  g_autofree Cursor *cs = g_memdup2(b->cur + i * S, S * sizeof(Cursor));
+  for (;;) {
+    uint32_t len;
+    const char *id = min_id(cs, S, &len);
+    if (!id) return;
+    g_array_set_size(scratch, 0);
+    guint parts = 0;
+    for (guint s = 0; s < S; s++)
+      if (at_id(&cs[s], id, len)) {
+        take_events(b->maps, &cs[s], scratch);
+        parts++;
+      }
+    if (parts > 1)
+      qsort(scratch->data, scratch->len, sizeof(PcEvent), cmp_event);
+    PcJourney j = {id, len, pc_fnv1a64(id, len), (const PcEvent *)scratch->data,
+                   scratch->len, 0, FALSE};
+    j.has_revenue = lookup_revenue(cs, S, id, len, &j.revenue);
+    if (j.n) fn(&j, user);
+    for (guint s = 0; s < S; s++)
+      if (at_id(&cs[s], id, len)) cs[s].cu++;
+  }
+}
+
+void pc_journey_view(PcJourneyView *v, const PcJourney *j,
+                     const PcTarget *target, const PcTokenMap *tm,
+                     gboolean has_crm, GArray *tok, GArray *ts) {
+  g_array_set_size(tok, j->n);
+  g_array_set_size(ts, j->n);
+  uint32_t *tk = (uint32_t *)tok->data;
+  int64_t *t = (int64_t *)ts->data, revenue = 0;
+  for (size_t i = 0; i < j->n; i++) {
+    const PcEvent *e = &j->ev[i];
+    tk[i] = tm->mode == PC_TOKEN_EVENT     ? e->event
+            : tm->mode == PC_TOKEN_CHANNEL ? e->channel
+                                           : tm->pair_token[(size_t)e->channel * tm->E + e->event];
+    t[i] = e->ts_us;
+    revenue += e->value;
+  }
+  v->j = j;
+  v->y = pc_target_cut(target, j, &v->cut);
+  v->tok = tk;
+  v->ts = t;
+  v->revenue = has_crm ? j->revenue : revenue;
+}

@@ -1,0 +1,251 @@
+/* output.c - the epilog of a run (pc_engine_write): rank 0 writes csv/,
+ * results.h5, report.html and run.json into OUT.tmp-PID, which replaces
+ * output.dir by rename only when everything is written (spec §9), after
+ * every rank's figures (phases, events, bytes, peak memory) are gathered.
+ *
+ * Owns the staging directory while it exists. HDF5 through pc_h5io.h,
+ * other ranks through pc_comm.h, JSON through json-glib.
+ */
+#include "engine_int.h"
+#include "pc_fs.h"
+#include "pc_h5io.h"
+#include "pc_json.h"
+#include "pc_run.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <unistd.h>
+
+/* Every rank's figures, on every rank. */
+typedef struct {
+  double *phase;            /* [rank * PC_T_N + timer] */
+  double *reduce;           /* [rank * modules + module] */
+  uint64_t *events, *bytes, *sent, *rss;
+} Figures;
+
+static void figures_clear(Figures *f) {
+  g_free(f->phase);
+  g_free(f->reduce);
+  g_free(f->events);
+  g_free(f->bytes);
+  g_free(f->sent);
+  g_free(f->rss);
+}
+
+/* Collective. */
+static void gather_figures(PcEngine *e, Figures *f) {
+  int P = e->size;
+  guint M = pc_modset_count(e->mods);
+  f->phase = g_new(double, (size_t)P * PC_T_N);
+  f->reduce = g_new0(double, (size_t)P * M + 1);
+  g_autofree double *v = g_new(double, P);
+  for (int k = 0; k < PC_T_N; k++) {
+    pc_comm_allgather_double(e->comm, e->t.acc[k], v);
+    for (int q = 0; q < P; q++) f->phase[q * PC_T_N + k] = v[q];
+  }
+  for (guint m = 0; m < M; m++) {
+    pc_comm_allgather_double(e->comm, pc_modset_reduce_seconds(e->mods, m), v);
+    for (int q = 0; q < P; q++) f->reduce[(size_t)q * M + m] = v[q];
+  }
+  f->events = g_new(uint64_t, P);
+  f->bytes = g_new(uint64_t, P);
+  f->sent = g_new(uint64_t, P);
+  f->rss = g_new(uint64_t, P);
+  pc_comm_allgather_u64(e->comm, pc_comm_bytes_sent(e->comm), f->sent);
+  pc_comm_allgather_u64(e->comm, e->my_events, f->events);
+  pc_comm_allgather_u64(e->comm, e->bytes_read, f->bytes);
+  pc_comm_allgather_u64(e->comm, pc_peak_rss_bytes(), f->rss);
+}
+
+static double max_of(const double *v, int n, size_t stride, size_t at) {
+  double mx = 0;
+  for (int q = 0; q < n; q++) mx = MAX(mx, v[q * stride + at]);
+  return mx;
+}
+
+static void json_u64_array(JsonBuilder *b, const char *name,
+                           const uint64_t *v, int n) {
+  json_builder_set_member_name(b, name);
+  json_builder_begin_array(b);
+  for (int i = 0; i < n; i++) json_builder_add_int_value(b, (int64_t)v[i]);
+  json_builder_end_array(b);
+}
+
+/* The part of run.json that is the same at any scale: the job and input. */
+static void json_job(const PcEngine *e, JsonBuilder *b) {
+  json_builder_set_member_name(b, "job");
+  pc_config_describe(e->cfg, b);
+  json_builder_set_member_name(b, "input");
+  json_builder_begin_object(b);
+  pc_json_member_string(b, "store", e->cfg->store);
+  pc_json_member_uint(b, "shards", e->src->n_shards);
+  pc_json_member_uint(b, "buckets", e->src->buckets);
+  json_builder_end_object(b);
+}
+
+static void json_plan(const PcEngine *e, JsonBuilder *b) {
+  const PcPlan *p = e->plan;
+  json_builder_set_member_name(b, "plan");
+  json_builder_begin_object(b);
+  pc_json_member_string(b, "strategy", pc_plan_strategy_name(p->strategy));
+  pc_json_member_double(b, "alpha", p->alpha);
+  pc_json_member_uint(b, "buckets", e->src->buckets);
+  pc_json_member_double(b, "imbalance_cost", p->imbalance_cost);
+  pc_json_member_double(b, "imbalance_events", p->imbalance_events);
+  json_u64_array(b, "rank_events", p->rank_events, e->size);
+  json_u64_array(b, "rank_customers", p->rank_customers, e->size);
+  json_u64_array(b, "rank_buckets", p->rank_buckets, e->size);
+  json_builder_end_object(b);
+}
+
+/* phases (max over ranks), phases_per_rank, reduce_per_module (max). */
+static void json_phases(const PcEngine *e, const Figures *f, JsonBuilder *b) {
+  int P = e->size;
+  guint M = pc_modset_count(e->mods);
+  json_builder_set_member_name(b, "phases");
+  json_builder_begin_object(b);
+  for (int k = 0; k < PC_T_N; k++)
+    pc_json_member_double(b, pc_timer_name(k), max_of(f->phase, P, PC_T_N, k));
+  json_builder_end_object(b);
+  json_builder_set_member_name(b, "phases_per_rank");
+  json_builder_begin_object(b);
+  for (int k = 0; k < PC_T_N; k++) {
+    json_builder_set_member_name(b, pc_timer_name(k));
+    json_builder_begin_array(b);
+    for (int q = 0; q < P; q++) json_builder_add_double_value(b, f->phase[q * PC_T_N + k]);
+    json_builder_end_array(b);
+  }
+  json_builder_end_object(b);
+  json_builder_set_member_name(b, "reduce_per_module");
+  json_builder_begin_object(b);
+  for (guint m = 0; m < M; m++)
+    pc_json_member_double(b, pc_modset_name(e->mods, m), max_of(f->reduce, P, M, m));
+  json_builder_end_object(b);
+}
+
+/* The whole run.json (rank 0). */
+static char *run_json(PcEngine *e, const Figures *f) {
+  int P = e->size;
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  json_builder_begin_object(b);
+  json_job(e, b);
+  pc_json_member_int(b, "ranks", P);
+  pc_json_member_int(b, "threads", e->threads);
+  json_plan(e, b);
+  json_phases(e, f, b);
+  double wall = max_of(f->phase, P, PC_T_N, PC_T_TOTAL);
+  uint64_t tot = 0;
+  for (int q = 0; q < P; q++) tot += f->events[q];
+  pc_json_member_double(b, "wall_s", wall);
+  pc_json_member_uint(b, "events", tot);
+  pc_json_member_double(b, "events_per_s", wall > 0 ? tot / wall : 0);
+  json_u64_array(b, "events_per_rank", f->events, P);
+  json_u64_array(b, "bytes_read_per_rank", f->bytes, P);
+  json_u64_array(b, "bytes_exchanged_per_rank", f->sent, P);
+  json_u64_array(b, "peak_rss_bytes", f->rss, P);
+  pc_modset_describe(e->mods, b);
+  json_builder_end_object(b);
+  return pc_json_text(b, TRUE);
+}
+
+static gboolean write_csvs(PcEngine *e, const char *dir, GError **error) {
+  g_autofree char *csv = g_build_filename(dir, "csv", NULL);
+  if (g_mkdir_with_parents(csv, 0755) != 0) {
+    pc_set_error(error, PC_ERROR_IO, "%s: %s", csv, g_strerror(errno));
+    return FALSE;
+  }
+  for (guint i = 0; i < e->tables->len; i++) {
+    PcTable *t = g_ptr_array_index(e->tables, i);
+    g_autofree char *name = g_strdup_printf("%s.csv", pc_table_name(t));
+    g_autofree char *path = g_build_filename(csv, name, NULL);
+    if (!pc_table_write_csv(t, path, error)) return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean write_text(const char *dir, const char *name, const char *text,
+                           GError **error) {
+  g_autofree char *path = g_build_filename(dir, name, NULL);
+  return pc_fs_write_atomic(path, text, strlen(text), error);
+}
+
+/* report.html from the tables and the job only: a run.json without timings
+ * is in place while the report is drawn (the full one replaces it), so the
+ * page is the same bytes for any P, threads and strategy. */
+static gboolean write_report(PcEngine *e, const char *staging, GError **error) {
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  json_builder_begin_object(b);
+  json_job(e, b);
+  json_builder_end_object(b);
+  g_autofree char *json = pc_json_text(b, TRUE);
+  return write_text(staging, "run.json", json, error) &&
+         pc_run_report(staging, e->quiet, error);
+}
+
+/* Rank 0: everything but run.json into staging. */
+static gboolean write_tables(PcEngine *e, const char *staging, GError **error) {
+  if (g_mkdir_with_parents(staging, 0755) != 0) {
+    pc_set_error(error, PC_ERROR_IO, "%s: %s", staging, g_strerror(errno));
+    return FALSE;
+  }
+  g_autofree char *h5 = g_build_filename(staging, "results.h5", NULL);
+  return write_csvs(e, staging, error) &&
+         pc_h5io_write_results(h5, e->tables, error) &&
+         (!e->cfg->report || write_report(e, staging, error));
+}
+
+/* Replaces dir by staging: the old directory is moved aside, the new one
+ * renamed in, the old one removed; on failure the old one is put back. */
+static gboolean commit_output(const char *dir, const char *staging,
+                              GError **error) {
+  g_autofree char *old = g_strdup_printf("%s.old-%d", dir, (int)getpid());
+  gboolean had = g_file_test(dir, G_FILE_TEST_EXISTS);
+  if (had && rename(dir, old) != 0) {
+    pc_set_error(error, PC_ERROR_IO, "cannot move the old %s aside: %s", dir, g_strerror(errno));
+    return FALSE;
+  }
+  if (rename(staging, dir) != 0) {
+    int err = errno;
+    if (had && rename(old, dir) != 0)
+      fprintf(stderr, "parcours: warning: the previous %s is kept as %s\n", dir, old);
+    pc_set_error(error, PC_ERROR_IO, "cannot rename %s to %s: %s", staging, dir, g_strerror(err));
+    return FALSE;
+  }
+  g_autoptr(GError) rm = NULL;
+  if (had && !pc_fs_remove_tree(old, &rm))
+    fprintf(stderr, "parcours: warning: %s\n", rm->message);
+  return TRUE;
+}
+
+static void closing_line(PcEngine *e, const Figures *f) {
+  if (e->quiet) return;
+  double wall = max_of(f->phase, e->size, PC_T_N, PC_T_TOTAL);
+  uint64_t tot = 0;
+  for (int q = 0; q < e->size; q++) tot += f->events[q];
+  fprintf(stderr, "parcours: run: %" G_GUINT64_FORMAT " events, %" G_GUINT64_FORMAT " customers in %.2f s (%.2fM events/s) -> %s\n", tot, e->facts.customers, wall, wall > 0 ? tot / wall / 1e6 : 0, e->cfg->dir);
+}
+
+gboolean pc_engine_write(PcEngine *e, GError **error) {
+  pc_timer_start(&e->t, PC_T_WRITE);
+  gboolean ok = TRUE;
+  g_autofree char *staging = g_strdup_printf("%s.tmp-%d", e->cfg->dir, (int)getpid());
+  if (e->rank == 0) ok = write_tables(e, staging, error);
+  pc_timer_stop(&e->t, PC_T_WRITE);
+  pc_timer_stop(&e->t, PC_T_TOTAL);
+  Figures f = {0};
+  gather_figures(e, &f);
+  if (e->rank == 0 && ok) {
+    g_autofree char *json = run_json(e, &f);
+    ok = write_text(staging, "run.json", json, error) &&
+         commit_output(e->cfg->dir, staging, error);
+    if (ok) closing_line(e, &f);
+  }
+  if (e->rank == 0 && !ok && g_file_test(staging, G_FILE_TEST_EXISTS)) {
+    g_autoptr(GError) rm = NULL;
+    if (!pc_fs_remove_tree(staging, &rm))
+      fprintf(stderr, "parcours: warning: %s\n", rm->message);
+  }
+  figures_clear(&f);
+  return pc_comm_agree(e->comm, ok, error);
+}
