@@ -24,7 +24,7 @@ AOBJ      := $(patsubst src/%.c,obj/asan/%.o,$(LIBSRC))
 UNITSRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNITBIN   := $(patsubst tests/unit/%.c,bin/tests/%,$(UNITSRC))
 ASANBIN   := $(patsubst tests/unit/%.c,bin/asan/%,$(UNITSRC))
-HDR       := $(wildcard include/*.h) $(wildcard tests/unit/*.h)
+HDR       := $(wildcard include/*.h) $(wildcard src/*/*.h) $(wildcard tests/unit/*.h)
 
 .PHONY: all deps demo check unit unit-asan integration bench fuzz clean check-determinism
 

@@ -1,9 +1,10 @@
 /* pc_report.h - report.html: one self-contained page (inline CSS and SVG,
  * no script, nothing loaded from the network) drawn from a run's tables.
  *
- * report.c owns the page. Rendering is pure (tables and text in, a string
- * out) so unit tests need no files; pc_run_report() (pc_run.h) does the
- * file work and `parcours report OUTDIR` (pc_cmd.h) wraps it.
+ * src/report/ owns the page (docs/report.md lists its files). Rendering is
+ * pure (tables and text in, a string out) so unit tests need no files;
+ * pc_run_report() (pc_run.h) does the file work and `parcours report
+ * OUTDIR` (pc_cmd.h, src/cli/cmd_report.c) wraps it.
  *
  * Invariants: every number the page shows in a table cell is the table's
  * value formatted by the CSV rules of spec §10 (pc_fmt_double,
@@ -21,8 +22,8 @@
 
 typedef struct {
   GPtrArray *tables;      /* PcTable*, borrowed, found by pc_table_name() */
-  const char *run_json;   /* text of run.json, or NULL */
-  GPtrArray *ingest_json; /* char*: the store's batch records, or NULL */
+  const char *run_json;   /* text of run.json, or NULL (read with json-glib) */
+  GPtrArray *ingest_json; /* char*: the store's batch records (JSON), or NULL */
 } PcReportInput;
 
 /* The whole page. Sections whose tables are absent are left out; an

@@ -4,8 +4,11 @@
 
 #include "pc_core.h"
 
-/* Writes dir/report.html from dir/results.h5 and dir/run.json when present
- * (report.c). Rank 0 only. */
+/* Writes dir/report.html from dir/results.h5, dir/run.json and the store's
+ * batch records when present (src/report/report_file.c), through a
+ * temporary file and a rename. Rank 0 only. FALSE and *error set
+ * (PC_ERROR_IO) when results.h5 is missing or unreadable or the page
+ * cannot be written; a missing run.json or table only drops sections. */
 gboolean pc_run_report(const char *dir, gboolean quiet, GError **error);
 
 #endif
