@@ -131,9 +131,14 @@ static inline uint64_t pc_fnv1a64(const void *data, size_t len) {
 
 /* ---- Error helpers ---------------------------------------------------------- */
 
-/* Sets *error (if error != NULL) with domain PC_ERROR. */
-void pc_set_error(GError **error, PcErrorCode code, const char *fmt, ...)
-    G_GNUC_PRINTF(3, 4);
+/* Sets *error (if error != NULL) with domain PC_ERROR and the formatted
+ * message. The source file and line of the call are recorded: with
+ * PARCOURS_DEBUG set in the environment, the message ends with
+ * " [src/…/file.c:LINE]", so a user's report points at the code. */
+void pc_set_error_at(GError **error, PcErrorCode code, const char *file,
+                     int line, const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+#define pc_set_error(err, code, ...) \
+  pc_set_error_at((err), (code), __FILE__, __LINE__, __VA_ARGS__)
 
 /* Bytewise compare of two byte strings, a proper prefix first. */
 static inline int pc_bytes_cmp(const void *a, size_t na, const void *b,

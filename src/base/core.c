@@ -12,14 +12,19 @@
 
 G_DEFINE_QUARK(pc-error-quark, pc_error)
 
-void pc_set_error(GError **error, PcErrorCode code, const char *fmt, ...) {
+void pc_set_error_at(GError **error, PcErrorCode code, const char *file,
+                     int line, const char *fmt, ...) {
   if (!error) return;
   va_list ap;
   va_start(ap, fmt);
-  char *msg = g_strdup_vprintf(fmt, ap);
+  g_autofree char *msg = g_strdup_vprintf(fmt, ap);
   va_end(ap);
+  if (g_getenv("PARCOURS_DEBUG")) {
+    g_autofree char *where = g_strdup_printf("%s [%s:%d]", msg, file, line);
+    g_set_error_literal(error, PC_ERROR, code, where);
+    return;
+  }
   g_set_error_literal(error, PC_ERROR, code, msg);
-  g_free(msg);
 }
 
 static int cmp_cstr(const void *a, const void *b) {

@@ -339,7 +339,27 @@ static void test_set_error(void) {
   pc_set_error(NULL, PC_ERROR_IO, "ignored %d", 1); /* must not crash */
 }
 
+/* pc_set_error keeps the message as written; with PARCOURS_DEBUG it ends
+ * with the file and line of the call (this file, the line below). */
+static void test_error_location(void) {
+  GError *e = NULL;
+  g_unsetenv("PARCOURS_DEBUG");
+  pc_set_error(&e, PC_ERROR_IO, "x %d", 7);
+  CU_ASSERT_TRUE(g_error_matches(e, PC_ERROR, PC_ERROR_IO));
+  CU_ASSERT_STRING_EQUAL(e->message, "x 7");
+  g_clear_error(&e);
+  g_setenv("PARCOURS_DEBUG", "1", TRUE);
+  int line = __LINE__ + 1;
+  pc_set_error(&e, PC_ERROR_FORMAT, "y");
+  g_autofree char *want = g_strdup_printf("y [%s:%d]", __FILE__, line);
+  CU_ASSERT_STRING_EQUAL(e->message, want);
+  g_clear_error(&e);
+  g_unsetenv("PARCOURS_DEBUG");
+  pc_set_error(NULL, PC_ERROR_IO, "ignored"); /* NULL error: no effect */
+}
+
 PC_TEST_MAIN("core",
+             {"/core/error_location", test_error_location},
              {"/core/dict_sorted_dedup", test_dict_sorted_dedup},
              {"/core/dict_copies", test_dict_copies},
              {"/core/dict_all_equal_and_empty", test_dict_all_equal_and_empty},
