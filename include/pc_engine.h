@@ -21,6 +21,12 @@ PcEngine *pc_engine_new(PcComm *comm, const PcJobConfig *cfg, gboolean quiet);
 void pc_engine_free(PcEngine *e);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcEngine, pc_engine_free)
 
+/* What draws report.html into a finished output directory (the report
+ * layer's pc_run_report); the engine calls it when report.enabled, after
+ * the tables and before run.json. NULL: no report. */
+typedef gboolean (*PcReportFn)(const char *dir, gboolean quiet, GError **error);
+void pc_engine_set_report(PcEngine *e, PcReportFn fn);
+
 /* Refuses an existing output.dir unless force (checked again at commit). */
 gboolean pc_engine_check_output(PcEngine *e, gboolean force, GError **error);
 /* Rank 0 reads the MANIFEST and broadcasts the shard list; every rank reads

@@ -105,52 +105,21 @@ static guint row_kept(const Model *m, const PcModelRows *r, const Row *row,
 
 /* ---- Standardization ----------------------------------------------------------- */
 
-/* Integer facts of the training rows, global: n_train, n_test, per feature
- * the nonzero count and the min/max of nonzero raw values (gathered to
- * rank 0, merged, broadcast: min/max are not sums). */
-static gboolean std_counts(Model *m, int64_t *nnz, int64_t *lo, int64_t *hi,
-                           GError **error) {
-  const PcModelRows *r = m->rows;
-  guint d = m->d;
-  int64_t *cnt = g_new0(int64_t, 2 + d);
-  for (guint f = 0; f < d; f++) lo[f] = INT64_MAX, hi[f] = INT64_MIN;
-  guint *fi = g_new(guint, d);
-  guint32 *raw = g_new(guint32, d);
-  for (size_t i = 0; i < r->rows->len; i++) {
-    const Row *row = pc_model_row_at(r, i);
-    cnt[row->test ? 1 : 0]++;
-    if (row->test) continue;
-    guint n = row_features(m, r, row, fi, raw);
-    for (guint k = 0; k < n; k++) {
-      cnt[2 + fi[k]]++;
-      lo[fi[k]] = MIN(lo[fi[k]], (int64_t)raw[k]);
-      hi[fi[k]] = MAX(hi[fi[k]], (int64_t)raw[k]);
-    }
-  }
-  g_free(fi);
-  g_free(raw);
-  gboolean ok = m->ops->sum_i64(m->ops->ctx, cnt, 2 + d, error);
-  if (ok) {
-    m->n_train = cnt[0];
-    m->n_test = cnt[1];
-    memcpy(nnz, cnt + 2, d * sizeof *nnz);
-  }
-  g_free(cnt);
-  if (!ok) return FALSE;
-
+/* Global min/max of lo[0..d) and hi[0..d): gathered to rank 0, merged in
+ * rank order, broadcast (min and max are not sums). */
+static gboolean minmax_allreduce(const Model *m, int64_t *lo, int64_t *hi,
+                                 guint d, GError **error) {
   size_t len = 2 * d * sizeof(int64_t);
-  int64_t *mine = g_new(int64_t, 2 * d);
+  g_autofree int64_t *mine = g_new(int64_t, 2 * d);
   memcpy(mine, lo, d * sizeof *lo);
   memcpy(mine + d, hi, d * sizeof *hi);
   GByteArray *all = NULL;
-  ok = m->ops->gather(m->ops->ctx, mine, len, &all, error);
-  if (ok && all) { /* rank 0: merge in rank order */
-    for (size_t off = 0; off + len <= all->len; off += len) {
-      const int64_t *v = (const int64_t *)(void *)(all->data + off);
-      for (guint f = 0; f < d; f++) {
-        mine[f] = MIN(mine[f], v[f]);
-        mine[d + f] = MAX(mine[d + f], v[d + f]);
-      }
+  gboolean ok = m->ops->gather(m->ops->ctx, mine, len, &all, error);
+  for (size_t off = 0; ok && all && off + len <= all->len; off += len) {
+    const int64_t *v = (const int64_t *)(void *)(all->data + off);
+    for (guint f = 0; f < d; f++) {
+      mine[f] = MIN(mine[f], v[f]);
+      mine[d + f] = MAX(mine[d + f], v[d + f]);
     }
   }
   if (all) g_byte_array_unref(all);
@@ -166,8 +135,35 @@ static gboolean std_counts(Model *m, int64_t *nnz, int64_t *lo, int64_t *hi,
     memcpy(hi, (int64_t *)buf + d, d * sizeof *hi);
   }
   if (buf != mine) g_free(buf);
-  g_free(mine);
   return ok;
+}
+
+/* Integer facts of the training rows, global: n_train, n_test, per feature
+ * the nonzero count and the min/max of nonzero raw values. */
+static gboolean std_counts(Model *m, int64_t *nnz, int64_t *lo, int64_t *hi,
+                           GError **error) {
+  const PcModelRows *r = m->rows;
+  guint d = m->d;
+  g_autofree int64_t *cnt = g_new0(int64_t, 2 + d);
+  for (guint f = 0; f < d; f++) lo[f] = INT64_MAX, hi[f] = INT64_MIN;
+  g_autofree guint *fi = g_new(guint, d);
+  g_autofree guint32 *raw = g_new(guint32, d);
+  for (size_t i = 0; i < r->rows->len; i++) {
+    const Row *row = pc_model_row_at(r, i);
+    cnt[row->test ? 1 : 0]++;
+    if (row->test) continue;
+    guint n = row_features(m, r, row, fi, raw);
+    for (guint k = 0; k < n; k++) {
+      cnt[2 + fi[k]]++;
+      lo[fi[k]] = MIN(lo[fi[k]], (int64_t)raw[k]);
+      hi[fi[k]] = MAX(hi[fi[k]], (int64_t)raw[k]);
+    }
+  }
+  if (!m->ops->sum_i64(m->ops->ctx, cnt, 2 + d, error)) return FALSE;
+  m->n_train = cnt[0];
+  m->n_test = cnt[1];
+  memcpy(nnz, cnt + 2, d * sizeof *nnz);
+  return minmax_allreduce(m, lo, hi, d, error);
 }
 
 /* Exact global sums over training rows of f(x) per feature, nonzero x only:

@@ -6,6 +6,7 @@
 #include "pc_cmd.h"
 #include "pc_config.h"
 #include "pc_engine.h"
+#include "pc_run.h"
 
 #include <stdio.h>
 
@@ -42,6 +43,7 @@ int pc_cmd_run(PcComm *c, int argc, char **argv) {
   gboolean ok = pc_config_load(argv[1], sets, &cfg, &err);
   if (pc_comm_agree(c, ok, &err)) {
     g_autoptr(PcEngine) e = pc_engine_new(c, cfg, quiet);
+    pc_engine_set_report(e, pc_run_report);
     ok = run(e, force, &err);
   } else {
     ok = FALSE;

@@ -259,3 +259,5 @@ gboolean pc_engine_check_output(PcEngine *e, gboolean force, GError **error) {
   }
   return pc_comm_agree(e->comm, ok, error);
 }
+
+void pc_engine_set_report(PcEngine *e, PcReportFn fn) { e->report = fn; }

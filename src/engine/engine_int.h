@@ -23,6 +23,7 @@ struct PcEngine {
   int rank, size, threads;
   const PcJobConfig *cfg;
   gboolean quiet, force;
+  PcReportFn report;        /* draws report.html, or NULL */
   PcTimers t;
   PcSource *src;
   PcPlan *plan;

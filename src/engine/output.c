@@ -10,7 +10,6 @@
 #include "pc_fs.h"
 #include "pc_h5io.h"
 #include "pc_json.h"
-#include "pc_run.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -180,7 +179,7 @@ static gboolean write_report(PcEngine *e, const char *staging, GError **error) {
   json_builder_end_object(b);
   g_autofree char *json = pc_json_text(b, TRUE);
   return write_text(staging, "run.json", json, error) &&
-         pc_run_report(staging, e->quiet, error);
+         e->report(staging, e->quiet, error);
 }
 
 /* Rank 0: everything but run.json into staging. */
@@ -192,7 +191,7 @@ static gboolean write_tables(PcEngine *e, const char *staging, GError **error) {
   g_autofree char *h5 = g_build_filename(staging, "results.h5", NULL);
   return write_csvs(e, staging, error) &&
          pc_h5io_write_results(h5, e->tables, error) &&
-         (!e->cfg->report || write_report(e, staging, error));
+         (!e->cfg->report || !e->report || write_report(e, staging, error));
 }
 
 /* Replaces dir by staging: the old directory is moved aside, the new one
