@@ -25,7 +25,7 @@ int pc_cmd_run(PcComm *c, int argc, char **argv) {
   g_auto(GStrv) sets = NULL;
   gboolean quiet = FALSE, force = FALSE;
   GOptionEntry entries[] = {
-      {"set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &sets, "Override a job-file setting (repeatable), e.g. --set partition.strategy=hash --set funnel.offer.window=86400", "GROUP.KEY=VALUE"},
+      {"set", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &sets, "Override a job-file setting (repeatable; bytes taken as given, so paths need not be UTF-8), e.g. --set partition.strategy=hash --set funnel.offer.window=86400", "GROUP.KEY=VALUE"},
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress lines on stderr (errors are still printed)", NULL},
       {"force", 'f', 0, G_OPTION_ARG_NONE, &force, "Replace an existing output directory (atomically: the old one stays until the new one is complete)", NULL},
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
