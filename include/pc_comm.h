@@ -21,9 +21,6 @@ int pc_comm_size(const PcComm *c);
 uint64_t pc_comm_bytes_sent(const PcComm *c);
 const PcCommOps *pc_comm_ops(PcComm *c);
 double pc_comm_wtime(void);
-void pc_comm_barrier(PcComm *c);
-/* Ends every rank now (after a rank printed why). */
-G_NORETURN void pc_comm_abort(PcComm *c, int code);
 
 /* Collective. ok: this rank's status; *error (this rank's error, or NULL).
  * Returns TRUE when every rank was ok. Otherwise FALSE, and on every rank
@@ -34,7 +31,6 @@ gboolean pc_comm_agree(PcComm *c, gboolean ok, GError **error);
 /* Collective helpers on unsigned 64-bit integers (exact). */
 void pc_comm_sum_u64(PcComm *c, uint64_t *v, size_t n);
 void pc_comm_max_u64(PcComm *c, uint64_t *v, size_t n);
-void pc_comm_max_double(PcComm *c, double *v, size_t n); /* max is exact */
 /* all[r] = v of rank r, on every rank (all has size entries). */
 void pc_comm_allgather_u64(PcComm *c, uint64_t v, uint64_t *all);
 void pc_comm_allgather_double(PcComm *c, double v, double *all);

@@ -33,7 +33,6 @@ PcBatch *pc_batch_new(PcShardData *const *slices, const PcJourneyMaps *maps,
                       const uint32_t *buckets, size_t nb);
 void pc_batch_free(PcBatch *b);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcBatch, pc_batch_free)
-size_t pc_batch_buckets(const PcBatch *b);
 
 /* Called once per customer with at least one kept event. j and its events
  * are valid during the call only. */

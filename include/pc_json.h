@@ -18,8 +18,6 @@ void pc_json_member_string(JsonBuilder *b, const char *name, const char *s);
 void pc_json_member_int(JsonBuilder *b, const char *name, int64_t v);
 void pc_json_member_uint(JsonBuilder *b, const char *name, uint64_t v);
 void pc_json_member_double(JsonBuilder *b, const char *name, double v);
-void pc_json_member_bool(JsonBuilder *b, const char *name, gboolean v);
-void pc_json_member_null(JsonBuilder *b, const char *name);
 
 /* The builder's root as text, pretty (two-space indent) or compact, with a
  * final newline when pretty. Caller g_free()s. */

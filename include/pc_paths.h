@@ -73,6 +73,5 @@ void pc_preceding_merge(PcPreceding *dst, const PcPreceding *src);
 gboolean pc_preceding_reduce(PcPreceding *p, const PcCommOps *ops,
                              const PcDict *events, uint64_t y_total,
                              GPtrArray *tables, GError **error);
-size_t pc_preceding_memory_bytes(const PcPreceding *p);
 
 #endif

@@ -48,10 +48,6 @@ void pc_preceding_merge(PcPreceding *dst, const PcPreceding *src) {
   pc_seqtab_merge(dst->t, src->t);
 }
 
-size_t pc_preceding_memory_bytes(const PcPreceding *p) {
-  return sizeof *p + pc_seqtab_memory_bytes(p->t);
-}
-
 gboolean pc_preceding_reduce(PcPreceding *p, const PcCommOps *ops,
                              const PcDict *events, uint64_t y_total,
                              GPtrArray *tables, GError **error) {

@@ -159,13 +159,6 @@ uint64_t pc_comm_bytes_sent(const PcComm *c) { return c->bytes_sent; }
 int pc_comm_size(const PcComm *c) { return c->size; }
 const PcCommOps *pc_comm_ops(PcComm *c) { return &c->ops; }
 double pc_comm_wtime(void) { return MPI_Wtime(); }
-void pc_comm_barrier(PcComm *c) { MPI_Barrier(MPI_COMM_WORLD); }
-
-void pc_comm_abort(PcComm *c, int code) {
-  fflush(stderr);
-  MPI_Abort(MPI_COMM_WORLD, code);
-  exit(code);
-}
 
 gboolean pc_comm_agree(PcComm *c, gboolean ok, GError **error) {
   int mine = ok ? c->size : c->rank, first;
@@ -197,9 +190,6 @@ void pc_comm_sum_u64(PcComm *c, uint64_t *v, size_t n) {
 }
 void pc_comm_max_u64(PcComm *c, uint64_t *v, size_t n) {
   MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
-}
-void pc_comm_max_double(PcComm *c, double *v, size_t n) {
-  MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
 }
 void pc_comm_allgather_u64(PcComm *c, uint64_t v, uint64_t *all) {
   MPI_Allgather(&v, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, MPI_COMM_WORLD);

@@ -32,16 +32,6 @@ void pc_json_member_double(JsonBuilder *b, const char *name, double v) {
   json_builder_add_double_value(b, v);
 }
 
-void pc_json_member_bool(JsonBuilder *b, const char *name, gboolean v) {
-  json_builder_set_member_name(b, name);
-  json_builder_add_boolean_value(b, v);
-}
-
-void pc_json_member_null(JsonBuilder *b, const char *name) {
-  json_builder_set_member_name(b, name);
-  json_builder_add_null_value(b);
-}
-
 char *pc_json_text(JsonBuilder *b, gboolean pretty) {
   g_autoptr(JsonNode) root = json_builder_get_root(b);
   g_autoptr(JsonGenerator) g = json_generator_new();

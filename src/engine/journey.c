@@ -56,8 +56,6 @@ void pc_batch_free(PcBatch *b) {
   g_free(b);
 }
 
-size_t pc_batch_buckets(const PcBatch *b) { return b->nb; }
-
 static const char *cur_id(const Cursor *c, uint32_t *len) {
   *len = (uint32_t)(c->d->id_offsets[c->cu + 1] - c->d->id_offsets[c->cu]);
   return (const char *)c->d->id_bytes + c->d->id_offsets[c->cu];

@@ -6,6 +6,7 @@
 # The checker itself must catch a violation: it is run on a planted one.
 . tests/lib.sh
 if out=$(tools/check-layout 2>&1); then ok "layout rules hold ($out)"; else bad "layout rules"; echo "$out" | sed 's/^/     /'; fi
+if out=$(tools/check-unused 2>&1); then ok "no public function that nothing calls"; else bad "unused public functions"; echo "$out" | sed 's/^/     /'; fi
 # A planted violation in a copy of the tree must be reported.
 mkdir -p $T/tree && cp -r Makefile src include tools $T/tree/
 printf '#include "pc_comm.h"\n#include <hdf5.h>\nint f(void) { return 0; }\n' > $T/tree/src/analytics/planted.c
