@@ -45,6 +45,7 @@ void pc_engine_free(PcEngine *e) {
   pc_modset_free(e->mods);
   pc_source_free(e->src);
   pc_plan_free(e->plan);
+  pc_outdir_close(e->outdir);
   if (e->tables) g_ptr_array_unref(e->tables);
   g_free(e);
 }
@@ -250,13 +251,13 @@ gboolean pc_engine_reduce(PcEngine *e, GError **error) {
   return pc_comm_agree(e->comm, ok, error);
 }
 
+/* Rank 0 locks output.dir for the whole run and checks that it may be
+ * written (pc_outdir.h): the check is repeated at commit. */
 gboolean pc_engine_check_output(PcEngine *e, gboolean force, GError **error) {
   gboolean ok = TRUE;
   e->force = force;
-  if (e->rank == 0 && !force && g_file_test(e->cfg->dir, G_FILE_TEST_EXISTS)) {
-    pc_set_error(error, PC_ERROR_EXISTS, "output directory %s already exists (use --force to replace it atomically)", e->cfg->dir);
-    ok = FALSE;
-  }
+  if (e->rank == 0)
+    ok = pc_outdir_open(e->cfg->dir, e->cfg->store, force, &e->outdir, error);
   return pc_comm_agree(e->comm, ok, error);
 }
 

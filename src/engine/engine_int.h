@@ -7,6 +7,7 @@
 #include "pc_cmd.h"
 #include "pc_engine.h"
 #include "pc_modset.h"
+#include "pc_outdir.h"
 #include "pc_plan.h"
 #include "pc_source.h"
 #include "pc_timer.h"
@@ -24,6 +25,7 @@ struct PcEngine {
   const PcJobConfig *cfg;
   gboolean quiet, force;
   PcReportFn report;        /* draws report.html, or NULL */
+  PcOutDir *outdir;         /* rank 0: output.dir, locked from check to commit */
   PcTimers t;
   PcSource *src;
   PcPlan *plan;

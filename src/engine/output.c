@@ -3,7 +3,8 @@
  * output.dir by rename only when everything is written (spec §9), after
  * every rank's figures (phases, events, bytes, peak memory) are gathered.
  *
- * Owns the staging directory while it exists. HDF5 through pc_h5io.h,
+ * The output directory itself (lock, marker, staging, commit) is
+ * pc_outdir.h's. HDF5 through pc_h5io.h,
  * other ranks through pc_comm.h, JSON through json-glib.
  */
 #include "engine_int.h"
@@ -12,9 +13,7 @@
 #include "pc_json.h"
 
 #include <errno.h>
-#include <glib/gstdio.h>
 #include <stdio.h>
-#include <unistd.h>
 
 /* Every rank's figures, on every rank. */
 typedef struct {
@@ -182,39 +181,13 @@ static gboolean write_report(PcEngine *e, const char *staging, GError **error) {
          e->report(staging, e->quiet, error);
 }
 
-/* Rank 0: everything but run.json into staging. */
+/* Rank 0: everything but run.json into staging (made with its marker). */
 static gboolean write_tables(PcEngine *e, const char *staging, GError **error) {
-  if (g_mkdir_with_parents(staging, 0755) != 0) {
-    pc_set_error(error, PC_ERROR_IO, "%s: %s", staging, g_strerror(errno));
-    return FALSE;
-  }
+  if (!pc_outdir_stage(e->outdir, error)) return FALSE;
   g_autofree char *h5 = g_build_filename(staging, "results.h5", NULL);
   return write_csvs(e, staging, error) &&
          pc_h5io_write_results(h5, e->tables, error) &&
          (!e->cfg->report || !e->report || write_report(e, staging, error));
-}
-
-/* Replaces dir by staging: the old directory is moved aside, the new one
- * renamed in, the old one removed; on failure the old one is put back. */
-static gboolean commit_output(const char *dir, const char *staging,
-                              GError **error) {
-  g_autofree char *old = g_strdup_printf("%s.old-%d", dir, (int)getpid());
-  gboolean had = g_file_test(dir, G_FILE_TEST_EXISTS);
-  if (had && rename(dir, old) != 0) {
-    pc_set_error(error, PC_ERROR_IO, "cannot move the old %s aside: %s", dir, g_strerror(errno));
-    return FALSE;
-  }
-  if (rename(staging, dir) != 0) {
-    int err = errno;
-    if (had && rename(old, dir) != 0)
-      fprintf(stderr, "parcours: warning: the previous %s is kept as %s\n", dir, old);
-    pc_set_error(error, PC_ERROR_IO, "cannot rename %s to %s: %s", staging, dir, g_strerror(err));
-    return FALSE;
-  }
-  g_autoptr(GError) rm = NULL;
-  if (had && !pc_fs_remove_tree(old, &rm))
-    fprintf(stderr, "parcours: warning: %s\n", rm->message);
-  return TRUE;
 }
 
 static void closing_line(PcEngine *e, const Figures *f) {
@@ -228,7 +201,7 @@ static void closing_line(PcEngine *e, const Figures *f) {
 gboolean pc_engine_write(PcEngine *e, GError **error) {
   pc_timer_start(&e->t, PC_T_WRITE);
   gboolean ok = TRUE;
-  g_autofree char *staging = g_strdup_printf("%s.tmp-%d", e->cfg->dir, (int)getpid());
+  const char *staging = e->rank == 0 ? pc_outdir_staging(e->outdir) : NULL;
   if (e->rank == 0) ok = write_tables(e, staging, error);
   pc_timer_stop(&e->t, PC_T_WRITE);
   pc_timer_stop(&e->t, PC_T_TOTAL);
@@ -237,14 +210,10 @@ gboolean pc_engine_write(PcEngine *e, GError **error) {
   if (e->rank == 0 && ok) {
     g_autofree char *json = run_json(e, &f);
     ok = write_text(staging, "run.json", json, error) &&
-         commit_output(e->cfg->dir, staging, error);
+         pc_outdir_commit(e->outdir, error);
     if (ok) closing_line(e, &f);
   }
-  if (e->rank == 0 && !ok && g_file_test(staging, G_FILE_TEST_EXISTS)) {
-    g_autoptr(GError) rm = NULL;
-    if (!pc_fs_remove_tree(staging, &rm))
-      fprintf(stderr, "parcours: warning: %s\n", rm->message);
-  }
+  if (e->rank == 0 && !ok) pc_outdir_abandon(e->outdir);
   figures_clear(&f);
   return pc_comm_agree(e->comm, ok, error);
 }
