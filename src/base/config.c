@@ -405,6 +405,10 @@ gboolean pc_config_load_data(const char *text, const char *path,
   cfg->job_path = g_strdup(path);
   Loader ld = {.path = path ? path : "(job)", .kf = kf, .cfg = cfg,
                .where = where, .funnels = funnels, .lines = lines};
+  /* A UTF-8 byte order mark (editors on Windows write one) is not part of
+   * the first group name; GKeyFile would say '"\357\273\277[input]" is
+   * not a group'. */
+  if (g_str_has_prefix(text, "\xEF\xBB\xBF")) text += 3;
   if (!load_all(&ld, text, overrides, error)) return FALSE;
   *out = g_steal_pointer(&cfg);
   return TRUE;
