@@ -201,11 +201,6 @@ uint64_t pc_shard_builder_events(const PcShardBuilder *b) {
   return b->ev_ts->len;
 }
 
-size_t pc_shard_builder_memory_bytes(const PcShardBuilder *b) {
-  return (size_t)b->ev_ts->len * 32 + b->cust.bytes->len +
-         idtab_n(&b->cust) * 16 + b->cust.nslots * 8;
-}
-
 /* ---- finish: sorting ------------------------------------------------------- */
 
 typedef struct {
