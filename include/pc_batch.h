@@ -40,9 +40,6 @@ typedef struct {
   const char *rejects_file;     /* file name of the rejects file in the store */
 } PcBatchRecord;
 
-/* Rejected rows of all reasons in r. Cannot fail. */
-uint64_t pc_batch_rejected(const PcBatchRecord *r);
-
 /* The batch record as compact JSON (no newline), built with json-glib:
  *   {"batch":1,"buckets":4096,"ranks":2,"inputs":[{"path":"a.csv",
  *    "kind":"events"},...],"rows":N,"accepted":N,"rejected":N,

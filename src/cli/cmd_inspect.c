@@ -2,10 +2,15 @@
  * `parcours plan STORE --ranks P` (the plan rank 0 would make, from the
  * bucket index alone). Rank 0 does the work; others wait for its verdict.
  *
- * inspect reads every shard's index and dictionaries, then scans the event
- * columns bucket by bucket for the date range and the name counts;
- * --dump prints every event in a canonical order (bucket, customer id,
- * journey key) that does not depend on how many ranks ingested the store.
+ * inspect opens the store with pc_store_open_meta (MANIFEST, every shard's
+ * index and dictionaries, bucket counts checked), then scans the event
+ * columns bucket by bucket for the date range (pc_time_format_iso: any
+ * year, year 0 included) and the name counts; --dump prints every event in
+ * a canonical order (bucket, customer id, journey key) that does not
+ * depend on how many ranks ingested the store.
+ *
+ * Owns the text of both reports. Does not own the store's layout or its
+ * checks (src/store) nor the partition strategies (plan.c).
  */
 #include "pc_cmd.h"
 #include "pc_config.h"

@@ -44,7 +44,8 @@ gboolean pc_batch_write_rejects(const char *path, const GArray *rejects,
 
 /* ---- The batch record ------------------------------------------------------------ */
 
-uint64_t pc_batch_rejected(const PcBatchRecord *r) {
+/* Rejected rows of all reasons. */
+static uint64_t batch_rejected(const PcBatchRecord *r) {
   uint64_t n = 0;
   for (int k = 1; k < PC_REJECT_N; k++) n += r->by_reason[k];
   return n;
@@ -89,7 +90,7 @@ static char *builder_text(JsonBuilder *b) {
 
 char *pc_batch_record_json(const PcBatchRecord *r) {
   g_autoptr(JsonBuilder) b = json_builder_new();
-  uint64_t rejected = pc_batch_rejected(r);
+  uint64_t rejected = batch_rejected(r);
   json_builder_begin_object(b);
   add_member_int(b, "batch", r->batch);
   add_member_int(b, "buckets", r->buckets);

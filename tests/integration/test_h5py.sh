@@ -89,4 +89,21 @@ assert list(f["/crm/revenue"][:]) == [12500000, 3000000]
 assert bytes(f["/crm/segment_bytes"][:]) == b"goldsilver" and list(f["/crm/segment_len"][:]) == [4, 6]
 assert list(f["/index/crm"][:]) == [0, 0, 0, 0, 1, 1, 0, 0]
 PY
+
+# A file name with UTF-8, a control byte and a byte that is not UTF-8: the
+# batch record (file and /ingest) is still valid JSON, the UTF-8 kept and
+# the invalid byte read as U+FFFD.
+odd=$(printf '%s/d\xc3\xa9j\xc3\xa0\x01q"\xff.csv' "$T")
+cp $D/journeys.csv "$odd"
+check "ingest a file with an odd name" $PRUN 1 $PARCOURS ingest -q -o $T/odd "$odd"
+check "h5py: the batch record of an odd file name is valid JSON" $PY - $T/odd "$T" <<'PY'
+import json, sys, h5py
+d, t = sys.argv[1], sys.argv[2]
+raw = open(d + "/batch-000001.json", "rb").read()
+rec = json.loads(raw.decode("utf-8"))
+want = t + "/d\u00e9j\u00e0\u0001q\"\ufffd.csv"
+assert rec["inputs"][0]["path"] == want, (rec["inputs"][0]["path"], want)
+shard = json.loads(h5py.File(d + "/b000001-r00000.h5", "r")["/ingest"][()].decode("utf-8"))
+assert shard == rec, shard
+PY
 finish
