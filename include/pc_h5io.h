@@ -1,5 +1,8 @@
 /* pc_h5io.h - every HDF5 call of parcours: shards of the event store
- * (docs/format.md) and results.h5.
+ * (docs/format.md) and results.h5. Implemented by src/store/h5io.c (shared
+ * helpers, private header h5io_int.h), h5shard.c (writing a shard, reading
+ * its metadata), h5slice.c (the rows of a set of buckets) and h5results.c;
+ * only those files include hdf5.h.
  *
  * Shards are written and read by one rank each with the sec2 driver (each
  * rank writes its own shard; reads are independent hyperslab selections),
@@ -16,8 +19,8 @@
 #define PC_STORE_VERSION 1
 
 /* Writes s to path (the caller renames: atomicity is the store's job).
- * batch_json (may be NULL): ingest's record of sources and rejects, kept as
- * the attribute "ingest" of the root group. */
+ * batch_json (may be NULL): the batch record (batch.c), kept verbatim as the
+ * scalar string dataset "/ingest". FALSE with PC_ERROR_IO naming path. */
 gboolean pc_h5io_write_shard(const char *path, const PcShardData *s,
                              const char *batch_json, GError **error);
 
@@ -37,6 +40,10 @@ typedef struct {
   char *ingest_json;        /* the "ingest" attribute or NULL */
 } PcShardMeta;
 
+/* Reads and checks the metadata of the shard at path (docs/format.md: the
+ * checks a reader makes). FALSE with PC_ERROR_IO (unreadable file) or
+ * PC_ERROR_FORMAT naming path and the dataset. Caller frees *out with
+ * pc_shard_meta_free(). */
 gboolean pc_h5io_read_meta(const char *path, PcShardMeta **out,
                            GError **error);
 void pc_shard_meta_free(PcShardMeta *m);

@@ -54,8 +54,12 @@ static inline uint32_t pc_bucket_of(const void *id, size_t len, uint64_t B) {
 
 typedef struct PcShardBuilder PcShardBuilder;
 
+/* An empty builder for a store of `buckets` buckets. Cannot fail. Caller
+ * frees with pc_shard_builder_free() or hands it to
+ * pc_shard_builder_finish(). */
 PcShardBuilder *pc_shard_builder_new(uint64_t buckets);
 void pc_shard_builder_free(PcShardBuilder *b);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcShardBuilder, pc_shard_builder_free)
 /* Adds one event (names as bytes; need not be NUL-terminated). */
 void pc_shard_builder_add_event(PcShardBuilder *b, const char *id,
                                 uint32_t id_len, int64_t ts_us,
@@ -67,12 +71,10 @@ void pc_shard_builder_add_event(PcShardBuilder *b, const char *id,
 gboolean pc_shard_builder_add_customer(PcShardBuilder *b, const char *id,
                                        uint32_t id_len, int64_t revenue,
                                        const char *seg, uint32_t seg_len);
+/* Events added so far. */
 uint64_t pc_shard_builder_events(const PcShardBuilder *b);
-size_t pc_shard_builder_memory_bytes(const PcShardBuilder *b);
-/* Sorts and hands over the shard; the builder is consumed. */
+/* Sorts and hands over the shard; b is consumed (freed). Cannot fail.
+ * Caller frees the shard with pc_shard_data_free(). */
 PcShardData *pc_shard_builder_finish(PcShardBuilder *b);
-
-/* Bytewise-sorted distinct ids: helper for dictionaries. Returns the index
- * of name in d or -1 (d sorted). */
 
 #endif

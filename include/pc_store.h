@@ -1,6 +1,8 @@
-/* pc_store.h - the event store as a directory: its MANIFEST, the batches of
- * shards ingest adds, and atomic creation and append (docs/format.md).
- * File-system work only (no HDF5, no MPI): rank 0 calls these.
+/* pc_store.h - the event store as a directory: its MANIFEST, the names of
+ * every file in it, the batches of shards ingest adds, atomic creation and
+ * append, and opening a store with every shard's metadata (docs/format.md).
+ * No MPI and no hdf5.h: shard metadata is read through pc_h5io.h. The
+ * directory work (open, staging, commit, abandon) is rank 0's.
  *
  * A store is readable exactly when STORE/MANIFEST lists its shards; a new
  * store is built as STORE.tmp-PID and renamed; an append writes its shards
@@ -11,6 +13,7 @@
 #define PC_STORE_H
 
 #include "pc_core.h"
+#include "pc_h5io.h"
 
 typedef struct {
   char *dir;          /* the store directory */
@@ -20,23 +23,76 @@ typedef struct {
   GPtrArray *files;   /* manifest file names (relative) */
 } PcStore;
 
+/* ---- API: opening --------------------------------------------------------- */
+
+/* Reads dir/MANIFEST. FALSE with PC_ERROR_IO (no MANIFEST: "not a parcours
+ * store") or PC_ERROR_FORMAT (a bad line, no buckets line or no shard).
+ * Caller frees *out with pc_store_free(). */
 gboolean pc_store_open(const char *dir, PcStore **out, GError **error);
 void pc_store_free(PcStore *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcStore, pc_store_free)
 
-/* Where ingest writes batch `batch` (1 = a new store): for a new store a
- * fresh STORE.tmp-PID directory (created), for an append STORE itself.
- * Caller g_free()s. FALSE if a new store's directory already exists. */
+/* A store with the metadata of every shard: what inspect, plan and run
+ * start from. */
+typedef struct {
+  PcStore *store;       /* the MANIFEST; NULL from pc_store_open_meta_paths */
+  GPtrArray *paths;     /* shard paths, in manifest order (owned) */
+  PcShardMeta **meta;   /* meta[i] of paths[i], n entries */
+  guint n;
+  uint64_t buckets;     /* B, the same in every shard */
+  gboolean has_crm;     /* some shard has customers-table rows */
+} PcStoreMeta;
+
+/* Opens dir: its MANIFEST, then pc_h5io_read_meta() of every shard listed
+ * there, in order, checking that every shard has the MANIFEST's bucket
+ * count. FALSE with the first failure: pc_store_open's errors, a shard's
+ * own (PC_ERROR_IO or PC_ERROR_FORMAT naming it), or PC_ERROR_FORMAT
+ * "SHARD: N buckets, the MANIFEST says B" naming the shard that disagrees.
+ * Caller frees *out with pc_store_meta_free(). */
+gboolean pc_store_open_meta(const char *dir, PcStoreMeta **out,
+                            GError **error);
+/* The same from a list of shard paths (e.g. the MANIFEST's, read on rank 0
+ * and broadcast), without reading MANIFEST: every rank can call it.
+ * buckets: the count every shard must have, or 0 for "the first shard's"
+ * (then the error is "SHARD: N buckets, but FIRST has B"). paths is copied.
+ * dir only names the store in errors (an empty list: PC_ERROR_FORMAT). */
+gboolean pc_store_open_meta_paths(const char *dir, GPtrArray *paths,
+                                  uint64_t buckets, PcStoreMeta **out,
+                                  GError **error);
+void pc_store_meta_free(PcStoreMeta *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcStoreMeta, pc_store_meta_free)
+
+/* ---- API: file names ---------------------------------------------------------- */
+
+/* The files of a store besides MANIFEST and the shards (docs/format.md).
+ * Only store.c spells their names. */
+typedef enum {
+  PC_STORE_FILE_BATCH_RECORD, /* batch-NNNNNN.json: the batch record */
+  PC_STORE_FILE_REJECTS,      /* rejects-bNNNNNN.tsv: rejected rows */
+  PC_STORE_FILE_TRUTH         /* truth.json: generate's planted truth */
+} PcStoreFile;
+
+/* File name of a store file (batch ignored for the truth). Caller g_free()s. */
+char *pc_store_file_name(PcStoreFile file, guint batch);
+/* dir/pc_store_file_name(file, batch). Caller g_free()s. */
+char *pc_store_file_path(const char *dir, PcStoreFile file, guint batch);
+
+/* ---- API: writing ---------------------------------------------------------- */
+
+/* Where a batch is written: for a new store a fresh STORE.tmp-PID directory
+ * (created), for an append STORE itself. Caller g_free()s. NULL with
+ * PC_ERROR_EXISTS if a new store's directory already exists, PC_ERROR_IO
+ * if it cannot be created. */
 char *pc_store_staging_dir(const char *dir, gboolean append, GError **error);
-/* Shard file name of (batch, rank). Caller g_free()s. */
+/* Shard file name of (batch, rank): bBBBBBB-rRRRRR.h5. Caller g_free()s. */
 char *pc_store_shard_name(guint batch, int rank);
 /* Makes the batch visible: writes the MANIFEST listing the old shards (if
  * any) plus new_files, and renames staging into place for a new store. On
- * failure nothing changes for readers. */
+ * failure (PC_ERROR_IO) nothing changes for readers. */
 gboolean pc_store_commit(const char *dir, const char *staging,
                          const PcStore *old, uint64_t buckets,
                          GPtrArray *new_files, GError **error);
-/* Removes a failed batch's files (best effort). */
+/* Removes a failed batch's files (best effort: cannot fail). */
 void pc_store_abandon(const char *dir, const char *staging,
                       gboolean append, GPtrArray *new_files);
 

@@ -2,46 +2,26 @@
  * `parcours plan STORE --ranks P` (the plan rank 0 would make, from the
  * bucket index alone). Rank 0 does the work; others wait for its verdict.
  *
- * inspect reads every shard's index and dictionaries, then scans the event
- * columns bucket by bucket for the date range and the name counts;
- * --dump prints every event in a canonical order (bucket, customer id,
- * journey key) that does not depend on how many ranks ingested the store.
+ * inspect opens the store with pc_store_open_meta (MANIFEST, every shard's
+ * index and dictionaries, bucket counts checked), then scans the event
+ * columns bucket by bucket for the date range (pc_time_format_iso: any
+ * year, year 0 included) and the name counts; --dump prints every event in
+ * a canonical order (bucket, customer id, journey key) that does not
+ * depend on how many ranks ingested the store.
+ *
+ * Owns the text of both reports. Does not own the store's layout or its
+ * checks (src/store) nor the partition strategies (plan.c).
  */
 #include "pc_cmd.h"
 #include "pc_config.h"
 #include "pc_h5io.h"
 #include "pc_plan.h"
 #include "pc_store.h"
+#include "pc_time.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-typedef struct {
-  PcStore *store;
-  PcShardMeta **meta;
-  guint n;
-} Opened;
-
-static void opened_clear(Opened *o) {
-  for (guint i = 0; i < o->n; i++) pc_shard_meta_free(o->meta[i]);
-  g_free(o->meta);
-  pc_store_free(o->store);
-}
-
-static gboolean open_all(const char *dir, Opened *o, GError **error) {
-  if (!pc_store_open(dir, &o->store, error)) return FALSE;
-  o->meta = g_new0(PcShardMeta *, o->store->shards->len);
-  for (guint i = 0; i < o->store->shards->len; i++) {
-    if (!pc_h5io_read_meta(g_ptr_array_index(o->store->shards, i), &o->meta[i], error)) return FALSE;
-    o->n++;
-    if (o->meta[i]->buckets != o->store->buckets) {
-      pc_set_error(error, PC_ERROR_FORMAT, "%s: %" G_GUINT64_FORMAT " buckets, the MANIFEST says %" G_GUINT64_FORMAT, o->meta[i]->path, o->meta[i]->buckets, o->store->buckets);
-      return FALSE;
-    }
-  }
-  return TRUE;
-}
 
 typedef struct {
   GHashTable *ch, *ev;   /* name -> count */
@@ -71,54 +51,66 @@ static int cmp_dump(const void *pa, const void *pb) {
   return a->value < b->value ? -1 : a->value > b->value;
 }
 
+/* Appends shard s's events of one bucket (from cursor *at) to rows and
+ * counts them into st. */
+static void collect_bucket(const PcShardMeta *m, const PcShardData *d,
+                           uint32_t bucket, uint64_t *at, Stats *st,
+                           GArray *rows) {
+  uint64_t end = *at + d->bucket_events[bucket];
+  for (uint64_t k = *at; k < end; k++) {
+    const char *ch = m->channels->names[d->ev_channel[k]];
+    const char *en = m->events->names[d->ev_event[k]];
+    count_name(st->ch, ch);
+    count_name(st->ev, en);
+    st->tmin = MIN(st->tmin, d->ev_ts[k]);
+    st->tmax = MAX(st->tmax, d->ev_ts[k]);
+    uint32_t c = d->ev_customer[k];
+    DumpRow r = {(const char *)d->id_bytes + d->id_offsets[c], (uint32_t)(d->id_offsets[c + 1] - d->id_offsets[c]), ch, en, d->ev_ts[k], d->ev_value[k]};
+    g_array_append_val(rows, r);
+  }
+  st->events += end - *at;
+  *at = end;
+}
+
+/* One bucket's rows of every shard, sorted canonically: distinct customers
+ * counted and (dump) every row printed. */
+static void emit_bucket(GArray *rows, Stats *st, gboolean dump) {
+  qsort(rows->data, rows->len, sizeof(DumpRow), cmp_dump);
+  for (guint k = 0; k < rows->len; k++) {
+    DumpRow *r = &g_array_index(rows, DumpRow, k);
+    if (!k || pc_bytes_cmp(r->id, r->len, r[-1].id, r[-1].len)) st->customers++;
+    if (dump) {
+      char v[32];
+      fwrite(r->id, 1, r->len, stdout);
+      printf(",%" PRId64 ",%s,%s,%s\n", r->ts, r->ch, r->ev, pc_fmt_micros(v, r->value));
+    }
+  }
+}
+
 /* Buckets [b0, b1) across all shards, read with one hyperslab union per
  * shard: stats, distinct customers and (dump) rows in canonical order. */
-static gboolean scan_buckets(Opened *o, uint32_t b0, uint32_t b1, Stats *st,
-                             gboolean dump, GError **error) {
+static gboolean scan_buckets(const PcStoreMeta *o, uint32_t b0, uint32_t b1,
+                             Stats *st, gboolean dump, GError **error) {
   guint nb = b1 - b0;
   g_autofree uint32_t *bs = g_new(uint32_t, nb);
   for (guint i = 0; i < nb; i++) bs[i] = b0 + i;
-  g_autofree PcShardData **d = g_new0(PcShardData *, o->n);
-  g_autofree uint64_t *ev = g_new0(uint64_t, o->n); /* cursor per shard */
-  gboolean ok = TRUE;
-  uint64_t dummy = 0;
-  for (guint s = 0; s < o->n && ok; s++) {
-    ok = pc_h5io_read_buckets(o->meta[s], bs, nb, &d[s], &dummy, error);
-    if (ok) st->crm += d[s]->n_crm;
+  g_autoptr(GPtrArray) d = g_ptr_array_new_with_free_func((GDestroyNotify)pc_shard_data_free);
+  g_autofree uint64_t *at = g_new0(uint64_t, o->n); /* event cursor per shard */
+  uint64_t bytes_read = 0;
+  for (guint s = 0; s < o->n; s++) {
+    PcShardData *slice = NULL;
+    if (!pc_h5io_read_buckets(o->meta[s], bs, nb, &slice, &bytes_read, error)) return FALSE;
+    g_ptr_array_add(d, slice);
+    st->crm += slice->n_crm;
   }
-  GArray *rows = g_array_new(FALSE, FALSE, sizeof(DumpRow));
-  for (guint i = 0; ok && i < nb; i++) {
+  g_autoptr(GArray) rows = g_array_new(FALSE, FALSE, sizeof(DumpRow));
+  for (guint i = 0; i < nb; i++) {
     g_array_set_size(rows, 0);
-    for (guint s = 0; s < o->n; s++) {
-      uint64_t end = ev[s] + d[s]->bucket_events[bs[i]];
-      for (uint64_t k = ev[s]; k < end; k++) {
-        const char *ch = o->meta[s]->channels->names[d[s]->ev_channel[k]];
-        const char *en = o->meta[s]->events->names[d[s]->ev_event[k]];
-        count_name(st->ch, ch);
-        count_name(st->ev, en);
-        st->tmin = MIN(st->tmin, d[s]->ev_ts[k]);
-        st->tmax = MAX(st->tmax, d[s]->ev_ts[k]);
-        uint32_t c = d[s]->ev_customer[k];
-        DumpRow r = {(const char *)d[s]->id_bytes + d[s]->id_offsets[c], (uint32_t)(d[s]->id_offsets[c + 1] - d[s]->id_offsets[c]), ch, en, d[s]->ev_ts[k], d[s]->ev_value[k]};
-        g_array_append_val(rows, r);
-      }
-      st->events += end - ev[s];
-      ev[s] = end;
-    }
-    qsort(rows->data, rows->len, sizeof(DumpRow), cmp_dump);
-    for (guint k = 0; k < rows->len; k++) {
-      DumpRow *r = &g_array_index(rows, DumpRow, k);
-      if (!k || pc_bytes_cmp(r->id, r->len, r[-1].id, r[-1].len)) st->customers++;
-      if (dump) {
-        char v[32];
-        fwrite(r->id, 1, r->len, stdout);
-        printf(",%" PRId64 ",%s,%s,%s\n", r->ts, r->ch, r->ev, pc_fmt_micros(v, r->value));
-      }
-    }
+    for (guint s = 0; s < o->n; s++)
+      collect_bucket(o->meta[s], g_ptr_array_index(d, s), bs[i], &at[s], st, rows);
+    emit_bucket(rows, st, dump);
   }
-  g_array_free(rows, TRUE);
-  for (guint s = 0; s < o->n; s++) pc_shard_data_free(d[s]);
-  return ok;
+  return TRUE;
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -133,15 +125,8 @@ static void print_counts(const char *what, GHashTable *h) {
   g_free(keys);
 }
 
-static char *fmt_ts(int64_t us) {
-  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(us / 1000000 - (us % 1000000 < 0));
-  if (!dt) return g_strdup("?");
-  g_autofree char *s = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S");
-  return g_strdup_printf("%s.%06" PRId64 "Z", s, ((us % 1000000) + 1000000) % 1000000);
-}
-
-static void print_balance(Opened *o) {
-  uint64_t B = o->store->buckets, mn = UINT64_MAX, mx = 0, tot = 0;
+static void print_balance(const PcStoreMeta *o) {
+  uint64_t B = o->buckets, mn = UINT64_MAX, mx = 0, tot = 0;
   for (uint64_t b = 0; b < B; b++) {
     uint64_t e = 0;
     for (guint s = 0; s < o->n; s++) e += o->meta[s]->bucket_events[b];
@@ -153,35 +138,35 @@ static void print_balance(Opened *o) {
 }
 
 static gboolean inspect(const char *dir, gboolean dump, GError **error) {
-  Opened o = {0};
-  gboolean ok = open_all(dir, &o, error);
+  g_autoptr(PcStoreMeta) o = NULL;
+  gboolean ok = pc_store_open_meta(dir, &o, error);
   Stats st = {g_hash_table_new(g_str_hash, g_str_equal), g_hash_table_new(g_str_hash, g_str_equal), INT64_MAX, INT64_MIN, 0, 0, 0};
   /* batches of consecutive buckets of about 4M events */
-  for (uint64_t b0 = 0; ok && b0 < o.store->buckets;) {
+  for (uint64_t b0 = 0; ok && b0 < o->buckets;) {
     uint64_t b1 = b0, n = 0;
-    while (b1 < o.store->buckets && (b1 == b0 || n < (UINT64_C(4) << 20))) {
-      for (guint s = 0; s < o.n; s++) n += o.meta[s]->bucket_events[b1];
+    while (b1 < o->buckets && (b1 == b0 || n < (UINT64_C(4) << 20))) {
+      for (guint s = 0; s < o->n; s++) n += o->meta[s]->bucket_events[b1];
       b1++;
     }
-    ok = scan_buckets(&o, (uint32_t)b0, (uint32_t)b1, &st, dump, error);
+    ok = scan_buckets(o, (uint32_t)b0, (uint32_t)b1, &st, dump, error);
     b0 = b1;
   }
   if (ok && !dump) {
-    printf("store: %s\nformat: %s version %d\nbuckets: %" G_GUINT64_FORMAT "\nbatches: %u\nshards: %u\n", dir, PC_STORE_FORMAT, PC_STORE_VERSION, o.store->buckets, o.store->batches, o.n);
-    for (guint s = 0; s < o.n; s++)
-      printf("  %s: %" G_GUINT64_FORMAT " events, %" G_GUINT64_FORMAT " customers, %" G_GUINT64_FORMAT " customers-table rows\n", (char *)g_ptr_array_index(o.store->files, s), o.meta[s]->n_events, o.meta[s]->n_customers, o.meta[s]->n_crm);
+    printf("store: %s\nformat: %s version %d\nbuckets: %" G_GUINT64_FORMAT "\nbatches: %u\nshards: %u\n", dir, PC_STORE_FORMAT, PC_STORE_VERSION, o->buckets, o->store->batches, o->n);
+    for (guint s = 0; s < o->n; s++)
+      printf("  %s: %" G_GUINT64_FORMAT " events, %" G_GUINT64_FORMAT " customers, %" G_GUINT64_FORMAT " customers-table rows\n", (char *)g_ptr_array_index(o->store->files, s), o->meta[s]->n_events, o->meta[s]->n_customers, o->meta[s]->n_crm);
     printf("events: %" G_GUINT64_FORMAT "\ncustomers: %" G_GUINT64_FORMAT "\ncustomers_table_rows: %" G_GUINT64_FORMAT "\n", st.events, st.customers, st.crm);
     if (st.events) {
-      g_autofree char *a = fmt_ts(st.tmin), *b = fmt_ts(st.tmax);
-      printf("time range: %s .. %s\n", a, b);
+      char a[PC_TIME_ISO_BYTES], b[PC_TIME_ISO_BYTES];
+      printf("time range: %s .. %s\n", pc_time_format_iso(st.tmin, PC_TIME_FRAC_MICROS, a),
+             pc_time_format_iso(st.tmax, PC_TIME_FRAC_MICROS, b));
     }
     print_counts("channels", st.ch);
     print_counts("events by name", st.ev);
-    print_balance(&o);
+    print_balance(o);
   }
   g_hash_table_destroy(st.ch);
   g_hash_table_destroy(st.ev);
-  opened_clear(&o);
   return ok;
 }
 
@@ -210,20 +195,20 @@ int pc_cmd_inspect(PcComm *c, int argc, char **argv) {
 /* ---- plan ---------------------------------------------------------------------- */
 
 static gboolean plan(const char *dir, gint64 ranks, char **sets, GError **error) {
-  Opened o = {0};
-  gboolean ok = open_all(dir, &o, error);
+  g_autoptr(PcStoreMeta) o = NULL;
+  gboolean ok = pc_store_open_meta(dir, &o, error);
   /* partition settings come from --set partition.KEY=V over the defaults */
   GString *job = g_string_new("[input]\nstore = x\n[output]\ndir = x\n");
   g_autoptr(PcJobConfig) cfg = NULL;
   ok = ok && pc_config_load_data(job->str, "(plan)", sets, &cfg, error);
   g_string_free(job, TRUE);
   if (ok) {
-    uint64_t B = o.store->buckets;
+    uint64_t B = o->buckets;
     g_autofree uint64_t *ev = g_new0(uint64_t, B), *cu = g_new0(uint64_t, B);
-    for (guint s = 0; s < o.n; s++)
+    for (guint s = 0; s < o->n; s++)
       for (uint64_t b = 0; b < B; b++) {
-        ev[b] += o.meta[s]->bucket_events[b];
-        cu[b] += o.meta[s]->bucket_customers[b];
+        ev[b] += o->meta[s]->bucket_events[b];
+        cu[b] += o->meta[s]->bucket_customers[b];
       }
     g_autoptr(PcPlan) p = pc_plan_build(ev, cu, B, (int)ranks, cfg->strategy, cfg->cost_alpha);
     printf("store: %s\nbuckets: %" G_GUINT64_FORMAT "\nranks: %" G_GINT64_FORMAT "\nstrategy: %s\nalpha: %g\nimbalance_cost: %.6f\nimbalance_events: %.6f\n",
@@ -232,7 +217,6 @@ static gboolean plan(const char *dir, gint64 ranks, char **sets, GError **error)
     for (int r = 0; r < (int)ranks; r++)
       printf("%d,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%.0f,%" G_GUINT64_FORMAT "\n", r, p->rank_buckets[r], p->rank_events[r], p->rank_customers[r], p->rank_cost[r], pc_plan_memory_estimate(p, r, cfg->batch_events));
   }
-  opened_clear(&o);
   return ok;
 }
 

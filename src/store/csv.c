@@ -1,6 +1,7 @@
-/* csv.c - the canonical CSV of spec §1: row validation, timestamp and value
- * parsing, header checks, and the line reader (plain files, byte ranges of
- * plain files, gzip files read whole).
+/* csv.c - the canonical CSV of spec §1: row validation, value parsing,
+ * header checks, and the line reader (plain files, byte ranges of plain
+ * files, gzip files read whole). Timestamps are parsed by time.c
+ * (pc_time.h), the one parser the job file uses too.
  *
  * Owns: the reject rules of the event and customers tables and the bytes of
  * the lines it hands out. Does not own: counting rejects, writing the rejects
@@ -16,8 +17,8 @@
  *    consecutive ranges of one file return every line exactly once;
  *    pc_csv_count_lines counts with the same definition, which is what makes
  *    the caller's first_line numbers right.
- *  - Timestamps are int64 microseconds UTC of the proleptic Gregorian
- *    calendar, years 0000..9999 (epoch seconds are held to the same span).
+ *  - Timestamps are int64 microseconds UTC (pc_time_parse: years
+ *    0000..9999, epoch seconds held to the same span).
  *
  * Choices where spec §1 is silent (docs/input.md lists them for users):
  * epoch seconds take no '+'; '"' is an ordinary byte; reserved names apply to
@@ -34,10 +35,6 @@
 #define PC_CSV_BLOCK_BYTES ((size_t)4 << 20)     /* one read(); 4 MiB */
 #define PC_CSV_MAX_LINE_BYTES ((size_t)16 << 20) /* a valid row is < 1 KiB */
 #define PC_CSV_MICROS INT64_C(1000000)
-/* Span of ISO years 0000..9999, in epoch seconds (date -u -d ... +%s):
- * 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z. */
-#define PC_CSV_EPOCH_MIN INT64_C(-62167219200)
-#define PC_CSV_EPOCH_MAX INT64_C(253402300799)
 #define PC_CSV_VALUE_INT_LIMIT INT64_C(9000000000000) /* 9e12 */
 
 static const char event_header[] = "customer_id,timestamp,channel,event,value";
@@ -65,61 +62,15 @@ const char *pc_csv_reason_name(PcRejectReason r) {
   return reason_names[r];
 }
 
-/* ---- Timestamps ------------------------------------------------------------ */
+/* ---- Values ---------------------------------------------------------------- */
 
-/* Value of two ASCII digits, or -1. */
-static int digits2(const char *s) {
-  unsigned a = (unsigned char)s[0] - '0', b = (unsigned char)s[1] - '0';
-  if (a > 9 || b > 9) return -1;
-  return (int)(a * 10 + b);
-}
-
-static gboolean is_leap(int y) {
-  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int y, int m) {
-  static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : dm[m - 1];
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil): no tables, no loops, exact for any year. */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-/* "YYYY-MM-DD" at s (10 bytes available): days since the epoch. */
-static gboolean parse_date(const char *s, int64_t *days) {
-  int yh = digits2(s), yl = digits2(s + 2), m = digits2(s + 5),
-      d = digits2(s + 8);
-  if (yh < 0 || yl < 0 || m < 1 || m > 12 || d < 1) return FALSE;
-  if (s[4] != '-' || s[7] != '-') return FALSE;
-  int y = yh * 100 + yl;
-  if (d > days_in_month(y, m)) return FALSE;
-  *days = days_from_civil(y, m, d);
-  return TRUE;
-}
-
-/* "HH:MM:SS" at s (8 bytes available): seconds of the day. No leap second. */
-static gboolean parse_clock(const char *s, int64_t *secs) {
-  int h = digits2(s), mi = digits2(s + 3), se = digits2(s + 6);
-  if (h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return FALSE;
-  if (s[2] != ':' || s[5] != ':') return FALSE;
-  *secs = h * 3600 + mi * 60 + se;
-  return TRUE;
-}
-
-/* Optional ".f{1,6}" at s[0..len): microseconds, right-padded ('.5' is
- * 500000). *used = bytes taken (0 when there is no '.'). */
-static gboolean parse_fraction(const char *s, size_t len, int64_t *us,
+/* Optional ".f{1,6}" at s[0..len): millionths, right-padded ('.5' is
+ * 500000). *used = bytes taken (0 when there is no '.'). The same six-digit
+ * rule as a timestamp's fraction (time.c), kept here because a value is its
+ * own grammar of spec §1, not a time. */
+static gboolean parse_fraction(const char *s, size_t len, int64_t *frac,
                                size_t *used) {
-  *us = 0;
+  *frac = 0;
   *used = 0;
   if (len == 0 || s[0] != '.') return TRUE;
   size_t i = 1;
@@ -131,65 +82,10 @@ static gboolean parse_fraction(const char *s, size_t len, int64_t *us,
     i++;
   }
   if (i == 1) return FALSE; /* '.' without digits */
-  *us = v * scale;
+  *frac = v * scale;
   *used = i;
   return TRUE;
 }
-
-/* The zone at s[0..len), all of what is left: "Z" or "+HH:MM"/"-HH:MM" up to
- * 23:59. *offset_s is what to subtract from local time to get UTC. */
-static gboolean parse_zone(const char *s, size_t len, int64_t *offset_s) {
-  if (len == 1 && s[0] == 'Z') {
-    *offset_s = 0;
-    return TRUE;
-  }
-  if (len != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':') return FALSE;
-  int h = digits2(s + 1), m = digits2(s + 4);
-  if (h < 0 || h > 23 || m < 0 || m > 59) return FALSE;
-  *offset_s = (h * 3600 + m * 60) * (s[0] == '-' ? -1 : 1);
-  return TRUE;
-}
-
-/* YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|±HH:MM), exact upper-case letters. */
-static gboolean parse_iso(const char *s, size_t len, int64_t *us) {
-  int64_t days, secs, frac, off;
-  size_t used;
-  if (len < 20 || s[10] != 'T') return FALSE;
-  if (!parse_date(s, &days) || !parse_clock(s + 11, &secs)) return FALSE;
-  if (!parse_fraction(s + 19, len - 19, &frac, &used)) return FALSE;
-  if (!parse_zone(s + 19 + used, len - 19 - used, &off)) return FALSE;
-  *us = (days * 86400 + secs - off) * PC_CSV_MICROS + frac;
-  return TRUE;
-}
-
-/* -?[0-9]+ seconds within years 0000..9999 (so no int64 overflow, here or in
- * later differences of timestamps). Leading zeros are allowed. */
-static gboolean parse_epoch(const char *s, size_t len, int64_t *us) {
-  size_t i = 0;
-  gboolean neg = len > 0 && s[0] == '-';
-  if (neg) i = 1;
-  if (i == len) return FALSE;
-  int64_t v = 0;
-  for (; i < len; i++) {
-    unsigned d = (unsigned char)s[i] - '0';
-    if (d > 9) return FALSE;
-    v = v * 10 + d;
-    if (v > PC_CSV_EPOCH_MAX) return FALSE; /* beyond both bounds */
-  }
-  if (neg) v = -v;
-  if (v < PC_CSV_EPOCH_MIN || v > PC_CSV_EPOCH_MAX) return FALSE;
-  *us = v * PC_CSV_MICROS;
-  return TRUE;
-}
-
-/* FALSE (and *us untouched) when s is not a timestamp of spec §1. */
-gboolean pc_csv_parse_timestamp(const char *s, size_t len, int64_t *us) {
-  /* Byte 4 is '-' only in the ISO form: epoch "-1234" has it at byte 0. */
-  if (len > 4 && s[4] == '-') return parse_iso(s, len, us);
-  return parse_epoch(s, len, us);
-}
-
-/* ---- Values ---------------------------------------------------------------- */
 
 /* [+-]?[0-9]+(\.[0-9]{1,6})?, |v| < 9e12, or empty (= 0). FALSE (and *micros
  * untouched) otherwise. The integer part is bounded while it is read, so a
@@ -283,7 +179,7 @@ PcRejectReason pc_csv_parse_event(const char *line, size_t len,
   if (!split_fields(line, len, f, fl, 5)) return PC_REJECT_COLUMNS;
   if (!string_ok(f[0], fl[0], PC_MAX_ID_BYTES, TRUE))
     return PC_REJECT_CUSTOMER_ID;
-  if (!pc_csv_parse_timestamp(f[1], fl[1], &ts)) return PC_REJECT_TIMESTAMP;
+  if (!pc_time_parse(f[1], fl[1], &ts)) return PC_REJECT_TIMESTAMP;
   if (!name_ok(f[2], fl[2], FALSE)) return PC_REJECT_CHANNEL;
   if (!name_ok(f[3], fl[3], TRUE)) return PC_REJECT_EVENT;
   if (!pc_csv_parse_value(f[4], fl[4], &value)) return PC_REJECT_VALUE;

@@ -8,7 +8,8 @@
  * events grouped by customer in that order and sorted by the journey key of
  * spec §2 (ts, event bytes, channel bytes, value), which makes the shard's
  * layout a function of its rows only, not of the order they arrived in.
- * No MPI, no HDF5.
+ * Does not own where rows come from (ingest.c, generate.c) nor the file
+ * (h5shard.c). No MPI, no HDF5.
  */
 #include "pc_shard.h"
 
@@ -201,11 +202,6 @@ uint64_t pc_shard_builder_events(const PcShardBuilder *b) {
   return b->ev_ts->len;
 }
 
-size_t pc_shard_builder_memory_bytes(const PcShardBuilder *b) {
-  return (size_t)b->ev_ts->len * 32 + b->cust.bytes->len +
-         idtab_n(&b->cust) * 16 + b->cust.nslots * 8;
-}
-
 /* ---- finish: sorting ------------------------------------------------------- */
 
 typedef struct {
@@ -346,9 +342,9 @@ static void collect_pairs(PcShardData *s) {
 }
 
 static void finish_crm(PcShardBuilder *b, PcShardData *s) {
-  uint32_t *bucket;
+  g_autofree uint32_t *bucket = NULL;
   uint64_t n = idtab_n(&b->crm);
-  uint32_t *order = sorted_ids(&b->crm, s->buckets, &bucket);
+  g_autofree uint32_t *order = sorted_ids(&b->crm, s->buckets, &bucket);
   s->n_crm = n;
   copy_ids(&b->crm, order, n, &s->crm_id_bytes, &s->crm_id_offsets);
   s->crm_revenue = g_new(int64_t, n ? n : 1);
@@ -366,21 +362,20 @@ static void finish_crm(PcShardBuilder *b, PcShardData *s) {
     s->crm_seg_offsets[k + 1] = w;
     s->bucket_crm[bucket[i]]++;
   }
-  g_free(order);
-  g_free(bucket);
 }
 
 PcShardData *pc_shard_builder_finish(PcShardBuilder *b) {
-  PcShardData *s = g_new0(PcShardData, 1);
+  g_autoptr(PcShardBuilder) owned = b; /* consumed, whatever happens */
+  g_autoptr(PcShardData) s = g_new0(PcShardData, 1);
   s->buckets = b->buckets;
-  uint32_t *chmap = sort_names(b->channel_names, &s->channels);
-  uint32_t *evmap = sort_names(b->event_names, &s->events);
-  uint32_t *bucket;
+  g_autofree uint32_t *chmap = sort_names(b->channel_names, &s->channels);
+  g_autofree uint32_t *evmap = sort_names(b->event_names, &s->events);
+  g_autofree uint32_t *bucket = NULL;
   uint64_t nc = idtab_n(&b->cust);
-  uint32_t *order = sorted_ids(&b->cust, b->buckets, &bucket);
+  g_autofree uint32_t *order = sorted_ids(&b->cust, b->buckets, &bucket);
   s->n_customers = nc;
   copy_ids(&b->cust, order, nc, &s->id_bytes, &s->id_offsets);
-  uint32_t *rank = g_new(uint32_t, nc ? nc : 1);
+  g_autofree uint32_t *rank = g_new(uint32_t, nc ? nc : 1);
   for (uint64_t k = 0; k < nc; k++) rank[order[k]] = (uint32_t)k;
   place_events(b, s, rank, chmap, evmap);
   s->bucket_events = g_new0(uint64_t, s->buckets);
@@ -390,13 +385,7 @@ PcShardData *pc_shard_builder_finish(PcShardBuilder *b) {
     s->bucket_events[bucket[order[s->ev_customer[i]]]]++;
   collect_pairs(s);
   finish_crm(b, s);
-  g_free(rank);
-  g_free(order);
-  g_free(bucket);
-  g_free(chmap);
-  g_free(evmap);
-  pc_shard_builder_free(b);
-  return s;
+  return g_steal_pointer(&s);
 }
 
 void pc_shard_data_free(PcShardData *s) {

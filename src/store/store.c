@@ -1,8 +1,19 @@
-/* store.c - the store directory and its MANIFEST (pc_store.h).
+/* store.c - the store directory (pc_store.h): its MANIFEST, the names of
+ * every file in it, staging, commit and abandon of a batch, and opening a
+ * store with its shards' metadata.
+ *
+ * Owns the file names: MANIFEST, bBBBBBB-rRRRRR.h5, batch-NNNNNN.json,
+ * rejects-bNNNNNN.tsv, truth.json and STORE.tmp-PID are spelled here and
+ * nowhere else. Does not own what the files hold (h5shard.c writes shards,
+ * batch.c the batch record and the rejects, synth the truth) and makes no
+ * MPI call and no HDF5 call of its own.
  *
  * MANIFEST is text: "parcours-store 1", "buckets B", "batches N", then one
  * "shard FILE" line per shard. It is the commit point of every ingest: it
  * is written to MANIFEST.tmp, fsync'ed and renamed.
+ *
+ * Invariant: a store opened with pc_store_open_meta has at least one shard
+ * and every shard has the MANIFEST's bucket count.
  */
 #include "pc_store.h"
 
@@ -10,6 +21,8 @@
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <unistd.h>
+
+#define MANIFEST_NAME "MANIFEST"
 
 void pc_store_free(PcStore *s) {
   if (!s) return;
@@ -41,7 +54,7 @@ static gboolean parse_line(PcStore *s, const char *line, guint no,
 }
 
 gboolean pc_store_open(const char *dir, PcStore **out, GError **error) {
-  g_autofree char *path = g_build_filename(dir, "MANIFEST", NULL);
+  g_autofree char *path = g_build_filename(dir, MANIFEST_NAME, NULL);
   g_autofree char *text = NULL;
   GError *e = NULL;
   if (!g_file_get_contents(path, &text, NULL, &e)) {
@@ -84,8 +97,24 @@ char *pc_store_staging_dir(const char *dir, gboolean append, GError **error) {
   return tmp;
 }
 
+/* ---- File names --------------------------------------------------------------- */
+
 char *pc_store_shard_name(guint batch, int rank) {
   return g_strdup_printf("b%06u-r%05d.h5", batch, rank);
+}
+
+char *pc_store_file_name(PcStoreFile file, guint batch) {
+  switch (file) {
+  case PC_STORE_FILE_BATCH_RECORD: return g_strdup_printf("batch-%06u.json", batch);
+  case PC_STORE_FILE_REJECTS: return g_strdup_printf("rejects-b%06u.tsv", batch);
+  case PC_STORE_FILE_TRUTH: return g_strdup("truth.json");
+  }
+  g_return_val_if_reached(NULL);
+}
+
+char *pc_store_file_path(const char *dir, PcStoreFile file, guint batch) {
+  g_autofree char *name = pc_store_file_name(file, batch);
+  return g_build_filename(dir, name, NULL);
 }
 
 static gboolean write_manifest(const char *dir, const PcStore *old,
@@ -97,7 +126,7 @@ static gboolean write_manifest(const char *dir, const PcStore *old,
     g_string_append_printf(m, "shard %s\n", (char *)g_ptr_array_index(old->files, i));
   for (guint i = 0; i < files->len; i++)
     g_string_append_printf(m, "shard %s\n", (char *)g_ptr_array_index(files, i));
-  g_autofree char *path = g_build_filename(dir, "MANIFEST", NULL);
+  g_autofree char *path = g_build_filename(dir, MANIFEST_NAME, NULL);
   g_autofree char *tmp = g_strdup_printf("%s.tmp", path);
   FILE *f = fopen(tmp, "w");
   gboolean ok = f && fwrite(m->str, 1, m->len, f) == m->len && fflush(f) == 0 && fsync(fileno(f)) == 0;
@@ -144,4 +173,63 @@ void pc_store_abandon(const char *dir, const char *staging, gboolean append,
     if (d) g_dir_close(d);
     g_rmdir(staging);
   }
+}
+
+/* ---- Opening with the shards' metadata ------------------------------------------ */
+
+void pc_store_meta_free(PcStoreMeta *m) {
+  if (!m) return;
+  for (guint i = 0; i < m->n; i++) pc_shard_meta_free(m->meta[i]);
+  g_free(m->meta);
+  if (m->paths) g_ptr_array_unref(m->paths);
+  pc_store_free(m->store);
+  g_free(m);
+}
+
+/* Shard i must have m->buckets (from the MANIFEST, or else shard 0's). */
+static gboolean check_buckets(const PcStoreMeta *m, guint i,
+                              gboolean from_manifest, GError **error) {
+  const PcShardMeta *s = m->meta[i];
+  if (s->buckets == m->buckets) return TRUE;
+  if (from_manifest)
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: %" G_GUINT64_FORMAT " buckets, the MANIFEST says %" G_GUINT64_FORMAT, s->path, s->buckets, m->buckets);
+  else
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: %" G_GUINT64_FORMAT " buckets, but %s has %" G_GUINT64_FORMAT, s->path, s->buckets, m->meta[0]->path, m->buckets);
+  return FALSE;
+}
+
+gboolean pc_store_open_meta_paths(const char *dir, GPtrArray *paths,
+                                  uint64_t buckets, PcStoreMeta **out,
+                                  GError **error) {
+  g_return_val_if_fail(paths != NULL && out != NULL, FALSE);
+  if (paths->len == 0) {
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: the store lists no shard", dir);
+    return FALSE;
+  }
+  g_autoptr(PcStoreMeta) m = g_new0(PcStoreMeta, 1);
+  m->paths = g_ptr_array_new_full(paths->len, g_free);
+  for (guint i = 0; i < paths->len; i++) g_ptr_array_add(m->paths, g_strdup(g_ptr_array_index(paths, i)));
+  m->meta = g_new0(PcShardMeta *, paths->len);
+  m->buckets = buckets;
+  for (guint i = 0; i < paths->len; i++) {
+    if (!pc_h5io_read_meta(g_ptr_array_index(paths, i), &m->meta[i], error)) return FALSE;
+    m->n++;
+    if (i == 0 && buckets == 0) m->buckets = m->meta[0]->buckets;
+    if (!check_buckets(m, i, buckets != 0, error)) return FALSE;
+    m->has_crm |= m->meta[i]->n_crm > 0;
+  }
+  *out = g_steal_pointer(&m);
+  return TRUE;
+}
+
+gboolean pc_store_open_meta(const char *dir, PcStoreMeta **out,
+                            GError **error) {
+  g_autoptr(PcStore) st = NULL;
+  PcStoreMeta *m = NULL;
+  if (!pc_store_open(dir, &st, error) ||
+      !pc_store_open_meta_paths(dir, st->shards, st->buckets, &m, error))
+    return FALSE;
+  m->store = g_steal_pointer(&st);
+  *out = m;
+  return TRUE;
 }

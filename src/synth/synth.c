@@ -1,9 +1,11 @@
-/* synth.c - the synthetic omnichannel world of `parcours generate`: the
- * static world tables, per-customer journey generation and the planted truth.
+/* synth.c - the synthetic omnichannel world of `parcours generate`:
+ * construction of PcSynth (thresholds and quantile tables from the planted
+ * numbers of synth_world.c) and per-customer journey generation.
  *
- * Owns PcSynth (read-only after pc_synth_new: precomputed thresholds and
- * quantile tables) and the planted numbers. Does not own where customers go
- * (HDF5, CSV) nor which rank makes which customer: no MPI, no HDF5, no I/O.
+ * Owns PcSynth (read-only after pc_synth_new). Does not own the planted
+ * values (synth_world.c), the truth document (synth_truth.c), where
+ * customers go (HDF5, CSV: src/store/generate.c) nor which rank makes which
+ * customer: no MPI, no HDF5, no I/O.
  *
  * Determinism: customer k is drawn from its own xoshiro256** stream seeded by
  * SplitMix64 from key(seed, k) (counter-based: no state shared between
@@ -23,177 +25,11 @@
  * Invariants: events strictly increasing in time within [from, to); churn,
  * when drawn, is the last event; n <= PC_SYNTH_MAX_EVENTS.
  */
-#include "pc_synth.h"
+#include "synth_int.h"
 
 #include <math.h>
-#include <stdio.h>
-
-/* ---- The world: names ------------------------------------------------------ */
-
-/* Enum order = bytewise order of the names (the test checks it). */
-enum { CH_APP, CH_CALL, CH_CHAT, CH_EMAIL, CH_IVR, CH_SMS, CH_STORE, CH_WEB, CH_N };
-static const char *const channel_names[CH_N + 1] = {
-    "app", "call", "chat", "email", "ivr", "sms", "store", "web", NULL};
-
-enum {
-  EV_ADD_TO_CART, EV_BILLING_DISPUTE, EV_BILLING_ISSUE, EV_CALL_AGENT,
-  EV_CHECKOUT, EV_CHURN, EV_FEE_WAIVER, EV_INTERNET_ISSUE, EV_IVR_FAILURE,
-  EV_LOGIN, EV_NPS, EV_OFFER_SENT, EV_OFFER_SIGNUP, EV_PASSWORD_RESET,
-  EV_PAYMENT, EV_PRODUCT_VIEW, EV_PURCHASE, EV_TV_ISSUE, EV_VISIT, EV_N
-};
-static const char *const event_names[EV_N + 1] = {
-    "add_to_cart", "billing_dispute", "billing_issue", "call_agent",
-    "checkout", "churn", "fee_waiver_request", "internet_issue",
-    "ivr_failure", "login", "nps_response", "offer_sent", "offer_signup",
-    "password_reset", "payment", "product_view", "purchase", "tv_issue",
-    "visit", NULL};
-
-/* ---- The world: planted numbers (docs/generate.md mirrors them) ------------ */
-
-#define MICROS INT64_C(1000000)
-#define LEN_CAP 1998            /* target length cap (filler events) */
-#define LEN_LN_SHARE 0.95       /* mixture weight of the log-normal part */
-#define LEN_LN_MU 1.55          /* ln-scale location */
-#define LEN_LN_SIGMA 0.85       /* ln-scale spread */
-#define LEN_PARETO_XM 12.0      /* Pareto scale (events) of the heavy users */
-#define LEN_PARETO_ALPHA 1.25   /* Pareto tail index: infinite variance uncapped */
-#define LEN_GUIDE 4096          /* guide-table buckets for length sampling */
-#define Q_N 256                 /* quantile-table segments (top 8 bits) */
-#define EXTRA_EVERY 40          /* one more repeat of a flagged episode per 40 events */
-#define EXTRA_MAX 10            /* repeats of one flagged episode beyond the first */
-#define VIEWS_MAX 5             /* product views in one browse session */
-#define EVENTS_PER_EPISODE 2.3  /* for the inter-session gap scale only */
-#define SPAN_USE 0.5            /* share of the range an average journey may fill */
-
-#define GAP_INTRA_MIN_S 5.0     /* in-session gaps: log-uniform 5 s .. 20 min, */
-#define GAP_INTRA_MAX_S 1200.0  /* below the default path.session_gap (1800 s) */
-#define GAP_INTER_MIN_S 3600.0  /* between sessions: log-uniform 1 h .. 30 days */
-#define GAP_INTER_MAX_S 2592000.0
-#define AMOUNT_MIN_CENTS 500.0  /* purchases: log-uniform 5.00 .. 500.00 */
-#define AMOUNT_MAX_CENTS 50000.0
-
-#define CHURN_BASE_RATE 0.05    /* churn probability without a driver event */
-
-/* A categorical choice among up to 4 outcomes (channels). */
-typedef struct {
-  unsigned n;
-  uint8_t what[4];
-  double p[4];
-} Choice;
-
-/* Filler sessions, drawn until the journey has its target length. */
-enum { FILL_BROWSE, FILL_ACCOUNT, FILL_OFFER, FILL_N };
-static const double fill_p[FILL_N] = {0.62, 0.25, 0.13};
-
-/* Purchase funnel per channel: P(step | previous step). */
-typedef struct {
-  uint8_t ch;
-  double view, more_view, cart, checkout, purchase;
-} Funnel;
-static const Choice browse_choice = {3, {CH_WEB, CH_APP, CH_STORE}, {0.50, 0.35, 0.15}};
-static const Funnel funnel_p[3] = {
-    {CH_WEB, 0.70, 0.35, 0.35, 0.55, 0.75},
-    {CH_APP, 0.75, 0.40, 0.45, 0.65, 0.85},
-    {CH_STORE, 0.85, 0.30, 0.55, 0.80, 0.90},
-};
-
-static const Choice account_choice = {2, {CH_WEB, CH_APP}, {0.45, 0.55}};
-#define P_PASSWORD_RESET 0.08   /* before a login */
-#define P_PAYMENT 0.45          /* after a login */
-
-/* Offers: sent on email/sms/app; sign-up rate per channel (sms planted best). */
-static const Choice offer_choice = {3, {CH_APP, CH_EMAIL, CH_SMS}, {0.20, 0.50, 0.30}};
-static const double offer_signup_p[CH_N] = {[CH_APP] = 0.07, [CH_EMAIL] = 0.03,
-                                            [CH_SMS] = 0.11};
-static const uint8_t offer_signup_ch[CH_N] = {[CH_APP] = CH_APP, [CH_EMAIL] = CH_WEB,
-                                              [CH_SMS] = CH_WEB};
-
-/* Flagged episodes: present or not per customer, independently of each other
- * and of the journey length (so presence is unconfounded by length). */
-enum { EP_BILLING_ISSUE, EP_TV_ISSUE, EP_INTERNET_ISSUE, EP_DISPUTE, EP_IVR,
-       EP_FEE_WAIVER, EP_N };
-typedef struct {
-  uint8_t event;
-  double prevalence;     /* P(customer has at least one) */
-  double odds_multiplier; /* on the churn odds; 1 = harmless */
-} Flagged;
-static const Flagged flagged[EP_N] = {
-    [EP_BILLING_ISSUE] = {EV_BILLING_ISSUE, 0.30, 1.0},
-    [EP_TV_ISSUE] = {EV_TV_ISSUE, 0.25, 1.0},
-    [EP_INTERNET_ISSUE] = {EV_INTERNET_ISSUE, 0.28, 1.0},
-    [EP_DISPUTE] = {EV_BILLING_DISPUTE, 0.07, 4.5},
-    [EP_IVR] = {EV_IVR_FAILURE, 0.09, 3.0},
-    [EP_FEE_WAIVER] = {EV_FEE_WAIVER, 0.12, 1.0},
-};
-/* Drivers by bit in the churn-threshold index. */
-static const uint8_t driver_ep[2] = {EP_DISPUTE, EP_IVR};
-
-static const Choice issue_choice = {4, {CH_CALL, CH_CHAT, CH_APP, CH_WEB},
-                                    {0.35, 0.25, 0.20, 0.20}};
-#define P_ISSUE_AGENT 0.60      /* an issue on call reaches an agent */
-static const Choice dispute_choice = {2, {CH_CALL, CH_CHAT}, {0.70, 0.30}};
-#define P_DISPUTE_AGENT 0.80
-#define P_IVR_AGENT 0.85        /* ivr_failure is followed by call_agent on call */
-
-/* Fee waivers by app/chat/call, then an NPS survey by email/sms whose score
- * depends on the waiver channel (chat planted best). Per-mille pmf of 0..10. */
-static const Choice waiver_choice = {3, {CH_APP, CH_CALL, CH_CHAT}, {0.40, 0.30, 0.30}};
-#define P_NPS_RESPONSE 0.70
-static const Choice survey_choice = {2, {CH_EMAIL, CH_SMS}, {0.60, 0.40}};
-static const uint16_t nps_pmf[CH_N][11] = {
-    [CH_APP] = {20, 15, 20, 30, 40, 60, 90, 170, 220, 185, 150},
-    [CH_CALL] = {60, 50, 60, 80, 90, 110, 130, 140, 120, 90, 70},
-    [CH_CHAT] = {5, 5, 5, 10, 15, 20, 40, 90, 180, 300, 330},
-};
-
-static const Choice churn_choice = {2, {CH_CALL, CH_WEB}, {0.60, 0.40}};
-
-/* Segments: share and uniform monthly revenue range in cents. */
-typedef struct {
-  const char *name;
-  double share;
-  uint32_t lo_cents, hi_cents;
-} Segment;
-static const Segment segments[2] = {
-    {"consumer", 0.78, 2000, 12000},
-    {"business", 0.22, 8000, 20000},
-};
 
 /* ---- Private types ------------------------------------------------------------ */
-
-typedef struct {
-  unsigned n;
-  uint8_t what[4];
-  uint32_t cum[4]; /* u32 < cum[i] picks what[i]; the last entry catches all */
-} ChoiceT;
-
-typedef struct {
-  uint8_t ch;
-  uint32_t view, more_view, cart, checkout, purchase;
-} FunnelT;
-
-struct PcSynth {
-  uint64_t seed, n_customers;
-  int64_t from_us, to_us;
-  unsigned id_width;          /* decimal digits after the 'c' */
-  uint64_t len_free;          /* target length up to which inter gaps are unscaled */
-  double len_mean;            /* exact mean of the target length pmf */
-  uint64_t len_cum[LEN_CAP + 1]; /* 53-bit CDF: L = min l with u53 < len_cum[l] */
-  uint16_t len_guide[LEN_GUIDE];
-  int64_t intra_q[Q_N + 1];   /* µs */
-  int64_t inter_q[Q_N + 1];   /* µs */
-  int64_t amount_q[Q_N + 1];  /* cents */
-  double inter_mean_us;
-  ChoiceT browse, account, offer, issue, dispute, waiver, survey, churn, fill;
-  FunnelT funnel[3];
-  uint32_t p_password, p_payment, p_issue_agent, p_dispute_agent, p_ivr_agent,
-      p_nps;
-  uint32_t offer_signup[CH_N];
-  uint32_t flagged[EP_N];
-  uint32_t nps_cum[CH_N][11]; /* per-mille cumulative */
-  uint32_t segment_business;  /* u32 >= this: business */
-  uint64_t churn53[4];        /* by driver bits: u53 < churn53 churns */
-};
 
 typedef struct {
   uint64_t s0, s1, s2, s3;
@@ -215,6 +51,7 @@ typedef struct {
   uint8_t kind;  /* EP_* */
 } Slot;
 
+
 /* ---- Private prototypes --------------------------------------------------------- */
 
 static uint64_t synth_mix64(uint64_t z);
@@ -222,7 +59,6 @@ static void synth_rng_seed(SynthRng *r, uint64_t seed, uint64_t k);
 static void synth_init_tables(PcSynth *s);
 static void synth_init_length(PcSynth *s);
 static void synth_init_scale(PcSynth *s);
-static double synth_nps_mean(unsigned ch, double *nps);
 static void synth_write_id(const PcSynth *s, uint64_t k, PcSynthCustomer *out);
 static void synth_profile(Gen *g, PcSynthCustomer *out);
 static unsigned synth_length(Gen *g);
@@ -232,11 +68,6 @@ static unsigned synth_filler(Gen *g, unsigned budget);
 static void synth_flagged(Gen *g, unsigned kind);
 static void synth_place_slots(Gen *g, Slot *slots, unsigned n, unsigned budget);
 static void synth_place(Gen *g);
-static void truth_churn(GString *j);
-static void truth_nps(GString *j);
-static void truth_offers(GString *j);
-static void truth_funnel(GString *j);
-static void truth_length(const PcSynth *s, GString *j);
 
 /* ---- RNG ------------------------------------------------------------------- */
 
@@ -324,19 +155,19 @@ static void q_log_uniform(int64_t *q, double lo, double hi, double unit) {
 }
 
 static void synth_init_tables(PcSynth *s) {
-  s->browse = choice_t(&browse_choice);
-  s->account = choice_t(&account_choice);
-  s->offer = choice_t(&offer_choice);
-  s->issue = choice_t(&issue_choice);
-  s->dispute = choice_t(&dispute_choice);
-  s->waiver = choice_t(&waiver_choice);
-  s->survey = choice_t(&survey_choice);
-  s->churn = choice_t(&churn_choice);
+  s->browse = choice_t(&synth_browse_choice);
+  s->account = choice_t(&synth_account_choice);
+  s->offer = choice_t(&synth_offer_choice);
+  s->issue = choice_t(&synth_issue_choice);
+  s->dispute = choice_t(&synth_dispute_choice);
+  s->waiver = choice_t(&synth_waiver_choice);
+  s->survey = choice_t(&synth_survey_choice);
+  s->churn = choice_t(&synth_churn_choice);
   Choice fill = {FILL_N, {FILL_BROWSE, FILL_ACCOUNT, FILL_OFFER},
-                 {fill_p[0], fill_p[1], fill_p[2]}};
+                 {synth_fill_p[0], synth_fill_p[1], synth_fill_p[2]}};
   s->fill = choice_t(&fill);
   for (unsigned i = 0; i < 3; i++) {
-    const Funnel *f = &funnel_p[i];
+    const Funnel *f = &synth_funnel_p[i];
     s->funnel[i] = (FunnelT){f->ch, p32(f->view), p32(f->more_view),
                              p32(f->cart), p32(f->checkout), p32(f->purchase)};
   }
@@ -347,17 +178,17 @@ static void synth_init_tables(PcSynth *s) {
   s->p_ivr_agent = p32(P_IVR_AGENT);
   s->p_nps = p32(P_NPS_RESPONSE);
   for (unsigned c = 0; c < CH_N; c++) {
-    s->offer_signup[c] = p32(offer_signup_p[c]);
+    s->offer_signup[c] = p32(synth_offer_signup_p[c]);
     uint32_t cum = 0;
-    for (unsigned v = 0; v <= 10; v++) s->nps_cum[c][v] = cum += nps_pmf[c][v];
+    for (unsigned v = 0; v <= 10; v++) s->nps_cum[c][v] = cum += synth_nps_pmf[c][v];
   }
-  for (unsigned e = 0; e < EP_N; e++) s->flagged[e] = p32(flagged[e].prevalence);
-  s->segment_business = p32(segments[0].share);
+  for (unsigned e = 0; e < EP_N; e++) s->flagged[e] = p32(synth_episodes[e].prevalence);
+  s->segment_business = p32(synth_segments[0].share);
   double base_odds = CHURN_BASE_RATE / (1 - CHURN_BASE_RATE);
   for (unsigned b = 0; b < 4; b++) {
     double odds = base_odds;
     for (unsigned d = 0; d < 2; d++)
-      if (b & (1u << d)) odds *= flagged[driver_ep[d]].odds_multiplier;
+      if (b & (1u << d)) odds *= synth_episodes[synth_driver_ep[d]].odds_multiplier;
     s->churn53[b] = (uint64_t)(odds / (1 + odds) * 9007199254740992.0);
   }
   q_log_uniform(s->intra_q, GAP_INTRA_MIN_S, GAP_INTRA_MAX_S, 1e6);
@@ -452,12 +283,12 @@ gboolean pc_synth_set_range(PcSynth *s, int64_t from_us, int64_t to_us,
 
 const char *const *pc_synth_channels(guint *n) {
   *n = CH_N;
-  return channel_names;
+  return synth_channel_names;
 }
 
 const char *const *pc_synth_events(guint *n) {
   *n = EV_N;
-  return event_names;
+  return synth_event_names;
 }
 
 /* ---- Emitting events ---------------------------------------------------------- */
@@ -541,7 +372,7 @@ static unsigned synth_offer(Gen *g) {
   gen_emit(g, ch, EV_OFFER_SENT, 0);
   if (!gen_bern(g, s->offer_signup[ch])) return 1;
   gen_gap_intra(g);
-  gen_emit(g, offer_signup_ch[ch], EV_OFFER_SIGNUP, 0);
+  gen_emit(g, synth_offer_signup_ch[ch], EV_OFFER_SIGNUP, 0);
   return 2;
 }
 
@@ -557,7 +388,7 @@ static unsigned synth_filler(Gen *g, unsigned budget) {
 /* A flagged episode: at most 2 events. */
 static void synth_flagged(Gen *g, unsigned kind) {
   const PcSynth *s = g->s;
-  unsigned ch, ev = flagged[kind].event;
+  unsigned ch, ev = synth_episodes[kind].event;
   gen_gap_inter(g);
   switch (kind) {
     case EP_IVR:
@@ -609,7 +440,7 @@ static void synth_write_id(const PcSynth *s, uint64_t k, PcSynthCustomer *out) {
 }
 
 static void synth_profile(Gen *g, PcSynthCustomer *out) {
-  const Segment *seg = &segments[rng_u32(&g->rng) >= g->s->segment_business];
+  const Segment *seg = &synth_segments[rng_u32(&g->rng) >= g->s->segment_business];
   uint32_t cents = seg->lo_cents + rng_below(&g->rng, seg->hi_cents - seg->lo_cents + 1);
   out->segment = seg->name;
   out->revenue = (int64_t)cents * 10000;
@@ -698,7 +529,7 @@ void pc_synth_customer(const PcSynth *s, uint64_t k, PcSynthCustomer *out) {
   }
   unsigned drivers = 0;
   for (unsigned d = 0; d < 2; d++)
-    if (flags & (1u << driver_ep[d])) drivers |= 1u << d;
+    if (flags & (1u << synth_driver_ep[d])) drivers |= 1u << d;
   if ((rng_next(&g.rng) >> 11) < s->churn53[drivers]) {
     gen_gap_inter(&g);
     gen_emit(&g, choice_pick(&s->churn, rng_u32(&g.rng)), EV_CHURN, 0);
@@ -713,202 +544,3 @@ void pc_synth_customer_clear(PcSynthCustomer *c) {
   memset(c, 0, sizeof *c);
 }
 
-/* ---- Truth --------------------------------------------------------------------- */
-
-/* Mean score and NPS (promoters 9-10 minus detractors 0-6, in %) of a pmf. */
-static double synth_nps_mean(unsigned ch, double *nps) {
-  double mean = 0, pro = 0, det = 0;
-  for (unsigned v = 0; v <= 10; v++) {
-    double p = nps_pmf[ch][v] / 1000.0;
-    mean += v * p;
-    if (v >= 9) pro += p;
-    if (v <= 6) det += p;
-  }
-  *nps = 100 * (pro - det);
-  return mean;
-}
-
-static void json_num(GString *j, double x) {
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  g_string_append(j, g_ascii_formatd(buf, sizeof buf, "%.10g", x));
-}
-
-static void json_time(GString *j, int64_t us) {
-  int64_t sec = us >= 0 ? us / MICROS : -((-us + MICROS - 1) / MICROS);
-  GDateTime *dt = g_date_time_new_from_unix_utc(sec);
-  char *txt = dt ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S") : g_strdup("?");
-  g_string_append_printf(j, "\"%s", txt);
-  if (us - sec * MICROS) g_string_append_printf(j, ".%06" G_GINT64_FORMAT, us - sec * MICROS);
-  g_string_append(j, "Z\"");
-  g_free(txt);
-  if (dt) g_date_time_unref(dt);
-}
-
-static void json_names(GString *j, const char *key, const char *const *names) {
-  g_string_append_printf(j, "  \"%s\": [", key);
-  for (unsigned i = 0; names[i]; i++)
-    g_string_append_printf(j, "%s\"%s\"", i ? ", " : "", names[i]);
-  g_string_append(j, "],\n");
-}
-
-static void truth_churn(GString *j) {
-  double base_odds = CHURN_BASE_RATE / (1 - CHURN_BASE_RATE), expected = 0;
-  for (unsigned b = 0; b < 4; b++) {
-    double odds = base_odds, w = 1;
-    for (unsigned d = 0; d < 2; d++) {
-      const Flagged *f = &flagged[driver_ep[d]];
-      int on = (b >> d) & 1;
-      if (on) odds *= f->odds_multiplier;
-      w *= on ? f->prevalence : 1 - f->prevalence;
-    }
-    expected += w * odds / (1 + odds);
-  }
-  g_string_append(j, "  \"churn\": {\n    \"event\": \"churn\",\n    \"model\": "
-                     "\"logit P(churn) = logit(base_rate) + sum of ln(odds_multiplier) "
-                     "over the driver events the customer has\",\n    \"base_rate\": ");
-  json_num(j, CHURN_BASE_RATE);
-  g_string_append(j, ",\n    \"expected_rate\": ");
-  json_num(j, expected);
-  g_string_append(j, ",\n    \"channels\": {\"call\": ");
-  json_num(j, churn_choice.p[0]);
-  g_string_append(j, ", \"web\": ");
-  json_num(j, churn_choice.p[1]);
-  g_string_append(j, "},\n    \"drivers\": [");
-  for (unsigned d = 0; d < 2; d++) {
-    const Flagged *f = &flagged[driver_ep[d]];
-    g_string_append_printf(j, "%s\n      {\"event\": \"%s\", \"odds_multiplier\": ",
-                           d ? "," : "", event_names[f->event]);
-    json_num(j, f->odds_multiplier);
-    g_string_append(j, ", \"prevalence\": ");
-    json_num(j, f->prevalence);
-    g_string_append(j, "}");
-  }
-  g_string_append(j, "\n    ],\n    \"harmless_issues\": [");
-  const unsigned harmless[3] = {EP_BILLING_ISSUE, EP_INTERNET_ISSUE, EP_TV_ISSUE};
-  for (unsigned i = 0; i < 3; i++) {
-    const Flagged *f = &flagged[harmless[i]];
-    g_string_append_printf(j, "%s\n      {\"event\": \"%s\", \"odds_multiplier\": 1, "
-                              "\"prevalence\": ", i ? "," : "", event_names[f->event]);
-    json_num(j, f->prevalence);
-    g_string_append(j, "}");
-  }
-  g_string_append(j, "\n    ]\n  },\n");
-}
-
-static void truth_nps(GString *j) {
-  unsigned best = 0;
-  double best_mean = -1, nps;
-  for (unsigned i = 0; i < waiver_choice.n; i++) {
-    double m = synth_nps_mean(waiver_choice.what[i], &nps);
-    if (m > best_mean) best_mean = m, best = waiver_choice.what[i];
-  }
-  g_string_append_printf(j, "  \"nps\": {\n    \"event\": \"%s\",\n    \"trigger_event\": "
-                            "\"%s\",\n    \"response_rate\": ",
-                         event_names[EV_NPS], event_names[EV_FEE_WAIVER]);
-  json_num(j, P_NPS_RESPONSE);
-  g_string_append_printf(j, ",\n    \"best_channel\": \"%s\",\n    \"channels\": [",
-                         channel_names[best]);
-  for (unsigned c = 0, k = 0; c < CH_N; c++) {
-    unsigned i = 0;
-    while (i < waiver_choice.n && waiver_choice.what[i] != c) i++;
-    if (i == waiver_choice.n) continue;
-    double mean = synth_nps_mean(c, &nps);
-    g_string_append_printf(j, "%s\n      {\"channel\": \"%s\", \"share\": ", k++ ? "," : "",
-                           channel_names[c]);
-    json_num(j, waiver_choice.p[i]);
-    g_string_append(j, ", \"mean\": ");
-    json_num(j, mean);
-    g_string_append(j, ", \"nps\": ");
-    json_num(j, nps);
-    g_string_append(j, "}");
-  }
-  g_string_append(j, "\n    ]\n  },\n");
-}
-
-static void truth_offers(GString *j) {
-  unsigned best = offer_choice.what[0];
-  for (unsigned i = 1; i < offer_choice.n; i++)
-    if (offer_signup_p[offer_choice.what[i]] > offer_signup_p[best]) best = offer_choice.what[i];
-  g_string_append_printf(j, "  \"offers\": {\n    \"sent_event\": \"%s\",\n    "
-                            "\"signup_event\": \"%s\",\n    \"best_channel\": \"%s\",\n"
-                            "    \"channels\": [",
-                         event_names[EV_OFFER_SENT], event_names[EV_OFFER_SIGNUP],
-                         channel_names[best]);
-  for (unsigned i = 0; i < offer_choice.n; i++) {
-    unsigned c = offer_choice.what[i];
-    g_string_append_printf(j, "%s\n      {\"channel\": \"%s\", \"share\": ", i ? "," : "",
-                           channel_names[c]);
-    json_num(j, offer_choice.p[i]);
-    g_string_append(j, ", \"signup_rate\": ");
-    json_num(j, offer_signup_p[c]);
-    g_string_append_printf(j, ", \"signup_channel\": \"%s\"}", channel_names[offer_signup_ch[c]]);
-  }
-  g_string_append(j, "\n    ]\n  },\n");
-}
-
-static void truth_funnel(GString *j) {
-  g_string_append(j, "  \"funnel\": {\n    \"steps\": [\"visit\", \"product_view\", "
-                     "\"add_to_cart\", \"checkout\", \"purchase\"],\n    \"channels\": [");
-  for (unsigned i = 0; i < 3; i++) {
-    const Funnel *f = &funnel_p[i];
-    g_string_append_printf(j, "%s\n      {\"channel\": \"%s\", \"share\": ", i ? "," : "",
-                           channel_names[f->ch]);
-    json_num(j, browse_choice.p[i]);
-    const double p[4] = {f->view, f->cart, f->checkout, f->purchase};
-    const char *k[4] = {"product_view", "add_to_cart", "checkout", "purchase"};
-    for (unsigned s = 0; s < 4; s++) {
-      g_string_append_printf(j, ", \"%s\": ", k[s]);
-      json_num(j, p[s]);
-    }
-    g_string_append(j, "}");
-  }
-  g_string_append(j, "\n    ]\n  },\n");
-}
-
-static void truth_length(const PcSynth *s, GString *j) {
-  g_string_append(j, "  \"length\": {\"lognormal_share\": ");
-  json_num(j, LEN_LN_SHARE);
-  g_string_append(j, ", \"lognormal_mu\": ");
-  json_num(j, LEN_LN_MU);
-  g_string_append(j, ", \"lognormal_sigma\": ");
-  json_num(j, LEN_LN_SIGMA);
-  g_string_append(j, ", \"pareto_xm\": ");
-  json_num(j, LEN_PARETO_XM);
-  g_string_append(j, ", \"pareto_alpha\": ");
-  json_num(j, LEN_PARETO_ALPHA);
-  g_string_append_printf(j, ", \"cap\": %d, \"max_events\": %d, \"mean_target\": ",
-                         LEN_CAP, PC_SYNTH_MAX_EVENTS);
-  json_num(j, s->len_mean);
-  g_string_append(j, "},\n");
-}
-
-char *pc_synth_truth_json(const PcSynth *s) {
-  g_return_val_if_fail(s != NULL, NULL);
-  GString *j = g_string_new("{\n  \"generator\": \"parcours-synth/1\",\n");
-  g_string_append_printf(j, "  \"seed\": %" G_GUINT64_FORMAT ",\n  \"customers\": %"
-                            G_GUINT64_FORMAT ",\n  \"from\": ", s->seed, s->n_customers);
-  json_time(j, s->from_us);
-  g_string_append(j, ",\n  \"to\": ");
-  json_time(j, s->to_us);
-  g_string_append_printf(j, ",\n  \"from_us\": %" G_GINT64_FORMAT ",\n  \"to_us\": %"
-                            G_GINT64_FORMAT ",\n", s->from_us, s->to_us);
-  json_names(j, "channels", channel_names);
-  json_names(j, "events", event_names);
-  g_string_append(j, "  \"target_event\": \"churn\",\n");
-  truth_churn(j);
-  truth_nps(j);
-  truth_offers(j);
-  truth_funnel(j);
-  truth_length(s, j);
-  g_string_append(j, "  \"segments\": [");
-  for (unsigned i = 0; i < 2; i++) {
-    g_string_append_printf(j, "%s{\"segment\": \"%s\", \"share\": ", i ? ", " : "",
-                           segments[i].name);
-    json_num(j, segments[i].share);
-    g_string_append_printf(j, ", \"revenue_min\": %u.%02u, \"revenue_max\": %u.%02u}",
-                           segments[i].lo_cents / 100, segments[i].lo_cents % 100,
-                           segments[i].hi_cents / 100, segments[i].hi_cents % 100);
-  }
-  g_string_append(j, "]\n}\n");
-  return g_string_free(j, FALSE);
-}

@@ -3,6 +3,7 @@
  * compared whole) and abandon. Everything happens under a g_dir_make_tmp
  * directory that each case removes.
  */
+#include "pc_shard.h"
 #include "pc_store.h"
 #include "pc_test.h"
 
@@ -309,6 +310,108 @@ static void test_abandon_no_files(void) {
   rm_tree(tmp);
 }
 
+/* ---- File names ------------------------------------------------------------------ */
+
+static void test_file_names(void) {
+  g_autofree char *b = pc_store_file_name(PC_STORE_FILE_BATCH_RECORD, 12);
+  g_autofree char *r = pc_store_file_name(PC_STORE_FILE_REJECTS, 1);
+  g_autofree char *t = pc_store_file_name(PC_STORE_FILE_TRUTH, 7);
+  g_autofree char *p = pc_store_file_path("st", PC_STORE_FILE_REJECTS, 3);
+  CU_ASSERT_STRING_EQUAL(b, "batch-000012.json");
+  CU_ASSERT_STRING_EQUAL(r, "rejects-b000001.tsv");
+  CU_ASSERT_STRING_EQUAL(t, "truth.json");
+  CU_ASSERT_STRING_EQUAL(p, "st/rejects-b000003.tsv");
+}
+
+/* ---- Opening with the shards' metadata ------------------------------------------- */
+
+/* A shard of B buckets with events of customers "a" and "b" (crm: with a
+ * customers-table row for "a") at dir/name. */
+static void put_shard(const char *dir, const char *name, uint64_t B,
+                      gboolean crm) {
+  g_autoptr(PcShardBuilder) b = pc_shard_builder_new(B);
+  pc_shard_builder_add_event(b, "a", 1, 10, "web", 3, "visit", 5, 0);
+  pc_shard_builder_add_event(b, "b", 1, 20, "app", 3, "buy", 3, 1000000);
+  if (crm) pc_shard_builder_add_customer(b, "a", 1, 5000000, "gold", 4);
+  g_autoptr(PcShardData) s = pc_shard_builder_finish(g_steal_pointer(&b));
+  g_autofree char *path = g_build_filename(dir, name, NULL);
+  g_assert(pc_h5io_write_shard(path, s, NULL, NULL));
+}
+
+/* Two shards of 4 buckets listed by a MANIFEST of 4: everything in order. */
+static void test_open_meta_ok(void) {
+  g_autofree char *dir = make_tmp_dir();
+  put_shard(dir, "b000001-r00000.h5", 4, FALSE);
+  put_shard(dir, "b000002-r00000.h5", 4, TRUE);
+  put(dir, "MANIFEST", "parcours-store 1\nbuckets 4\nbatches 2\nshard b000001-r00000.h5\nshard b000002-r00000.h5\n");
+  g_autoptr(PcStoreMeta) m = NULL;
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL(pc_store_open_meta(dir, &m, &e));
+  CU_ASSERT_PTR_NULL(e);
+  CU_ASSERT_EQUAL(m->n, 2);
+  CU_ASSERT_EQUAL(m->buckets, 4);
+  CU_ASSERT_TRUE(m->has_crm);
+  CU_ASSERT_EQUAL(m->store->batches, 2);
+  CU_ASSERT_EQUAL(m->paths->len, 2);
+  CU_ASSERT_STRING_EQUAL(m->meta[1]->path, g_ptr_array_index(m->paths, 1));
+  CU_ASSERT_TRUE(g_str_has_suffix(g_ptr_array_index(m->paths, 1), "b000002-r00000.h5"));
+  CU_ASSERT_EQUAL(m->meta[0]->n_events, 2);
+  CU_ASSERT_EQUAL(m->meta[1]->n_crm, 1);
+  rm_tree(dir);
+}
+
+/* The second shard has 8 buckets, the MANIFEST says 4: the error names it. */
+static void test_open_meta_buckets_disagree(void) {
+  g_autofree char *dir = make_tmp_dir();
+  put_shard(dir, "b000001-r00000.h5", 4, FALSE);
+  put_shard(dir, "b000001-r00001.h5", 8, FALSE);
+  put(dir, "MANIFEST", "parcours-store 1\nbuckets 4\nbatches 1\nshard b000001-r00000.h5\nshard b000001-r00001.h5\n");
+  PcStoreMeta *m = NULL;
+  GError *e = NULL;
+  CU_ASSERT_FALSE(pc_store_open_meta(dir, &m, &e));
+  CU_ASSERT_PTR_NULL(m);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+  CU_ASSERT_EQUAL(e->code, PC_ERROR_FORMAT);
+  g_autofree char *want = g_strdup_printf("%s/b000001-r00001.h5: 8 buckets, the MANIFEST says 4", dir);
+  CU_ASSERT_STRING_EQUAL(e->message, want);
+  g_error_free(e);
+  rm_tree(dir);
+}
+
+/* From a list of paths without MANIFEST: B from the first shard; a shard
+ * that disagrees is named with the first; an empty list and a missing
+ * shard fail. */
+static void test_open_meta_paths(void) {
+  g_autofree char *dir = make_tmp_dir();
+  put_shard(dir, "s0.h5", 4, FALSE);
+  put_shard(dir, "s1.h5", 2, FALSE);
+  g_autofree char *p0 = g_build_filename(dir, "s0.h5", NULL);
+  g_autofree char *p1 = g_build_filename(dir, "s1.h5", NULL);
+  g_autoptr(GPtrArray) one = names(p0, NULL), two = names(p0, p1), none = names(NULL, NULL);
+  g_autoptr(PcStoreMeta) m = NULL;
+  CU_ASSERT_TRUE_FATAL(pc_store_open_meta_paths(dir, one, 0, &m, NULL));
+  CU_ASSERT_PTR_NULL(m->store);
+  CU_ASSERT_EQUAL(m->buckets, 4);
+  CU_ASSERT_FALSE(m->has_crm);
+  GError *e = NULL;
+  PcStoreMeta *bad = NULL;
+  CU_ASSERT_FALSE(pc_store_open_meta_paths(dir, two, 0, &bad, &e));
+  CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+  g_autofree char *want = g_strdup_printf("%s: 2 buckets, but %s has 4", p1, p0);
+  CU_ASSERT_STRING_EQUAL(e->message, want);
+  g_clear_error(&e);
+  CU_ASSERT_FALSE(pc_store_open_meta_paths(dir, none, 0, &bad, &e));
+  CU_ASSERT_EQUAL(e->code, PC_ERROR_FORMAT);
+  g_clear_error(&e);
+  g_autofree char *gone = g_build_filename(dir, "gone.h5", NULL);
+  g_autoptr(GPtrArray) missing = names(p0, gone);
+  CU_ASSERT_FALSE(pc_store_open_meta_paths(dir, missing, 4, &bad, &e));
+  CU_ASSERT_EQUAL(e->code, PC_ERROR_IO);
+  g_clear_error(&e);
+  CU_ASSERT_PTR_NULL(bad);
+  rm_tree(dir);
+}
+
 PC_TEST_MAIN("store",
              {"/store/open_missing", test_open_missing},
              {"/store/open_bad_first_line", test_open_bad_first_line},
@@ -322,4 +425,8 @@ PC_TEST_MAIN("store",
              {"/store/commit_fails", test_commit_fails},
              {"/store/abandon_new", test_abandon_new},
              {"/store/abandon_append", test_abandon_append},
-             {"/store/abandon_no_files", test_abandon_no_files})
+             {"/store/abandon_no_files", test_abandon_no_files},
+             {"/store/file_names", test_file_names},
+             {"/store/open_meta_ok", test_open_meta_ok},
+             {"/store/open_meta_buckets_disagree", test_open_meta_buckets_disagree},
+             {"/store/open_meta_paths", test_open_meta_paths})

@@ -5,6 +5,8 @@
 #include "pc_synth.h"
 #include "pc_test.h"
 
+#include <json-glib/json-glib.h>
+
 #define STAT_CUSTOMERS 50000
 #define STAT_SEED 20260101
 
@@ -237,8 +239,8 @@ static void test_set_range(void) {
   }
   pc_synth_customer_clear(&c);
   char *json = pc_synth_truth_json(s);
-  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"from\": \"2024-01-01T00:00:00Z\""));
-  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"to\": \"2024-01-04T00:00:00Z\""));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"from\" : \"2024-01-01T00:00:00Z\""));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"to\" : \"2024-01-04T00:00:00Z\""));
   g_free(json);
   pc_synth_free(s);
 }
@@ -300,25 +302,95 @@ static void test_length(void) {
   CU_ASSERT(st.max_len <= PC_SYNTH_MAX_EVENTS);
 }
 
+/* Member path "a.b" of a parsed JSON object, or NULL. */
+static JsonNode *jpath(JsonNode *root, const char *path) {
+  g_auto(GStrv) parts = g_strsplit(path, ".", -1);
+  JsonNode *n = root;
+  for (guint i = 0; n && parts[i]; i++) {
+    if (g_ascii_isdigit(parts[i][0])) {
+      JsonArray *a = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+      guint k = (guint)g_ascii_strtoull(parts[i], NULL, 10);
+      n = a && k < json_array_get_length(a) ? json_array_get_element(a, k) : NULL;
+    } else {
+      JsonObject *o = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+      n = o && json_object_has_member(o, parts[i]) ? json_object_get_member(o, parts[i]) : NULL;
+    }
+  }
+  return n;
+}
+
+static void assert_str(JsonNode *root, const char *path, const char *want) {
+  JsonNode *n = jpath(root, path);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+  CU_ASSERT_STRING_EQUAL(json_node_get_string(n), want);
+}
+
+/* Integral numbers are JSON integers, the others doubles: exact values. */
+static void assert_int(JsonNode *root, const char *path, gint64 want) {
+  JsonNode *n = jpath(root, path);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+  CU_ASSERT_EQUAL(json_node_get_value_type(n), G_TYPE_INT64);
+  CU_ASSERT_EQUAL(json_node_get_int(n), want);
+}
+
+static void assert_double(JsonNode *root, const char *path, double want) {
+  JsonNode *n = jpath(root, path);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+  CU_ASSERT_EQUAL(json_node_get_value_type(n), G_TYPE_DOUBLE);
+  CU_ASSERT_EQUAL(json_node_get_double(n), want);
+}
+
+/* The truth document parses, ends with a newline and holds the planted
+ * numbers (values that docs/generate.md lists). */
 static void test_truth_json(void) {
-  PcSynth *s = pc_synth_new(42, 1000);
-  char *json = pc_synth_truth_json(s);
-  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"seed\": 42,"));
-  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"customers\": 1000,"));
-  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"target_event\": \"churn\""));
-  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"from\": \"2026-01-01T00:00:00Z\""));
-  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"to\": \"2026-07-01T00:00:00Z\""));
-  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"base_rate\": 0.05,"));
-  CU_ASSERT_PTR_NOT_NULL(strstr(json, "{\"event\": \"billing_dispute\", \"odds_multiplier\": 4.5,"));
-  CU_ASSERT_PTR_NOT_NULL(strstr(json, "{\"event\": \"ivr_failure\", \"odds_multiplier\": 3,"));
-  CU_ASSERT_PTR_NOT_NULL(strstr(json, "{\"event\": \"tv_issue\", \"odds_multiplier\": 1,"));
-  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"best_channel\": \"chat\""));
-  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"best_channel\": \"sms\""));
-  CU_ASSERT_PTR_NOT_NULL(strstr(json, "{\"channel\": \"chat\", \"share\": 0.3, \"mean\": 8.515, \"nps\": 53}"));
-  CU_ASSERT_PTR_NOT_NULL(strstr(json, "{\"channel\": \"sms\", \"share\": 0.3, \"signup_rate\": 0.11,"));
+  g_autoptr(PcSynth) s = pc_synth_new(42, 1000);
+  g_autofree char *json = pc_synth_truth_json(s);
   CU_ASSERT_EQUAL(json[strlen(json) - 1], '\n');
-  g_free(json);
-  pc_synth_free(s);
+  g_autoptr(JsonParser) p = json_parser_new();
+  CU_ASSERT_TRUE_FATAL(json_parser_load_from_data(p, json, -1, NULL));
+  JsonNode *r = json_parser_get_root(p);
+  assert_str(r, "generator", "parcours-synth/1");
+  assert_int(r, "seed", 42);
+  assert_int(r, "customers", 1000);
+  assert_str(r, "from", "2026-01-01T00:00:00Z");
+  assert_str(r, "to", "2026-07-01T00:00:00Z");
+  assert_int(r, "from_us", INT64_C(1767225600000000));
+  assert_str(r, "channels.0", "app");
+  assert_str(r, "events.18", "visit");
+  assert_str(r, "target_event", "churn");
+  assert_double(r, "churn.base_rate", 0.05);
+  assert_double(r, "churn.channels.call", 0.6);
+  assert_str(r, "churn.drivers.0.event", "billing_dispute");
+  assert_double(r, "churn.drivers.0.odds_multiplier", 4.5);
+  assert_str(r, "churn.drivers.1.event", "ivr_failure");
+  assert_int(r, "churn.drivers.1.odds_multiplier", 3);
+  assert_str(r, "churn.harmless_issues.2.event", "tv_issue");
+  assert_int(r, "churn.harmless_issues.2.odds_multiplier", 1);
+  assert_str(r, "nps.best_channel", "chat");
+  assert_str(r, "nps.channels.2.channel", "chat");
+  assert_double(r, "nps.channels.2.share", 0.3);
+  assert_double(r, "nps.channels.2.mean", 8.515);
+  assert_int(r, "nps.channels.2.nps", 53);
+  assert_str(r, "offers.best_channel", "sms");
+  assert_str(r, "offers.channels.2.channel", "sms");
+  assert_double(r, "offers.channels.2.signup_rate", 0.11);
+  assert_str(r, "funnel.steps.4", "purchase");
+  assert_int(r, "length.cap", 1998);
+  assert_int(r, "length.max_events", PC_SYNTH_MAX_EVENTS);
+  assert_str(r, "segments.1.segment", "business");
+  assert_double(r, "segments.1.revenue_min", 80.0);
+  assert_double(r, "segments.1.revenue_max", 200.0);
+}
+
+/* A time range outside GDateTime's years still has its dates. */
+static void test_truth_json_range(void) {
+  g_autoptr(PcSynth) s = pc_synth_new(1, 10);
+  CU_ASSERT_TRUE_FATAL(pc_synth_set_range(s, INT64_C(-62167219200000000), INT64_C(-62167219200000000) + PC_SYNTH_MIN_RANGE_US + 1, NULL));
+  g_autofree char *json = pc_synth_truth_json(s);
+  g_autoptr(JsonParser) p = json_parser_new();
+  CU_ASSERT_TRUE_FATAL(json_parser_load_from_data(p, json, -1, NULL));
+  assert_str(json_parser_get_root(p), "from", "0000-01-01T00:00:00Z");
+  assert_str(json_parser_get_root(p), "to", "0000-01-02T00:00:00.000001Z");
 }
 
 PC_TEST_MAIN("synth",
@@ -332,4 +404,5 @@ PC_TEST_MAIN("synth",
              {"/synth/nps_best", test_nps_best},
              {"/synth/offer_best", test_offer_best},
              {"/synth/length", test_length},
-             {"/synth/truth_json", test_truth_json})
+             {"/synth/truth_json", test_truth_json},
+             {"/synth/truth_json_range", test_truth_json_range})

@@ -1,0 +1,60 @@
+/* pc_ingest.h - the work of `parcours ingest`: canonical CSV (plain or
+ * gzip) into a new batch of store shards, in parallel (docs/format.md,
+ * docs/input.md). The command (cmd_ingest.c) parses the options and calls
+ * the phases below in order; every phase is collective (every rank calls
+ * it) and ends with pc_comm_agree(), so on failure every rank returns
+ * FALSE with the lowest failing rank's error.
+ */
+#ifndef PC_INGEST_H
+#define PC_INGEST_H
+
+#include "pc_comm.h"
+
+#define PC_INGEST_DEFAULT_BUCKETS 4096
+
+/* ---- API ----------------------------------------------------------------- */
+
+typedef struct {
+  const char *out;        /* store directory to create or extend */
+  char **inputs;          /* events files, NULL-terminated, at least one */
+  const char *customers;  /* customers table, or NULL */
+  gboolean append;        /* add a batch to an existing store */
+  uint64_t buckets;       /* B of a new store; 0 = default (append: the store's) */
+  double max_reject;      /* fail when rejected / data rows exceeds it */
+  gboolean quiet;         /* no progress lines */
+} PcIngestOpts;
+
+typedef struct PcIngest PcIngest;
+
+/* An ingest of o's inputs on the ranks of c. o and its strings must
+ * outlive it. Cannot fail. Caller frees with pc_ingest_free(). */
+PcIngest *pc_ingest_new(PcComm *c, const PcIngestOpts *o);
+void pc_ingest_free(PcIngest *g);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcIngest, pc_ingest_free)
+
+/* 1. Rank 0 checks the target (a new store must not exist; an append
+ *    opens it and keeps its B), sizes the inputs and detects gzip; all
+ *    learn B, the batch number and the sizes. PC_ERROR_EXISTS, _CONFIG,
+ *    _IO or the store's errors. */
+gboolean pc_ingest_open(PcIngest *g, GError **error);
+/* 2. Splits the inputs into pieces (plain files: P equal byte ranges of
+ *    their concatenation; gzip files whole, to the least loaded rank) and
+ *    numbers the first line of every piece. PC_ERROR_IO. */
+gboolean pc_ingest_split(PcIngest *g, GError **error);
+/* 3. Rounds of parsing and all-to-all exchange: each valid row goes to the
+ *    rank that owns its bucket (b * P / B); events, then customers-table
+ *    rows, whose duplicates are rejected in (file, line) order.
+ *    PC_ERROR_FORMAT (header, empty file, corrupt gzip) or PC_ERROR_IO. */
+gboolean pc_ingest_parse(PcIngest *g, GError **error);
+/* 4. Rank 0 creates the staging directory, gathers the rejects, writes the
+ *    rejects file and builds the batch record; fails with PC_ERROR_REJECTS
+ *    when the reject share exceeds max_reject (the rejects file stays in
+ *    the staging directory, named in the message). */
+gboolean pc_ingest_rejects(PcIngest *g, GError **error);
+/* 5. Every rank writes its shard (with the batch record) to the staging
+ *    directory; rank 0 then writes batch-NNNNNN.json and commits the
+ *    MANIFEST. On failure the batch's files are removed and readers see
+ *    the store as it was. */
+gboolean pc_ingest_commit(PcIngest *g, GError **error);
+
+#endif

@@ -1,0 +1,48 @@
+/* pc_time.h - timestamps of spec §1: the one parser of the input forms and
+ * the one ISO-8601 formatter every output uses (CSV of generate, inspect,
+ * truth.json; the job JSON of config.c is to follow).
+ *
+ * Pure: no allocation, no locale, no time zone database, no GDateTime (it
+ * refuses years outside 1..9999). Timestamps are int64 microseconds since
+ * 1970-01-01T00:00:00Z on the proleptic Gregorian calendar, without leap
+ * seconds.
+ */
+#ifndef PC_TIME_H
+#define PC_TIME_H
+
+#include "pc_core.h"
+
+/* ---- API ----------------------------------------------------------------- */
+
+/* Bytes a formatted timestamp needs, NUL included: the longest is
+ * "-292277-01-01T00:00:00.000000Z" plus room to spare. */
+#define PC_TIME_ISO_BYTES 40
+
+/* Span of ISO years 0000..9999 in epoch seconds (date -u -d ... +%s):
+ * 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z. Epoch input is held to it. */
+#define PC_TIME_EPOCH_MIN_S INT64_C(-62167219200)
+#define PC_TIME_EPOCH_MAX_S INT64_C(253402300799)
+
+typedef enum {
+  PC_TIME_FRAC_AUTO,   /* ".ffffff" only when the microseconds are non-zero */
+  PC_TIME_FRAC_MICROS  /* always ".ffffff" (six digits) */
+} PcTimeFrac;
+
+/* Timestamp of spec §1: ISO-8601 YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|+HH:MM|-HH:MM)
+ * (upper-case T and Z, years 0000..9999, no leap second) or integer epoch
+ * seconds -?[0-9]+ within the same years. TRUE and *us (OUT) on success;
+ * FALSE and *us untouched otherwise. Never reads outside s[0..len). */
+gboolean pc_time_parse(const char *s, size_t len, int64_t *us);
+
+/* Formats us as ISO-8601 UTC "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" into buf and
+ * returns buf. Cannot fail: every int64 is a date. Years use astronomical
+ * numbering (year 0 = 1 BC): 0000..9999 take four digits, a negative year
+ * is "-" and at least four digits (-0001 = 2 BC), a year above 9999 is "+"
+ * and its digits (ISO 8601 expanded form), e.g. "+10000-01-01T00:00:00Z".
+ * Microseconds before the epoch count forward from the second before:
+ * -1 us is 1969-12-31T23:59:59.999999Z. */
+char *pc_time_format_iso(int64_t us,          /* microseconds since the epoch */
+                         PcTimeFrac frac,     /* when to write the fraction */
+                         char buf[PC_TIME_ISO_BYTES]); /* OUT */
+
+#endif

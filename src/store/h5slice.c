@@ -1,0 +1,194 @@
+/* h5slice.c - the rows of a set of buckets of one shard
+ * (pc_h5io_read_buckets, pc_h5io.h): one hyperslab union per dataset, so a
+ * rank reads exactly its buckets and decompresses mostly its own chunks.
+ *
+ * Owns the bucket-range arithmetic over the prefix sums of PcShardMeta and
+ * the checks a slice makes on its rows (id lengths against the index, every
+ * event's customer inside its bucket). Does not own the layout (h5shard.c)
+ * nor which buckets a rank reads (plan.c).
+ *
+ * Invariant: the slice keeps the shard's (bucket, id) order; customer
+ * indices are rebased to the slice, so event k's customer is the
+ * ev_customer[k]-th id of the slice.
+ */
+#include "h5io_int.h"
+
+/* Element ranges of the selected buckets in one prefix-sum array,
+ * neighbours merged: [start[i], start[i] + count[i]), total elements. */
+typedef struct {
+  hsize_t *start, *count;
+  size_t nr;
+  hsize_t total;
+} Ranges;
+
+static void ranges_init(Ranges *r, const uint64_t *pre, const uint32_t *b,
+                        size_t n) {
+  r->start = g_new(hsize_t, n + 1);
+  r->count = g_new(hsize_t, n + 1);
+  r->nr = 0;
+  r->total = 0;
+  for (size_t i = 0; i < n; i++) {
+    hsize_t s = pre[b[i]], c = pre[b[i] + 1] - pre[b[i]];
+    r->total += c;
+    if (!c) continue;
+    if (r->nr && r->start[r->nr - 1] + r->count[r->nr - 1] == s) {
+      r->count[r->nr - 1] += c;
+    } else {
+      r->start[r->nr] = s;
+      r->count[r->nr] = c;
+      r->nr++;
+    }
+  }
+}
+
+static void ranges_clear(Ranges *r) {
+  g_free(r->start);
+  g_free(r->count);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Ranges, ranges_clear)
+
+/* Reads the ranges of a 1-D dataset into buf (contiguous, in range order)
+ * with one hyperslab union. */
+static gboolean read_ranges(hid_t f, const char *name, hid_t type, void *buf,
+                            const Ranges *r, const char *file,
+                            GError **error) {
+  if (r->total == 0) return TRUE;
+  hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+  hid_t fs = d < 0 ? -1 : H5Dget_space(d);
+  herr_t st = fs < 0 ? -1 : H5Sselect_none(fs);
+  for (size_t i = 0; st >= 0 && i < r->nr; i++)
+    st = H5Sselect_hyperslab(fs, H5S_SELECT_OR, &r->start[i], NULL, &r->count[i], NULL);
+  hid_t ms = st < 0 ? -1 : H5Screate_simple(1, &r->total, NULL);
+  st = ms < 0 ? -1 : H5Dread(d, type, ms, fs, H5P_DEFAULT, buf);
+  pc_h5_close(ms);
+  pc_h5_close(fs);
+  pc_h5_close(d);
+  if (st < 0) {
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: cannot read %s (truncated or corrupt file?)", file, name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The ids of the selected buckets from DIR/id_len and DIR/id_bytes (DIR =
+ * customers or crm): *bytes_out and *off_out (nrows + 1), both g_free'd
+ * by the caller (through PcShardData). FALSE when a read fails or the
+ * lengths disagree with the index's byte counts. */
+static gboolean read_ids(hid_t f, const char *dir, const PcShardMeta *m,
+                         const uint64_t *rows_pre, const uint64_t *bytes_pre,
+                         const uint32_t *b, size_t n, guint8 **bytes_out,
+                         uint64_t **off_out, uint64_t *nrows,
+                         uint64_t *bytes_read, GError **error) {
+  g_auto(Ranges) rr = {0};
+  g_auto(Ranges) rb = {0};
+  ranges_init(&rr, rows_pre, b, n);
+  ranges_init(&rb, bytes_pre, b, n);
+  g_autofree char *lname = g_strdup_printf("%s/id_len", dir);
+  g_autofree char *bname = g_strdup_printf("%s/id_bytes", dir);
+  g_autofree uint8_t *len = g_new(uint8_t, rr.total + 1);
+  g_autofree guint8 *bytes = g_malloc(rb.total + 1);
+  if (!read_ranges(f, lname, H5T_NATIVE_UINT8, len, &rr, m->path, error) ||
+      !read_ranges(f, bname, H5T_NATIVE_UINT8, bytes, &rb, m->path, error))
+    return FALSE;
+  *bytes_read += rr.total + rb.total;
+  g_autofree uint64_t *off = g_new(uint64_t, rr.total + 1);
+  off[0] = 0;
+  for (hsize_t i = 0; i < rr.total; i++) off[i + 1] = off[i] + len[i];
+  if (off[rr.total] != rb.total) {
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: %s: id lengths disagree with the id bytes of the bucket index", m->path, dir);
+    return FALSE;
+  }
+  *nrows = rr.total;
+  *off_out = g_steal_pointer(&off);
+  *bytes_out = g_steal_pointer(&bytes);
+  return TRUE;
+}
+
+static gboolean read_event_cols(hid_t f, const PcShardMeta *m,
+                                const uint32_t *b, size_t n, PcShardData *s,
+                                uint64_t *bytes_read, GError **error) {
+  g_auto(Ranges) r = {0};
+  ranges_init(&r, m->ev_start, b, n);
+  s->n_events = r.total;
+  s->ev_customer = g_new(uint32_t, r.total + 1);
+  s->ev_ts = g_new(int64_t, r.total + 1);
+  s->ev_channel = g_new(uint32_t, r.total + 1);
+  s->ev_event = g_new(uint32_t, r.total + 1);
+  s->ev_value = g_new(int64_t, r.total + 1);
+  *bytes_read += r.total * 28; /* 4 + 8 + 4 + 4 + 8 bytes per event */
+  return read_ranges(f, "events/customer", H5T_NATIVE_UINT32, s->ev_customer, &r, m->path, error) &&
+         read_ranges(f, "events/ts", H5T_NATIVE_INT64, s->ev_ts, &r, m->path, error) &&
+         read_ranges(f, "events/channel", H5T_NATIVE_UINT32, s->ev_channel, &r, m->path, error) &&
+         read_ranges(f, "events/event", H5T_NATIVE_UINT32, s->ev_event, &r, m->path, error) &&
+         read_ranges(f, "events/value", H5T_NATIVE_INT64, s->ev_value, &r, m->path, error);
+}
+
+/* Shard customer indices -> slice indices, checking every reference: an
+ * event's customer lies in its bucket, customers never go back. */
+static gboolean rebase_customers(const PcShardMeta *m, const uint32_t *b,
+                                 size_t n, PcShardData *s, GError **error) {
+  uint64_t e = 0, c = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t ne = m->bucket_events[b[i]], nc = m->bucket_customers[b[i]];
+    uint64_t base = m->cust_start[b[i]];
+    for (uint64_t k = 0; k < ne; k++, e++) {
+      uint64_t ci = s->ev_customer[e];
+      if (ci < base || ci >= base + nc || (k && ci < s->ev_customer[e - 1] + base - c)) {
+        pc_set_error(error, PC_ERROR_FORMAT, "%s: event %" G_GUINT64_FORMAT " of bucket %u refers to customer %" G_GUINT64_FORMAT " outside the bucket (index disagrees with data)", m->path, m->ev_start[b[i]] + k, b[i], ci);
+        return FALSE;
+      }
+      s->ev_customer[e] = (uint32_t)(ci - base + c);
+    }
+    c += nc;
+  }
+  return TRUE;
+}
+
+static gboolean read_crm(hid_t f, const PcShardMeta *m, const uint32_t *b,
+                         size_t n, PcShardData *s, uint64_t *bytes_read,
+                         GError **error) {
+  if (!read_ids(f, "crm", m, m->crm_start, m->crmb_start, b, n, &s->crm_id_bytes,
+                &s->crm_id_offsets, &s->n_crm, bytes_read, error))
+    return FALSE;
+  g_auto(Ranges) r = {0};
+  ranges_init(&r, m->crm_start, b, n);
+  s->crm_revenue = g_new(int64_t, r.total + 1);
+  *bytes_read += r.total * 8;
+  return read_ranges(f, "crm/revenue", H5T_NATIVE_INT64, s->crm_revenue, &r, m->path, error);
+}
+
+/* The bucket index of the slice: the shard's counts on the selected
+ * buckets, 0 elsewhere. */
+static void slice_index(const PcShardMeta *m, const uint32_t *buckets,
+                        size_t n, PcShardData *s) {
+  s->bucket_events = g_new0(uint64_t, m->buckets);
+  s->bucket_customers = g_new0(uint64_t, m->buckets);
+  s->bucket_crm = g_new0(uint64_t, m->buckets);
+  for (size_t i = 0; i < n; i++) {
+    s->bucket_events[buckets[i]] = m->bucket_events[buckets[i]];
+    s->bucket_customers[buckets[i]] = m->bucket_customers[buckets[i]];
+    s->bucket_crm[buckets[i]] = m->bucket_crm[buckets[i]];
+  }
+}
+
+gboolean pc_h5io_read_buckets(const PcShardMeta *m, const uint32_t *buckets,
+                              size_t n, PcShardData **out,
+                              uint64_t *bytes_read, GError **error) {
+  g_autoptr(PcShardData) s = g_new0(PcShardData, 1);
+  s->buckets = m->buckets;
+  hid_t f = H5Fopen(m->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) {
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: cannot open as HDF5", m->path);
+    return FALSE;
+  }
+  gboolean ok = read_ids(f, "customers", m, m->cust_start, m->idb_start, buckets, n,
+                         &s->id_bytes, &s->id_offsets, &s->n_customers, bytes_read, error) &&
+                read_event_cols(f, m, buckets, n, s, bytes_read, error) &&
+                rebase_customers(m, buckets, n, s, error) &&
+                read_crm(f, m, buckets, n, s, bytes_read, error);
+  pc_h5_close(f);
+  if (!ok) return FALSE;
+  slice_index(m, buckets, n, s);
+  *out = g_steal_pointer(&s);
+  return TRUE;
+}
