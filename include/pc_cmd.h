@@ -5,6 +5,7 @@
 #define PC_CMD_H
 
 #include "pc_comm.h"
+#include "pc_progress.h"
 
 int pc_cmd_ingest(PcComm *c, int argc, char **argv);
 int pc_cmd_generate(PcComm *c, int argc, char **argv);
@@ -21,10 +22,5 @@ gboolean pc_cmd_parse(PcComm *c, const char *name, const char *params,
                       int *status);
 /* rank 0 prints "parcours CMD: message" on stderr. */
 void pc_cmd_fail(PcComm *c, const char *cmd, const GError *e);
-/* Progress line on stderr from rank 0 unless quiet. */
-void pc_progress(PcComm *c, gboolean quiet, const char *fmt, ...)
-    G_GNUC_PRINTF(3, 4);
-/* Peak resident set size of this process in bytes (VmHWM). */
-uint64_t pc_peak_rss_bytes(void);
 
 #endif

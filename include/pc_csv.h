@@ -9,7 +9,6 @@
 #define PC_CSV_H
 
 #include "pc_core.h"
-#include "pc_time.h"
 
 typedef enum {
   PC_REJECT_NONE = 0,
@@ -56,12 +55,6 @@ PcRejectReason pc_csv_parse_event(const char *line, size_t len, PcCsvRow *out);
 PcRejectReason pc_csv_parse_customer(const char *line, size_t len,
                                      PcCustomerRow *out);
 
-/* Timestamp of spec §1: pc_time_parse() (pc_time.h), the one parser. This
- * name stays for config.c until it calls pc_time_parse itself. */
-static inline gboolean pc_csv_parse_timestamp(const char *s, size_t len,
-                                              int64_t *us) {
-  return pc_time_parse(s, len, us);
-}
 /* Value of spec §1: [+-]?[0-9]+(\.[0-9]{1,6})?, |v| < 9e12, or empty (= 0). */
 gboolean pc_csv_parse_value(const char *s, size_t len, int64_t *micros);
 

@@ -14,11 +14,12 @@
 #include "pc_config.h"
 #include "pc_h5io.h"
 #include "pc_journey.h"
+#include "pc_store.h"
 
 typedef struct {
-  GPtrArray *shards;        /* paths, in manifest order */
-  guint n_shards;
-  PcShardMeta **meta;       /* [n_shards] */
+  PcStoreMeta *store;       /* the shards' metadata (pc_store.h) */
+  guint n_shards;           /* = store->n */
+  PcShardMeta **meta;       /* = store->meta, [n_shards] */
   uint64_t buckets;         /* B, the same in every shard */
   gboolean has_crm;         /* some shard has a customers table */
   PcNames names;            /* kept flags: pc_source_set_kept() */
@@ -30,13 +31,15 @@ typedef struct {
   PcTokenMap token_map;
 } PcSource;
 
-/* Reads every shard's metadata, checks that they agree on B, builds the
+/* Reads every shard's metadata, checks that each has buckets (the
+ * MANIFEST's B; 0: the first shard's), builds the
  * names, maps and target, and checks the job's target, funnel steps and
  * NPS event against the names (a name of nothing is a typo: an error before
  * reading any data). FALSE with *error naming the file, or the job key.
  * Caller frees *out with pc_source_free(). */
-gboolean pc_source_open(GPtrArray *shard_paths, const PcJobConfig *cfg,
-                        PcSource **out, GError **error);
+gboolean pc_source_open(GPtrArray *shard_paths, uint64_t buckets,
+                        const PcJobConfig *cfg, PcSource **out,
+                        GError **error);
 void pc_source_free(PcSource *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcSource, pc_source_free)
 

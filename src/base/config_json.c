@@ -4,37 +4,13 @@
  */
 #include "config_int.h"
 #include "pc_json.h"
+#include "pc_time.h"
 
-
-/* Days since 1970-01-01 -> proleptic Gregorian y/m/d (H. Hinnant's
- * civil_from_days), exact for every int64 day count we can get. */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  unsigned doe = (unsigned)(z - era * 146097);
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
 
 /* ISO-8601 UTC, "YYYY-MM-DDTHH:MM:SSZ" with ".ffffff" only when non-zero. */
 static void json_time(JsonBuilder *b, int64_t us) {
-  int64_t sec = us / 1000000, frac = us % 1000000;
-  if (frac < 0) frac += 1000000, sec--;
-  int64_t days = sec / 86400, tod = sec % 86400;
-  if (tod < 0) tod += 86400, days--;
-  int64_t y;
-  unsigned m, d;
-  civil_from_days(days, &y, &m, &d);
-  g_autofree char *hms = g_strdup_printf(
-      "%04" G_GINT64_FORMAT "-%02u-%02uT%02u:%02u:%02u", y, m, d,
-      (unsigned)(tod / 3600), (unsigned)(tod / 60 % 60), (unsigned)(tod % 60));
-  g_autofree char *s = frac ? g_strdup_printf("%s.%06uZ", hms, (unsigned)frac)
-                            : g_strconcat(hms, "Z", NULL);
-  json_builder_add_string_value(b, s);
+  char buf[PC_TIME_ISO_BYTES];
+  json_builder_add_string_value(b, pc_time_format_iso(us, PC_TIME_FRAC_AUTO, buf));
 }
 
 static void json_strv(JsonBuilder *b, char **v, guint n) {

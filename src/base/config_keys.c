@@ -5,7 +5,7 @@
  * No MPI, no HDF5.
  */
 #include "config_int.h"
-#include "pc_csv.h"
+#include "pc_time.h"
 
 #include <errno.h>
 #include <math.h>
@@ -268,7 +268,7 @@ static gboolean set_time(const KeySpec *ks, void *base, const char *v,
                          const char *where, GError **error) {
   int64_t us = 0;
   gboolean yes = TRUE;
-  if (!pc_csv_parse_timestamp(v, strlen(v), &us))
+  if (!pc_time_parse(v, strlen(v), &us))
     return pc_cfg_bad_value(where, v,
                      "is not a timestamp (YYYY-MM-DDTHH:MM:SS[.ffffff] with Z "
                      "or +HH:MM/-HH:MM, or integer epoch seconds)",

@@ -1,5 +1,5 @@
 /* cmd_common.c - what every subcommand shares: option parsing with GOption
- * (help texts on rank 0 only), failure messages and progress lines.
+ * (help texts on rank 0 only) and failure messages.
  */
 #include "pc_cmd.h"
 
@@ -43,21 +43,4 @@ gboolean pc_cmd_parse(PcComm *c, const char *name, const char *params,
 void pc_cmd_fail(PcComm *c, const char *cmd, const GError *e) {
   if (pc_comm_rank(c) == 0)
     fprintf(stderr, "parcours %s: error: %s\n", cmd, e ? e->message : "failed");
-}
-
-void pc_progress(PcComm *c, gboolean quiet, const char *fmt, ...) {
-  if (quiet || pc_comm_rank(c) != 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "parcours: %s\n", msg);
-  fflush(stderr);
-}
-
-uint64_t pc_peak_rss_bytes(void) {
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents("/proc/self/status", &text, NULL, NULL)) return 0;
-  const char *p = strstr(text, "VmHWM:");
-  return p ? g_ascii_strtoull(p + 6, NULL, 10) * 1024 : 0;
 }

@@ -52,24 +52,32 @@ void pc_engine_free(PcEngine *e) {
 
 /* ---- open ---- */
 
-/* Rank 0's MANIFEST, as the shard list every rank uses: readers of a store
- * being appended to must all see the same history. */
-static gboolean shard_list(PcEngine *e, GPtrArray **out, GError **error) {
+/* Rank 0's MANIFEST, as the shard list every rank uses (readers of a store
+ * being appended to must all see the same history) and its bucket count,
+ * which every shard must have. Paths travel NUL-separated: a store path
+ * may hold any byte but NUL. */
+static gboolean shard_list(PcEngine *e, GPtrArray **out, uint64_t *buckets,
+                           GError **error) {
   g_autoptr(PcStore) st = NULL;
-  g_autoptr(GString) list = g_string_new(NULL);
+  g_autoptr(GByteArray) list = g_byte_array_new();
   gboolean ok = TRUE;
-  if (e->rank == 0 && (ok = pc_store_open(e->cfg->store, &st, error)))
-    for (guint i = 0; i < st->shards->len; i++)
-      g_string_append_printf(list, "%s\n", (char *)g_ptr_array_index(st->shards, i));
+  *buckets = 0;
+  if (e->rank == 0 && (ok = pc_store_open(e->cfg->store, &st, error))) {
+    *buckets = st->buckets;
+    for (guint i = 0; i < st->shards->len; i++) {
+      const char *p = g_ptr_array_index(st->shards, i);
+      g_byte_array_append(list, (const guint8 *)p, strlen(p) + 1);
+    }
+  }
   if (!pc_comm_agree(e->comm, ok, error)) return FALSE;
-  void *buf = list->str;
-  size_t len = list->len + 1;
+  pc_comm_bcast_u64(e->comm, buckets, 1);
+  void *buf = list->data;
+  size_t len = list->len;
   pc_comm_bcast_bytes(e->comm, &buf, &len);
-  g_auto(GStrv) paths = g_strsplit(buf, "\n", -1);
-  if (e->rank != 0) g_free(buf);
   *out = g_ptr_array_new_with_free_func(g_free);
-  for (guint i = 0; paths[i] && *paths[i]; i++)
-    g_ptr_array_add(*out, g_strdup(paths[i]));
+  for (size_t at = 0; at < len; at += strlen((char *)buf + at) + 1)
+    g_ptr_array_add(*out, g_strdup((char *)buf + at));
+  if (e->rank != 0) g_free(buf);
   return TRUE;
 }
 
@@ -119,8 +127,9 @@ static gboolean workers_new(PcEngine *e, GError **error) {
 gboolean pc_engine_open(PcEngine *e, GError **error) {
   pc_timer_start(&e->t, PC_T_PLAN);
   g_autoptr(GPtrArray) shards = NULL;
-  if (!shard_list(e, &shards, error)) return FALSE;
-  gboolean ok = pc_source_open(shards, e->cfg, &e->src, error);
+  uint64_t buckets;
+  if (!shard_list(e, &shards, &buckets, error)) return FALSE;
+  gboolean ok = pc_source_open(shards, buckets, e->cfg, &e->src, error);
   if (!pc_comm_agree(e->comm, ok, error)) return FALSE;
   ok = make_plan(e, error);
   if (!pc_comm_agree(e->comm, ok, error)) return FALSE;

@@ -4,7 +4,7 @@
 #ifndef PC_ENGINE_INT_H
 #define PC_ENGINE_INT_H
 
-#include "pc_cmd.h"
+#include "pc_progress.h"
 #include "pc_engine.h"
 #include "pc_modset.h"
 #include "pc_outdir.h"

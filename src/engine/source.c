@@ -11,14 +11,12 @@
 void pc_source_free(PcSource *s) {
   if (!s) return;
   for (guint i = 0; i < s->n_shards; i++) {
-    pc_shard_meta_free(s->meta[i]);
     if (s->ch_map) g_free(s->ch_map[i]);
     if (s->ev_map) g_free(s->ev_map[i]);
   }
-  g_free(s->meta);
   g_free(s->ch_map);
   g_free(s->ev_map);
-  if (s->shards) g_ptr_array_unref(s->shards);
+  pc_store_meta_free(s->store);
   pc_dict_free(s->names.channels);
   pc_dict_free(s->names.events);
   g_free(s->names.channel_kept);
@@ -27,21 +25,6 @@ void pc_source_free(PcSource *s) {
   g_free(s->pair_token);
   g_free(s->target.events);
   g_free(s);
-}
-
-static gboolean read_metas(PcSource *s, GError **error) {
-  s->meta = g_new0(PcShardMeta *, s->n_shards + 1);
-  for (guint i = 0; i < s->n_shards; i++) {
-    if (!pc_h5io_read_meta(g_ptr_array_index(s->shards, i), &s->meta[i], error))
-      return FALSE;
-    if (i && s->meta[i]->buckets != s->meta[0]->buckets) {
-      pc_set_error(error, PC_ERROR_FORMAT, "%s: %" G_GUINT64_FORMAT " buckets, but %s has %" G_GUINT64_FORMAT, s->meta[i]->path, s->meta[i]->buckets, s->meta[0]->path, s->meta[0]->buckets);
-      return FALSE;
-    }
-    s->has_crm |= s->meta[i]->n_crm > 0;
-  }
-  s->buckets = s->meta[0]->buckets;
-  return TRUE;
 }
 
 static PcDict *union_dict(const PcSource *s, gboolean channels) {
@@ -160,13 +143,17 @@ static gboolean check_job_names(const PcSource *s, const PcJobConfig *cfg,
   return TRUE;
 }
 
-gboolean pc_source_open(GPtrArray *shard_paths, const PcJobConfig *cfg,
-                        PcSource **out, GError **error) {
+gboolean pc_source_open(GPtrArray *shard_paths, uint64_t buckets,
+                        const PcJobConfig *cfg, PcSource **out,
+                        GError **error) {
   g_autoptr(PcSource) s = g_new0(PcSource, 1);
-  s->shards = g_ptr_array_ref(shard_paths);
-  s->n_shards = shard_paths->len;
-  if (!read_metas(s, error) || !build_names(s, cfg, error) ||
-      !check_job_names(s, cfg, error))
+  if (!pc_store_open_meta_paths(cfg->store, shard_paths, buckets, &s->store, error))
+    return FALSE;
+  s->n_shards = s->store->n;
+  s->meta = s->store->meta;
+  s->buckets = s->store->buckets;
+  s->has_crm = s->store->has_crm;
+  if (!build_names(s, cfg, error) || !check_job_names(s, cfg, error))
     return FALSE;
   build_target(s, cfg);
   *out = g_steal_pointer(&s);

@@ -25,6 +25,7 @@
  * channel and event only; a segment may hold any byte but a control byte.
  */
 #include "pc_csv.h"
+#include "pc_time.h"
 
 #include <errno.h>
 #include <fcntl.h>

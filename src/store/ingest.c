@@ -25,7 +25,7 @@
 #include "pc_ingest.h"
 
 #include "pc_batch.h"
-#include "pc_cmd.h"
+#include "pc_progress.h"
 #include "pc_h5io.h"
 #include "pc_shard.h"
 #include "pc_store.h"

@@ -7,6 +7,7 @@
  * success the harness checks what the contract says about the result.
  */
 #include "pc_csv.h"
+#include "pc_time.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -53,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   case 0: check_event(line, len); break;
   case 1: check_customer(line, len); break;
   case 2:
-    if (pc_csv_parse_timestamp(line, len, &v) && (v < TS_MIN_US || v > TS_MAX_US)) abort();
+    if (pc_time_parse(line, len, &v) && (v < TS_MIN_US || v > TS_MAX_US)) abort();
     break;
   case 3:
     if (pc_csv_parse_value(line, len, &v) && (v <= -VALUE_LIMIT_US || v >= VALUE_LIMIT_US)) abort();
