@@ -47,6 +47,13 @@ typedef enum {
 #define PC_TOKEN_START UINT32_C(0xFFFFFFFE)
 #define PC_TOKEN_END UINT32_C(0xFFFFFFFF)
 
+/* Money and sums of values: an exact integer count of millionths, 128 bits
+ * wide. A single value fits int64 (|v| < 9e18 millionths, spec §1); a sum
+ * of 10^9 of them does not (9e27), which is why every sum of values or
+ * money is a PcMoney (spec §10: exact whatever the size, never wrapped). Its
+ * range (1.7e38) is beyond any sum of int64 values a run can add up. */
+typedef __int128 PcMoney;
+
 /* ---- Events and journeys ------------------------------------------------- */
 
 typedef struct {

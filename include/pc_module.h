@@ -39,7 +39,7 @@ typedef struct {
   size_t cut;           /* pre-target events: j->ev[0..cut); j->n when !y */
   const uint32_t *tok;  /* path token of every event (path.token), j->n */
   const int64_t *ts;    /* j->ev[i].ts_us as a plain array, j->n */
-  int64_t revenue;      /* §6: customers-table revenue, or when the store has
+  PcMoney revenue;      /* §6: customers-table revenue, or when the store has
                          * no customers table the sum of the event values */
 } PcJourneyView;
 

@@ -18,6 +18,9 @@ double pc_stats_chi2(int64_t N, int64_t Y, int64_t n, int64_t a);
 
 /* dst[i] += src[i] for i < n. */
 void pc_stats_add_i64(int64_t *dst, const int64_t *src, size_t n);
+void pc_stats_add_money(PcMoney *dst, const PcMoney *src, size_t n);
+/* Millionths as units, one rounding of the exact sum. */
+double pc_stats_money_units(PcMoney m);
 
 /* A row to sort before emitting: id (name order), key, chi2. */
 typedef struct {
@@ -39,6 +42,6 @@ extern const char *const pc_stats_driver_cols[9];
  * feature present in n customers, a of them with the outcome, among N
  * customers of which Y have it; rev = revenue at risk (millionths). */
 void pc_stats_driver_cells(PcTable *t, guint col0, int64_t N, int64_t Y,
-                           int64_t n, int64_t a, int64_t rev);
+                           int64_t n, int64_t a, PcMoney rev);
 
 #endif

@@ -13,7 +13,7 @@
 typedef enum {
   PC_COL_INT,     /* int64, decimal */
   PC_COL_DOUBLE,  /* %.12g, -0 -> 0, inf/-inf/nan literal */
-  PC_COL_MICROS,  /* int64 millionths written with exactly 6 decimals */
+  PC_COL_MICROS,  /* PcMoney millionths written with exactly 6 decimals */
   PC_COL_STRING   /* bytes, written as is (paths already joined by " > ") */
 } PcColType;
 
@@ -32,7 +32,7 @@ guint pc_table_add_row(PcTable *t);
  * INT64_MIN or "" in HDF5). */
 void pc_table_set_int(PcTable *t, guint col, int64_t v);
 void pc_table_set_double(PcTable *t, guint col, double v);
-void pc_table_set_micros(PcTable *t, guint col, int64_t v);
+void pc_table_set_micros(PcTable *t, guint col, PcMoney v);
 void pc_table_set_string(PcTable *t, guint col, const char *s); /* copies */
 void pc_table_set_string_len(PcTable *t, guint col, const char *s, size_t n);
 
@@ -42,15 +42,23 @@ guint pc_table_nrows(const PcTable *t);
 const char *pc_table_col_name(const PcTable *t, guint col);
 PcColType pc_table_col_type(const PcTable *t, guint col);
 gboolean pc_table_is_empty(const PcTable *t, guint row, guint col);
-int64_t pc_table_get_int(const PcTable *t, guint row, guint col); /* INT and MICROS */
+/* INT cells; a MICROS cell whose value fits int64 (asserted) */
+int64_t pc_table_get_int(const PcTable *t, guint row, guint col);
+PcMoney pc_table_get_micros(const PcTable *t, guint row, guint col);
 double pc_table_get_double(const PcTable *t, guint row, guint col);
 const char *pc_table_get_string(const PcTable *t, guint row, guint col);
 
 /* Formats a double as §10 wants: "%.12g", "0" for -0, "inf", "-inf", "nan".
  * buf must hold 32 bytes. Returns buf. */
 char *pc_fmt_double(char *buf, double v);
-/* Formats millionths with exactly 6 decimals ("-1.500000"). buf: 32 bytes. */
-char *pc_fmt_micros(char *buf, int64_t v);
+/* Bytes a formatted PcMoney needs, NUL included (39 digits, sign, point). */
+#define PC_MONEY_BYTES 48
+/* Formats millionths with exactly 6 decimals ("-1.500000"), exact for every
+ * PcMoney. buf: PC_MONEY_BYTES. Returns buf. */
+char *pc_fmt_micros(char *buf, PcMoney v);
+/* Parses what pc_fmt_micros writes: -?[0-9]+\.[0-9]{6}, up to 38 digits
+ * before the point. TRUE and *out on success. */
+gboolean pc_parse_micros(const char *s, PcMoney *out);
 
 /* Writes path (a temporary name, then rename: never partial). */
 gboolean pc_table_write_csv(const PcTable *t, const char *path,

@@ -2,20 +2,19 @@
  * (channels.csv): events, customers, customers_pre, outcome_rate,
  * value_sum and value_mean per channel of the kept input.
  *
- * Owns per channel int64 counters (values in millionths), summed exactly
- * over ranks. A customer counts once per channel (journey stamps). No MPI,
- * no HDF5.
+ * Owns per channel int64 counters and a PcMoney sum of values (128 bits:
+ * exact at any size), summed exactly over ranks. A customer counts once per
+ * channel (journey stamps). No MPI, no HDF5.
  */
 #include "pc_module.h"
 #include "pc_stats.h"
 
-#define MICROS 1000000
-
-enum { K_EVENTS, K_CUSTOMERS, K_PRE, K_PRE_Y, K_VALUE, K_COUNT };
+enum { K_EVENTS, K_CUSTOMERS, K_PRE, K_PRE_Y, K_COUNT };
 
 typedef struct {
   guint C;
   int64_t *st;              /* [C][K_COUNT] */
+  PcMoney *value;           /* [C] sum of the event values */
   uint64_t serial, *all_stamp, *pre_stamp;
 } Channels;
 
@@ -23,6 +22,7 @@ static void *channels_create(const PcModuleEnv *env, GError **error) {
   Channels *m = g_new0(Channels, 1);
   m->C = env->names->channels->n;
   m->st = g_new0(int64_t, (size_t)m->C * K_COUNT + 1);
+  m->value = g_new0(PcMoney, m->C + 1);
   m->all_stamp = g_new0(uint64_t, m->C + 1);
   m->pre_stamp = g_new0(uint64_t, m->C + 1);
   return m;
@@ -35,7 +35,7 @@ static void channels_add(void *self, const PcJourneyView *jv) {
     const PcEvent *e = &jv->j->ev[i];
     int64_t *r = m->st + (size_t)e->channel * K_COUNT;
     r[K_EVENTS]++;
-    r[K_VALUE] += e->value;
+    m->value[e->channel] += e->value;
     if (m->all_stamp[e->channel] != s) {
       m->all_stamp[e->channel] = s;
       r[K_CUSTOMERS]++;
@@ -49,15 +49,17 @@ static void channels_add(void *self, const PcJourneyView *jv) {
 }
 
 static void channels_merge(void *dst, void *src) {
-  Channels *d = dst;
-  pc_stats_add_i64(d->st, ((Channels *)src)->st, (size_t)d->C * K_COUNT);
+  Channels *d = dst, *s = src;
+  pc_stats_add_i64(d->st, s->st, (size_t)d->C * K_COUNT);
+  pc_stats_add_money(d->value, s->value, d->C);
 }
 
 static gboolean channels_reduce(void *self, const PcModuleEnv *env,
                                 GError **error) {
   Channels *m = self;
   return env->ops->sum_i64(env->ops->ctx, m->st, (size_t)m->C * K_COUNT,
-                           error);
+                           error) &&
+         env->ops->sum_fix(env->ops->ctx, m->value, m->C, error);
 }
 
 static gboolean channels_tables(void *self, const PcModuleEnv *env,
@@ -78,8 +80,8 @@ static gboolean channels_tables(void *self, const PcModuleEnv *env,
     pc_table_set_int(t, 2, r[K_CUSTOMERS]);
     pc_table_set_int(t, 3, r[K_PRE]);
     pc_table_set_double(t, 4, pc_stats_ratio((double)r[K_PRE_Y], (double)r[K_PRE]));
-    pc_table_set_micros(t, 5, r[K_VALUE]);
-    pc_table_set_double(t, 6, pc_stats_ratio((double)r[K_VALUE] / MICROS,
+    pc_table_set_micros(t, 5, m->value[c]);
+    pc_table_set_double(t, 6, pc_stats_ratio(pc_stats_money_units(m->value[c]),
                                              (double)r[K_EVENTS]));
   }
   pc_outputs_add(out, t);
@@ -90,6 +92,7 @@ static void channels_destroy(void *self) {
   Channels *m = self;
   if (!m) return;
   g_free(m->st);
+  g_free(m->value);
   g_free(m->all_stamp);
   g_free(m->pre_stamp);
   g_free(m);

@@ -27,6 +27,14 @@ void pc_stats_add_i64(int64_t *dst, const int64_t *src, size_t n) {
   for (size_t i = 0; i < n; i++) dst[i] += src[i];
 }
 
+void pc_stats_add_money(PcMoney *dst, const PcMoney *src, size_t n) {
+  for (size_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+double pc_stats_money_units(PcMoney m) {
+  return (double)m / 1e6;
+}
+
 int pc_stats_cmp_key_desc(const void *pa, const void *pb) {
   const PcStatsRow *a = pa, *b = pb;
   if (a->key != b->key) return a->key > b->key ? -1 : 1;
@@ -45,7 +53,7 @@ const char *const pc_stats_driver_cols[9] = {
     "chi2:double",         "coverage:double",            "revenue_at_risk:micros"};
 
 void pc_stats_driver_cells(PcTable *t, guint col0, int64_t N, int64_t Y,
-                           int64_t n, int64_t a, int64_t rev) {
+                           int64_t n, int64_t a, PcMoney rev) {
   double with = pc_stats_ratio((double)a, (double)n);
   double without = pc_stats_ratio((double)(Y - a), (double)(N - n));
   pc_table_set_int(t, col0, n);

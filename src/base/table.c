@@ -15,6 +15,7 @@ typedef struct {
   gboolean set;
   union {
     int64_t i;
+    PcMoney m;
     double d;
     char *s;
   } v;
@@ -73,8 +74,7 @@ guint pc_table_add_row(PcTable *t) {
 
 static Cell *last_cell(PcTable *t, guint col, PcColType want) {
   g_assert(col < t->ncols && t->cells->len >= t->ncols);
-  g_assert(t->col_types[col] == want ||
-           (want == PC_COL_INT && t->col_types[col] == PC_COL_MICROS));
+  g_assert(t->col_types[col] == want);
   Cell *c = &g_array_index(t->cells, Cell, t->cells->len - t->ncols + col);
   if (c->set && want == PC_COL_STRING) g_free(c->v.s);
   c->set = TRUE;
@@ -84,8 +84,8 @@ static Cell *last_cell(PcTable *t, guint col, PcColType want) {
 void pc_table_set_int(PcTable *t, guint col, int64_t v) {
   last_cell(t, col, PC_COL_INT)->v.i = v;
 }
-void pc_table_set_micros(PcTable *t, guint col, int64_t v) {
-  last_cell(t, col, PC_COL_MICROS)->v.i = v;
+void pc_table_set_micros(PcTable *t, guint col, PcMoney v) {
+  last_cell(t, col, PC_COL_MICROS)->v.m = v;
 }
 void pc_table_set_double(PcTable *t, guint col, double v) {
   last_cell(t, col, PC_COL_DOUBLE)->v.d = v;
@@ -116,7 +116,17 @@ gboolean pc_table_is_empty(const PcTable *t, guint row, guint col) {
 }
 int64_t pc_table_get_int(const PcTable *t, guint row, guint col) {
   const Cell *c = cell(t, row, col);
-  return c->set ? c->v.i : INT64_MIN;
+  if (!c->set) return INT64_MIN;
+  if (t->col_types[col] == PC_COL_INT) return c->v.i;
+  /* a money cell read as int64 millionths: only when it fits */
+  g_assert(t->col_types[col] == PC_COL_MICROS && c->v.m > INT64_MIN &&
+           c->v.m <= INT64_MAX);
+  return (int64_t)c->v.m;
+}
+PcMoney pc_table_get_micros(const PcTable *t, guint row, guint col) {
+  g_assert(t->col_types[col] == PC_COL_MICROS);
+  const Cell *c = cell(t, row, col);
+  return c->set ? c->v.m : 0;
 }
 double pc_table_get_double(const PcTable *t, guint row, guint col) {
   const Cell *c = cell(t, row, col);
@@ -135,21 +145,45 @@ char *pc_fmt_double(char *buf, double v) {
   return buf;
 }
 
-char *pc_fmt_micros(char *buf, int64_t v) {
-  /* Unsigned magnitude: -INT64_MIN does not fit int64. */
-  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  snprintf(buf, 32, "%s%" PRIu64 ".%06" PRIu64, v < 0 ? "-" : "", u / 1000000,
-           u % 1000000);
+char *pc_fmt_micros(char *buf, PcMoney v) {
+  /* Unsigned magnitude: the most negative PcMoney has no positive twin. */
+  unsigned __int128 u = v < 0 ? (unsigned __int128)0 - (unsigned __int128)v
+                              : (unsigned __int128)v;
+  char digits[48];
+  int n = 0;
+  unsigned __int128 whole = u / 1000000;
+  do { /* the integer part, least significant digit first */
+    digits[n++] = (char)('0' + (int)(whole % 10));
+    whole /= 10;
+  } while (whole);
+  char *p = buf;
+  if (v < 0) *p++ = '-';
+  while (n) *p++ = digits[--n];
+  snprintf(p, 9, ".%06u", (unsigned)(u % 1000000));
   return buf;
+}
+
+gboolean pc_parse_micros(const char *s, PcMoney *out) {
+  gboolean neg = *s == '-';
+  const char *p = s + neg, *dot = strchr(p, '.');
+  if (!dot || dot == p || dot - p > 32 || strlen(dot + 1) != 6) return FALSE;
+  unsigned __int128 u = 0;
+  for (const char *q = p; *q; q++) {
+    if (q == dot) continue;
+    if (*q < '0' || *q > '9') return FALSE;
+    u = u * 10 + (unsigned)(*q - '0');
+  }
+  *out = neg ? -(PcMoney)u : (PcMoney)u;
+  return TRUE;
 }
 
 static void write_cell(FILE *f, const PcTable *t, guint row, guint col) {
   const Cell *c = cell(t, row, col);
-  char buf[32];
+  char buf[PC_MONEY_BYTES];
   if (!c->set) return;
   switch (t->col_types[col]) {
   case PC_COL_INT: fprintf(f, "%" PRId64, c->v.i); break;
-  case PC_COL_MICROS: fputs(pc_fmt_micros(buf, c->v.i), f); break;
+  case PC_COL_MICROS: fputs(pc_fmt_micros(buf, c->v.m), f); break;
   case PC_COL_DOUBLE: fputs(pc_fmt_double(buf, c->v.d), f); break;
   case PC_COL_STRING: fputs(c->v.s, f); break;
   }

@@ -80,7 +80,7 @@ static void emit_bucket(GArray *rows, Stats *st, gboolean dump) {
     DumpRow *r = &g_array_index(rows, DumpRow, k);
     if (!k || pc_bytes_cmp(r->id, r->len, r[-1].id, r[-1].len)) st->customers++;
     if (dump) {
-      char v[32];
+      char v[PC_MONEY_BYTES];
       fwrite(r->id, 1, r->len, stdout);
       printf(",%" PRId64 ",%s,%s,%s\n", r->ts, r->ch, r->ev, pc_fmt_micros(v, r->value));
     }

@@ -158,7 +158,8 @@ void pc_journey_view(PcJourneyView *v, const PcJourney *j,
   g_array_set_size(tok, j->n);
   g_array_set_size(ts, j->n);
   uint32_t *tk = (uint32_t *)tok->data;
-  int64_t *t = (int64_t *)ts->data, revenue = 0;
+  int64_t *t = (int64_t *)ts->data;
+  PcMoney revenue = 0;
   for (size_t i = 0; i < j->n; i++) {
     const PcEvent *e = &j->ev[i];
     tk[i] = tm->mode == PC_TOKEN_EVENT     ? e->event

@@ -28,27 +28,19 @@ gint pc_cell_col(const PcTable *t, const char *name) {
   return -1;
 }
 
-/* results.h5 keeps no column types beyond int/double/string, so money
- * columns read back as int millionths: they are known by name (§10). */
-static gboolean col_micros(const PcTable *t, gint c) {
-  const char *n = pc_table_col_name(t, (guint)c);
-  PcColType ty = pc_table_col_type(t, (guint)c);
-  return ty == PC_COL_MICROS ||
-         (ty == PC_COL_INT && (!strcmp(n, "value_sum") || !strcmp(n, "revenue_at_risk")));
-}
-
-/* results.h5 writes an empty integer as INT64_MIN. */
+/* results.h5 marks money columns ":micros" in its "columns" attribute, so
+ * they come back as PC_COL_MICROS; an empty integer is INT64_MIN. */
 const char *pc_cell_fmt(const PcTable *t, guint row, gint col, char *buf) {
   if (!t || col < 0 || row >= pc_table_nrows(t) || pc_table_is_empty(t, row, (guint)col)) return "";
   switch (pc_table_col_type(t, (guint)col)) {
   case PC_COL_STRING: return pc_table_get_string(t, row, (guint)col);
   case PC_COL_DOUBLE: return pc_fmt_double(buf, pc_table_get_double(t, row, (guint)col));
-  default: break;
+  case PC_COL_MICROS: return pc_fmt_micros(buf, pc_table_get_micros(t, row, (guint)col));
+  case PC_COL_INT: break;
   }
   int64_t v = pc_table_get_int(t, row, (guint)col);
   if (v == INT64_MIN) return "";
-  if (col_micros(t, col)) return pc_fmt_micros(buf, v);
-  snprintf(buf, 32, "%" PRId64, v);
+  snprintf(buf, PC_MONEY_BYTES, "%" PRId64, v);
   return buf;
 }
 
@@ -65,9 +57,9 @@ double pc_cell_d(const PcTable *t, guint row, const char *col) {
   PcColType ty = pc_table_col_type(t, (guint)c);
   if (ty == PC_COL_STRING) return NAN;
   if (ty == PC_COL_DOUBLE) return pc_table_get_double(t, row, (guint)c);
+  if (ty == PC_COL_MICROS) return (double)pc_table_get_micros(t, row, (guint)c) / 1e6;
   int64_t v = pc_table_get_int(t, row, (guint)c);
-  if (v == INT64_MIN) return NAN;
-  return col_micros(t, c) ? (double)v / 1e6 : (double)v;
+  return v == INT64_MIN ? NAN : (double)v;
 }
 
 int64_t pc_cell_i(const PcTable *t, guint row, const char *col) {
@@ -75,18 +67,22 @@ int64_t pc_cell_i(const PcTable *t, guint row, const char *col) {
   if (c < 0 || pc_table_is_empty(t, row, (guint)c) || pc_table_col_type(t, (guint)c) == PC_COL_STRING)
     return 0;
   if (pc_table_col_type(t, (guint)c) == PC_COL_DOUBLE) return (int64_t)pc_table_get_double(t, row, (guint)c);
+  if (pc_table_col_type(t, (guint)c) == PC_COL_MICROS) { /* millionths, clamped */
+    PcMoney m = pc_table_get_micros(t, row, (guint)c);
+    return m > INT64_MAX ? INT64_MAX : m < -INT64_MAX ? -INT64_MAX : (int64_t)m;
+  }
   int64_t v = pc_table_get_int(t, row, (guint)c);
   return v == INT64_MIN ? 0 : v;
 }
 
 void pc_cell_td(GString *h, const PcTable *t, guint row, const char *col, const char *prefix) {
-  char buf[32];
+  char buf[PC_MONEY_BYTES];
   g_autofree char *id = prefix ? g_strdup_printf("%s-%s", prefix, col) : NULL;
   pc_html_td(h, id, pc_cell_fmt(t, row, pc_cell_col(t, col), buf));
 }
 
 char *pc_cell_row_prefix(const PcTable *t, guint row, const char *name) {
-  char buf[32];
+  char buf[PC_MONEY_BYTES];
   const char *r = pc_cell_fmt(t, row, pc_cell_col(t, "rank"), buf);
   if (*r) return g_strdup_printf("%s-%s", name, r);
   return g_strdup_printf("%s-%u", name, row + 1);

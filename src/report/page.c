@@ -288,7 +288,7 @@ void pc_html_head(GString *out, const PcPage *p) {
   const PcTable *s = pc_cell_table(p->in, "summary");
   for (guint r = 0; s && r < pc_table_nrows(s); r++)
     if (!strcmp(pc_cell_s(s, r, "key"), "customers") || !strcmp(pc_cell_s(s, r, "key"), "events")) {
-      char buf[32];
+      char buf[PC_MONEY_BYTES];
       g_string_append_printf(out, "%s %s \xc2\xb7 ", pc_cell_fmt(s, r, pc_cell_col(s, "value"), buf),
                              pc_cell_s(s, r, "key"));
     }

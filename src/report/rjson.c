@@ -99,7 +99,7 @@ static void shortest(char *buf, double v) {
 
 char *pc_rjson_text(JsonNode *node, const char *dfmt) {
   if (!node || !JSON_NODE_HOLDS_VALUE(node)) return NULL;
-  char buf[32];
+  char buf[PC_MONEY_BYTES];
   switch (json_node_get_value_type(node)) {
   case G_TYPE_STRING: return g_strdup(json_node_get_string(node));
   case G_TYPE_BOOLEAN: return g_strdup(json_node_get_boolean(node) ? "true" : "false");

@@ -52,7 +52,7 @@ static void model_summary(PcPage *p, const PcTable *t) {
     const char *key = pc_cell_s(t, r, "key");
     g_autofree char *kid = pc_html_id_of(key);
     g_autofree char *id = g_strdup_printf("model_summary-%s", kid);
-    char buf[32];
+    char buf[PC_MONEY_BYTES];
     g_string_append(p->h, "<tr><th>");
     pc_html_esc_max(p->h, key, 63);
     g_string_append(p->h, "</th>");
@@ -103,7 +103,7 @@ static void model_coefs(PcPage *p, const PcTable *t) {
 
 static void at_risk(PcPage *p, const PcTable *t) {
   static const char *const cols[] = {"#Rank", "Customer", "#Score", NULL};
-  char buf[32];
+  char buf[PC_MONEY_BYTES];
   snprintf(buf, sizeof buf, "%u", pc_table_nrows(t));
   g_string_append(p->h, "<h3>At-risk customers</h3><div class=\"kpis\">");
   pc_html_kpi(p->h, "On the at-risk list", "at_risk-count", buf, "not yet at the target, highest scores");

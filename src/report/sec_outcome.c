@@ -26,7 +26,7 @@ static void funnel_steps(PcPage *p, const PcTable *t, guint a, guint b, const ch
   pc_html_thead(p->h, cols);
   for (guint r = a, k = 0; r < b && k < MAX_STEPS; r++) {
     if (!is_all(pc_cell_s(t, r, "split"))) continue;
-    char buf[32];
+    char buf[PC_MONEY_BYTES];
     const char *step = pc_cell_fmt(t, r, pc_cell_col(t, "step"), buf);
     g_autofree char *pre = g_strdup_printf("funnel-%s-all-step-%s", fid, step);
     double c = pc_cell_d(t, r, "customers");
@@ -75,7 +75,7 @@ static void funnel_splits(PcPage *p, const PcTable *t, guint a, guint b, const c
       pc_html_esc_max(p->h, sp, 63);
       g_string_append(p->h, "</td>");
     }
-    char buf[32], cb[32];
+    char buf[PC_MONEY_BYTES], cb[PC_MONEY_BYTES];
     g_autofree char *sid = pc_html_id_of(sp);
     double cf = pc_cell_d(t, r, "conv_first");
     g_string_append_printf(p->h, "<td class=\"num heat\" style=\"background:rgba(44,110,155,%.2f)\" title=\"from step 1: %s\" id=\"funnel-%s-ch-%s-step-%" PRId64 "-customers\">%s</td>",

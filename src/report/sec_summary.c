@@ -23,7 +23,7 @@ static const struct {
 /* The row's card; the outcome card adds its share of customers. */
 static void summary_card(PcPage *p, const PcTable *t, guint r, int64_t customers) {
   const char *key = pc_cell_s(t, r, "key"), *label = key, *hint = NULL;
-  char buf[32], hb[96], pb[32];
+  char buf[PC_MONEY_BYTES], hb[96], pb[32];
   for (guint k = 0; k < G_N_ELEMENTS(summary_keys); k++)
     if (!strcmp(key, summary_keys[k].key)) {
       label = summary_keys[k].label;

@@ -3,7 +3,9 @@
  * its "columns" attribute, and reading one back (report, tests).
  *
  * Owns the mapping of PcTable column types to HDF5 (int64, double,
- * variable-length string; micros are int64 marked ":micros" in "columns").
+ * variable-length string; money (micros) is the exact decimal text of the
+ * CSV cell, a variable-length string marked ":micros" in "columns": a
+ * PcMoney sum may not fit any HDF5 integer type a reader knows).
  * Does not own the tables' contents (analytics) nor the output directory
  * (cmd_run.c renames it into place).
  *
@@ -28,25 +30,36 @@ static hid_t table_type(const PcTable *t, hid_t vstr) {
   herr_t st = ct < 0 ? -1 : 0;
   for (guint c = 0; st >= 0 && c < nc; c++) {
     hid_t mt = H5T_NATIVE_INT64;
-    if (pc_table_col_type(t, c) == PC_COL_DOUBLE) mt = H5T_NATIVE_DOUBLE;
-    if (pc_table_col_type(t, c) == PC_COL_STRING) mt = vstr;
+    PcColType ty = pc_table_col_type(t, c);
+    if (ty == PC_COL_DOUBLE) mt = H5T_NATIVE_DOUBLE;
+    if (ty == PC_COL_STRING || ty == PC_COL_MICROS) mt = vstr;
     st = H5Tinsert(ct, pc_table_col_name(t, c), 8 * (size_t)c, mt);
   }
   if (st < 0) pc_h5_close(ct);
   return st < 0 ? -1 : ct;
 }
 
-/* The rows as compound records, 8 bytes a cell. Strings point into t.
- * Caller g_free()s. */
-static guint64 *table_rows(const PcTable *t) {
+/* The text of a money cell ("" when empty), kept alive in keep. */
+static const char *money_text(const PcTable *t, guint r, guint c,
+                              GPtrArray *keep) {
+  if (pc_table_is_empty(t, r, c)) return "";
+  char buf[PC_MONEY_BYTES];
+  char *s = g_strdup(pc_fmt_micros(buf, pc_table_get_micros(t, r, c)));
+  g_ptr_array_add(keep, s);
+  return s;
+}
+
+/* The rows as compound records, 8 bytes a cell. Strings point into t or
+ * into keep (money text). Caller g_free()s. */
+static guint64 *table_rows(const PcTable *t, GPtrArray *keep) {
   guint nc = pc_table_ncols(t), nr = pc_table_nrows(t);
   guint64 *buf = g_new0(guint64, (size_t)nr * nc + 1);
   for (guint r = 0; r < nr; r++)
     for (guint c = 0; c < nc; c++) {
       void *cellp = &buf[(size_t)r * nc + c];
       switch (pc_table_col_type(t, c)) {
-      case PC_COL_INT:
-      case PC_COL_MICROS: *(int64_t *)cellp = pc_table_get_int(t, r, c); break;
+      case PC_COL_INT: *(int64_t *)cellp = pc_table_get_int(t, r, c); break;
+      case PC_COL_MICROS: *(const char **)cellp = money_text(t, r, c, keep); break;
       case PC_COL_DOUBLE: *(double *)cellp = pc_table_get_double(t, r, c); break;
       case PC_COL_STRING: *(const char **)cellp = pc_table_get_string(t, r, c); break;
       }
@@ -68,7 +81,8 @@ static gboolean write_table(hid_t f, const PcTable *t, const char *file,
   hsize_t nr = pc_table_nrows(t);
   hid_t vstr = pc_h5_string_type(0);
   hid_t ct = vstr < 0 ? -1 : table_type(t, vstr);
-  g_autofree guint64 *buf = table_rows(t);
+  g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func(g_free);
+  g_autofree guint64 *buf = table_rows(t, keep);
   g_autofree char *cols = table_columns(t);
   hid_t g = ct < 0 ? -1 : pc_h5_group_create(f, pc_table_name(t));
   gboolean ok = g >= 0 && pc_h5_write_attr_str(g, "columns", cols);
@@ -93,7 +107,7 @@ gboolean pc_h5io_write_results(const char *path, GPtrArray *tables,
     return FALSE;
   }
   gboolean ok = pc_h5_write_attr_str(f, "format", "parcours-results") &&
-                pc_h5_write_attr_u64(f, "format_version", 1);
+                pc_h5_write_attr_u64(f, "format_version", 2);
   if (!ok) pc_set_error(error, PC_ERROR_IO, "%s: cannot write attributes", tmp);
   for (guint i = 0; ok && i < tables->len; i++)
     ok = write_table(f, g_ptr_array_index(tables, i), tmp, error);
@@ -115,6 +129,7 @@ typedef struct {
   GPtrArray *cols; /* "name:type" strings */
   hid_t mt;        /* compound, 8 bytes a member; closed by the caller */
   int nc;
+  gboolean *text;  /* [nc]: the member is a string (money as text) */
 } TableShape;
 
 static gboolean read_shape(hid_t f, const char *name, hid_t d, hid_t vstr,
@@ -125,19 +140,30 @@ static gboolean read_shape(hid_t f, const char *name, hid_t d, hid_t vstr,
   pc_h5_close(grp);
   g_auto(GStrv) typev = types ? g_strsplit(types, ",", -1) : NULL;
   sh->nc = ft < 0 ? -1 : H5Tget_nmembers(ft);
+  sh->text = g_new0(gboolean, MAX(sh->nc, 1));
   sh->mt = sh->nc < 0 ? -1 : H5Tcreate(H5T_COMPOUND, 8 * (size_t)MAX(sh->nc, 1));
   herr_t st = sh->mt < 0 ? -1 : 0;
   for (int c = 0; st >= 0 && c < sh->nc; c++) {
     char *cn = H5Tget_member_name(ft, c);
     H5T_class_t cl = H5Tget_member_class(ft, c);
     const char *ty = cl == H5T_FLOAT ? "double" : cl == H5T_STRING ? "string" : "int";
-    if (cl == H5T_INTEGER && typev && (guint)c < g_strv_length(typev) && g_str_has_suffix(typev[c], ":micros")) ty = "micros";
+    /* money: text (since results format 2) or int64 millionths (format 1) */
+    if ((cl == H5T_INTEGER || cl == H5T_STRING) && typev && (guint)c < g_strv_length(typev) && g_str_has_suffix(typev[c], ":micros")) ty = "micros";
+    sh->text[c] = cl == H5T_STRING;
     g_ptr_array_add(sh->cols, g_strdup_printf("%s:%s", cn, ty));
     st = H5Tinsert(sh->mt, cn, 8 * (size_t)c, cl == H5T_FLOAT ? H5T_NATIVE_DOUBLE : cl == H5T_STRING ? vstr : H5T_NATIVE_INT64);
     H5free_memory(cn);
   }
   pc_h5_close(ft);
   return st >= 0;
+}
+
+/* A money cell: text, or int64 millionths in files of format 1. */
+static void set_money(PcTable *t, int c, const void *cp, gboolean text) {
+  PcMoney m;
+  if (!text) pc_table_set_micros(t, c, *(const int64_t *)cp);
+  else if (*(char *const *)cp && pc_parse_micros(*(char *const *)cp, &m))
+    pc_table_set_micros(t, c, m);
 }
 
 /* The records of buf (n rows of sh) as a new PcTable. */
@@ -151,7 +177,7 @@ static PcTable *table_from_rows(const char *name, const TableShape *sh,
       PcColType ty = pc_table_col_type(t, c);
       if (ty == PC_COL_DOUBLE) pc_table_set_double(t, c, *(const double *)cp);
       else if (ty == PC_COL_STRING) pc_table_set_string(t, c, *(char *const *)cp ? *(char *const *)cp : "");
-      else if (ty == PC_COL_MICROS) pc_table_set_micros(t, c, *(const int64_t *)cp);
+      else if (ty == PC_COL_MICROS) set_money(t, c, cp, sh->text[c]);
       else pc_table_set_int(t, c, *(const int64_t *)cp);
     }
   }
@@ -160,7 +186,7 @@ static PcTable *table_from_rows(const char *name, const TableShape *sh,
 
 /* Reads dataset d (table name) into *out. */
 static gboolean read_rows(hid_t f, const char *name, hid_t d, PcTable **out) {
-  TableShape sh = {g_ptr_array_new_with_free_func(g_free), -1, 0};
+  TableShape sh = {g_ptr_array_new_with_free_func(g_free), -1, 0, NULL};
   hid_t vstr = pc_h5_string_type(0);
   hid_t sp = H5Dget_space(d);
   hsize_t n = 0;
@@ -174,7 +200,24 @@ static gboolean read_rows(hid_t f, const char *name, hid_t d, PcTable **out) {
   pc_h5_close(sh.mt);
   pc_h5_close(vstr);
   g_ptr_array_unref(sh.cols);
+  g_free(sh.text);
   return ok;
+}
+
+/* A results file of a format this code reads (1: money as int64; 2: money
+ * as text); anything else, a store shard included, is refused by name. */
+static gboolean check_results(hid_t f, const char *path, GError **error) {
+  g_autofree char *fmt = pc_h5_read_attr_str(f, "format");
+  uint64_t v = 0;
+  if (!fmt || strcmp(fmt, "parcours-results") != 0) {
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: not a parcours results file (format attribute %s%s%s)", path, fmt ? "\"" : "", fmt ? fmt : "missing", fmt ? "\"" : "");
+    return FALSE;
+  }
+  if (!pc_h5_read_attr_u64(f, "format_version", &v, path, NULL) || v < 1 || v > 2) {
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: results format version %" G_GUINT64_FORMAT " is not one this parcours reads (1, 2)", path, v);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 gboolean pc_h5io_read_table(const char *path, const char *name, PcTable **out,
@@ -182,6 +225,10 @@ gboolean pc_h5io_read_table(const char *path, const char *name, PcTable **out,
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (f < 0) {
     pc_set_error(error, PC_ERROR_IO, "%s: cannot open", path);
+    return FALSE;
+  }
+  if (!check_results(f, path, error)) {
+    pc_h5_close(f);
     return FALSE;
   }
   g_autofree char *dname = g_strdup_printf("%s/table", name);

@@ -85,7 +85,7 @@ static char *part_path(const char *path, int rank) {
 
 static void csv_event(FILE *f, const PcSynthCustomer *c, const PcSynthEvent *e,
                       const char *const *ch, const char *const *ev) {
-  char ts[PC_TIME_ISO_BYTES], v[32] = "";
+  char ts[PC_TIME_ISO_BYTES], v[PC_MONEY_BYTES] = "";
   if (e->value) pc_fmt_micros(v, e->value);
   fprintf(f, "%s,%s,%s,%s,%s\n", c->id, pc_time_format_iso(e->ts_us, PC_TIME_FRAC_MICROS, ts), ch[e->channel], ev[e->event], v);
 }
@@ -104,7 +104,7 @@ static void add_customer(PcShardBuilder *b, const PcSynthCustomer *cu,
   }
   pc_shard_builder_add_customer(b, cu->id, cu->id_len, cu->revenue, cu->segment, (uint32_t)strlen(cu->segment));
   if (fc) {
-    char rv[32];
+    char rv[PC_MONEY_BYTES];
     fprintf(fc, "%s,%s,%s\n", cu->id, pc_fmt_micros(rv, cu->revenue), cu->segment);
   }
 }

@@ -502,6 +502,40 @@ static void test_results_micros_type(void) {
   rm_tmp_dir(dir);
 }
 
+/* Money beyond int64 survives results.h5 exactly (it is stored as the
+ * decimal text of the CSV cell, format 2); a store shard or a file that is
+ * not a results file is refused by name. */
+static void test_results_money_128(void) {
+  g_autofree char *dir = make_tmp_dir();
+  g_autofree char *path = g_build_filename(dir, "results.h5", NULL);
+  g_autoptr(GPtrArray) ts = g_ptr_array_new_with_free_func((GDestroyNotify)pc_table_free);
+  const char *cols[] = {"channel:string", "value_sum:micros"};
+  PcTable *c = pc_table_new("channels", cols, 2);
+  PcMoney big = (PcMoney)INT64_C(8999999999999999999) * 3;
+  pc_table_add_row(c);
+  pc_table_set_string(c, 0, "web");
+  pc_table_set_micros(c, 1, big);
+  pc_table_add_row(c);
+  pc_table_set_string(c, 0, "app");
+  g_ptr_array_add(ts, c);
+  CU_ASSERT_TRUE_FATAL(pc_h5io_write_results(path, ts, NULL));
+  g_autoptr(PcTable) t = NULL;
+  CU_ASSERT_TRUE_FATAL(pc_h5io_read_table(path, "channels", &t, NULL));
+  CU_ASSERT_EQUAL(pc_table_col_type(t, 1), PC_COL_MICROS);
+  CU_ASSERT_TRUE(pc_table_get_micros(t, 0, 1) == big);
+  CU_ASSERT_TRUE(pc_table_is_empty(t, 1, 1));
+  g_autofree char *shard = g_build_filename(dir, "s.h5", NULL);
+  g_autoptr(PcShardData) sd = fixture();
+  CU_ASSERT_TRUE_FATAL(pc_h5io_write_shard(shard, sd, NULL, NULL));
+  GError *e = NULL;
+  g_autoptr(PcTable) u = NULL;
+  CU_ASSERT_FALSE(pc_h5io_read_table(shard, "summary", &u, &e));
+  CU_ASSERT_TRUE(g_error_matches(e, PC_ERROR, PC_ERROR_FORMAT));
+  CU_ASSERT_PTR_NOT_NULL(e ? strstr(e->message, "not a parcours results file (format attribute \"parcours-store\")") : NULL);
+  g_clear_error(&e);
+  rm_tmp_dir(dir);
+}
+
 /* The same tables written twice: byte-identical files. */
 static void test_results_bytes_identical(void) {
   g_autofree char *dir = make_tmp_dir();
@@ -543,6 +577,7 @@ static void test_results_errors(void) {
 }
 
 PC_TEST_MAIN("h5io",
+             {"/h5io/results_money_128", test_results_money_128},
              {"/h5io/meta", test_meta},
              {"/h5io/meta_no_ingest", test_meta_no_ingest},
              {"/h5io/read_buckets_1_3", test_read_buckets_1_3},

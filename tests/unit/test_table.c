@@ -55,7 +55,7 @@ static const char *fd(char *buf, double v) { return pc_fmt_double(buf, v); }
 /* %.12g: 0.1 -> "0.1"; 1/3 -> 12 significant digits "0.333333333333";
  * 2.5 -> "2.5"; 100 -> "100"; -7.25 -> "-7.25". */
 static void test_fmt_double_plain(void) {
-  char b[32];
+  char b[PC_MONEY_BYTES];
   CU_ASSERT_STRING_EQUAL(fd(b, 0.1), "0.1");
   CU_ASSERT_STRING_EQUAL(fd(b, 1.0 / 3.0), "0.333333333333");
   CU_ASSERT_STRING_EQUAL(fd(b, 2.0 / 3.0), "0.666666666667"); /* rounded */
@@ -67,7 +67,7 @@ static void test_fmt_double_plain(void) {
 
 /* Zero of either sign is "0"; nan/inf are the literals of §10. */
 static void test_fmt_double_special(void) {
-  char b[32];
+  char b[PC_MONEY_BYTES];
   CU_ASSERT_STRING_EQUAL(fd(b, 0.0), "0");
   CU_ASSERT_STRING_EQUAL(fd(b, -0.0), "0");
   CU_ASSERT_STRING_EQUAL(fd(b, NAN), "nan");
@@ -81,7 +81,7 @@ static void test_fmt_double_special(void) {
  * 1e-5 -> "1e-05" (exponent < -4); 123456789012 (12 digits) stays
  * "123456789012"; DBL_MAX -> "1.79769313486e+308". */
 static void test_fmt_double_exponent(void) {
-  char b[32];
+  char b[PC_MONEY_BYTES];
   CU_ASSERT_STRING_EQUAL(fd(b, 1e21), "1e+21");
   CU_ASSERT_STRING_EQUAL(fd(b, 123456789012345.0), "1.23456789012e+14");
   CU_ASSERT_STRING_EQUAL(fd(b, 1e-5), "1e-05");
@@ -94,7 +94,7 @@ static void test_fmt_double_exponent(void) {
 
 /* The returned pointer is buf. */
 static void test_fmt_returns_buf(void) {
-  char b[32];
+  char b[PC_MONEY_BYTES];
   CU_ASSERT_PTR_EQUAL(pc_fmt_double(b, 0.5), b);
   CU_ASSERT_PTR_EQUAL(pc_fmt_double(b, NAN), b);
   CU_ASSERT_PTR_EQUAL(pc_fmt_micros(b, 1), b);
@@ -106,7 +106,7 @@ static void test_fmt_returns_buf(void) {
  * integer part is 0); 1500000 -> "1.500000"; 999999 -> "0.999999";
  * -1500000 -> "-1.500000"; 12 -> "0.000012". */
 static void test_fmt_micros(void) {
-  char b[32];
+  char b[PC_MONEY_BYTES];
   CU_ASSERT_STRING_EQUAL(pc_fmt_micros(b, 0), "0.000000");
   CU_ASSERT_STRING_EQUAL(pc_fmt_micros(b, -1), "-0.000001");
   CU_ASSERT_STRING_EQUAL(pc_fmt_micros(b, 1500000), "1.500000");
@@ -120,7 +120,7 @@ static void test_fmt_micros(void) {
  * 9223372036854, fraction 775808 (its negation would overflow int64);
  * INT64_MAX = 9223372036854775807. Both fit the 32-byte buffer (22 chars). */
 static void test_fmt_micros_extremes(void) {
-  char b[32];
+  char b[PC_MONEY_BYTES];
   CU_ASSERT_STRING_EQUAL(pc_fmt_micros(b, INT64_MIN), "-9223372036854.775808");
   CU_ASSERT_STRING_EQUAL(pc_fmt_micros(b, INT64_MAX), "9223372036854.775807");
   CU_ASSERT_STRING_EQUAL(pc_fmt_micros(b, INT64_MIN + 1),
@@ -130,6 +130,32 @@ static void test_fmt_micros_extremes(void) {
 /* ---- Cells ------------------------------------------------------------------- */
 
 /* Columns parsed from "name:type"; name and counts as given. */
+/* Beyond int64 (spec §10: sums exact whatever their size): three values of
+ * 8999999999999.999999 = 26999999999999.999997; 10^9 of them =
+ * 8999999999999999999000.000000 - 10^9 millionths = ...999999999.000000
+ * (computed: 8999999999999999999 * 10^9 millionths); the most negative
+ * PcMoney -2^127 = -170141183460469231731687303715884.105728. Every text
+ * parses back to the same value; malformed texts are refused. */
+static void test_fmt_micros_128(void) {
+  char b[PC_MONEY_BYTES];
+  PcMoney v = (PcMoney)INT64_C(8999999999999999999) * 3, back = 0;
+  CU_ASSERT_STRING_EQUAL(pc_fmt_micros(b, v), "26999999999999.999997");
+  CU_ASSERT_TRUE(pc_parse_micros(b, &back));
+  CU_ASSERT_TRUE(back == v);
+  v = (PcMoney)INT64_C(8999999999999999999) * 1000000000;
+  CU_ASSERT_STRING_EQUAL(pc_fmt_micros(b, v), "8999999999999999999000.000000");
+  CU_ASSERT_STRING_EQUAL(pc_fmt_micros(b, -v), "-8999999999999999999000.000000");
+  PcMoney most = (PcMoney)(((unsigned __int128)1) << 127); /* wraps to -2^127 */
+  CU_ASSERT_STRING_EQUAL(pc_fmt_micros(b, most), "-170141183460469231731687303715884.105728");
+  CU_ASSERT_TRUE(strlen(b) < PC_MONEY_BYTES);
+  CU_ASSERT_TRUE(pc_parse_micros("-0.000001", &back) && back == -1);
+  CU_ASSERT_FALSE(pc_parse_micros("1.5", &back));
+  CU_ASSERT_FALSE(pc_parse_micros(".500000", &back));
+  CU_ASSERT_FALSE(pc_parse_micros("1e3.000000", &back));
+  CU_ASSERT_FALSE(pc_parse_micros("", &back));
+  CU_ASSERT_FALSE(pc_parse_micros("123456789012345678901234567890123.000000", &back));
+}
+
 static void test_table_columns(void) {
   g_autoptr(PcTable) t = pc_table_new("variants", COLS4, 4);
   CU_ASSERT_STRING_EQUAL(pc_table_name(t), "variants");
@@ -266,6 +292,7 @@ static void test_csv_missing_dir(void) {
 }
 
 PC_TEST_MAIN("table",
+             {"/table/fmt_micros_128", test_fmt_micros_128},
              {"/table/fmt_double_plain", test_fmt_double_plain},
              {"/table/fmt_double_special", test_fmt_double_special},
              {"/table/fmt_double_exponent", test_fmt_double_exponent},
