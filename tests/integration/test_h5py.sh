@@ -24,7 +24,7 @@ import csv, sys, h5py
 f = h5py.File(sys.argv[1], "r")
 exp = sys.argv[2]
 assert f.attrs["format"] == b"parcours-results", f.attrs["format"]
-assert int(f.attrs["format_version"]) == 1
+assert int(f.attrs["format_version"]) == 2
 s = f["summary"]["table"][:]
 assert f["summary"].attrs["columns"] == b"key:string,value:int"
 got = [(r["key"].decode(), int(r["value"])) for r in s]
@@ -41,6 +41,11 @@ assert r0["path"] == b"visit > buy > view", r0["path"]
 assert r0["share"] == 1 / 3, r0["share"]
 c0 = next(csv.DictReader(open(exp + "/variants.csv")))
 assert c0["path"] == r0["path"].decode() and "%.12f" % r0["share"] == c0["share"], c0
+# money is the exact text of the CSV cell (results format 2)
+ch = f["channels"]["table"][:]
+assert f["channels"].attrs["columns"].decode().split(",")[5] == "value_sum:micros"
+want = [(r["channel"], r["value_sum"]) for r in csv.DictReader(open(exp + "/channels.csv"))]
+assert [(r["channel"].decode(), r["value_sum"].decode()) for r in ch] == want, (ch, want)
 PY
 
 # (b) a shard: with B = 8, FNV-1a-64 puts C in bucket 2, A in 4, B in 5, so
