@@ -25,6 +25,13 @@ typedef struct {
 } PcFunnelConfig;
 
 typedef struct {
+  char *name;          /* NAME of [flow.NAME] */
+  char *anchor;        /* required: an event name (spec §15) */
+  gboolean before;     /* direction = before (default after) */
+  guint steps;         /* default 5, 1..16 */
+} PcFlowConfig;
+
+typedef struct {
   char *job_path;            /* the job file as given */
   /* [input] */
   char *store;               /* required */
@@ -50,13 +57,20 @@ typedef struct {
   char **target_events;      /* NULL when no [target]; n_target_events > 0 */
   guint n_target_events;
   guint lookback;            /* default 5 */
+  guint sequence_max;        /* §16 n-grams n = 2..sequence_max; default 3, 2..8 */
+  guint64 sequence_min_customers; /* §16 support floor; default 10, >= 1 */
   /* [funnel.NAME] groups, sorted by name bytewise */
   PcFunnelConfig *funnels;
   guint n_funnels;
+  /* [flow.NAME] groups, sorted by name bytewise (spec §15) */
+  PcFlowConfig *flows;
+  guint n_flows;
   /* [kpi] */
   char *nps_event;           /* NULL: no NPS */
   /* [attribution] */
   gboolean attribution;      /* default true (needs a target) */
+  double half_life_s;        /* §18 time decay H, seconds; default 604800, > 0 */
+  guint markov_order;        /* §18 Markov order k; default 1, 1..4 */
   /* [model] */
   gboolean model;            /* default true (needs a target) */
   double lambda;             /* default 1e-3 */

@@ -15,13 +15,14 @@
  *     line order, is parsed by the same typed setter (the KeySpec tables), so
  *     an override is validated exactly like the file and the last one wins.
  *  4. finish() checks what needs the whole job: required keys, funnel steps
- *     against their match mode, input.from < input.to; sorts the funnels.
+ *     against their match mode, input.from < input.to; sorts the funnels
+ *     and the flows.
  * Every failure is PC_ERROR_CONFIG (PC_ERROR_IO when the file cannot be read)
  * and its message starts with where: "JOB:LINE: [group] key" for the file,
  * "JOB: --set group.key" for an override.
  *
- * Invariants of a loaded PcJobConfig: store and dir non-empty; funnels sorted
- * bytewise by name with unique names; every list non-empty with trimmed,
+ * Invariants of a loaded PcJobConfig: store and dir non-empty; funnels and
+ * flows sorted bytewise by name with unique names, every flow with an anchor; every list non-empty with trimmed,
  * non-empty items; target_events == NULL iff n_target_events == 0.
  * The key tables and setters are in config_keys.c, the JSON form in
  * config_json.c.
@@ -35,6 +36,7 @@
 
 static PcJobConfig *config_new(void);
 static void funnel_free(gpointer p);
+static void flow_free(gpointer p);
 static void entry_free(gpointer p);
 static gboolean scan_text(Loader *ld, const char *text, GPtrArray *entries,
                           GError **error);
@@ -57,7 +59,11 @@ static PcJobConfig *config_new(void) {
   c->depth = 8;
   c->min_support = 1;
   c->lookback = 5;
+  c->sequence_max = 3;
+  c->sequence_min_customers = 10;
   c->attribution = TRUE;
+  c->half_life_s = 604800;
+  c->markov_order = 1;
   c->model = TRUE;
   c->lambda = 1e-3;
   c->top_n = 1000;
@@ -78,6 +84,17 @@ static void funnel_free(gpointer p) {
   g_free(p);
 }
 
+static void flow_clear(PcFlowConfig *f) {
+  g_free(f->name);
+  g_free(f->anchor);
+}
+
+static void flow_free(gpointer p) {
+  if (!p) return;
+  flow_clear(p);
+  g_free(p);
+}
+
 void pc_config_free(PcJobConfig *c) {
   if (!c) return;
   g_free(c->job_path);
@@ -86,6 +103,8 @@ void pc_config_free(PcJobConfig *c) {
   g_strfreev(c->target_events);
   for (guint i = 0; i < c->n_funnels; i++) funnel_clear(&c->funnels[i]);
   g_free(c->funnels);
+  for (guint i = 0; i < c->n_flows; i++) flow_clear(&c->flows[i]);
+  g_free(c->flows);
   g_free(c->nps_event);
   g_free(c->solver);
   g_free(c);
@@ -133,10 +152,12 @@ static gboolean scan_group(Loader *ld, char *name, guint line,
     why = "invalid group name";
   else if (strcmp(name, "funnel") == 0)
     why = "unknown group (funnel groups are named [funnel.NAME])";
+  else if (strcmp(name, "flow") == 0)
+    why = "unknown group (flow groups are named [flow.NAME])";
   else if (!pc_cfg_group_is_known(name))
     why = "unknown group";
-  else if (g_str_has_prefix(name, FUNNEL_PREFIX))
-    pc_cfg_check_funnel_name(name + strlen(FUNNEL_PREFIX), &why);
+  else
+    pc_cfg_check_named_group(name, &why);
   for (const char *p = name; !why && *p; p++)
     if (g_ascii_iscntrl(*p)) why = "invalid group name";
   if (why) {
@@ -255,8 +276,7 @@ static gboolean apply_override(Loader *ld, const char *ov, GError **error) {
     g_autofree char *w = g_strdup_printf("unknown group [%s]", group);
     return bad_override(ld, ov, w, error);
   }
-  if (g_str_has_prefix(group, FUNNEL_PREFIX) &&
-      !pc_cfg_check_funnel_name(group + strlen(FUNNEL_PREFIX), &why))
+  if (!pc_cfg_check_named_group(group, &why))
     return bad_override(ld, ov, why, error);
   if (!pc_cfg_find_spec(group, key)) {
     g_autofree char *w = g_strdup_printf("unknown key %s in [%s]", key, group);
@@ -347,6 +367,33 @@ static gboolean finish_funnels(Loader *ld, GError **error) {
   return TRUE;
 }
 
+static int flow_cmp(const void *a, const void *b) {
+  return strcmp(((const PcFlowConfig *)a)->name, ((const PcFlowConfig *)b)->name);
+}
+
+/* Moves the flows into cfg, sorted bytewise by name (flows.csv order, spec
+ * §15); each needs its anchor. */
+static gboolean finish_flows(Loader *ld, GError **error) {
+  PcJobConfig *c = ld->cfg;
+  guint n = g_hash_table_size(ld->flows);
+  c->flows = g_new0(PcFlowConfig, n ? n : 1);
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init(&it, ld->flows);
+  while (g_hash_table_iter_next(&it, NULL, &v)) {
+    g_hash_table_iter_steal(&it);
+    c->flows[c->n_flows++] = *(PcFlowConfig *)v;
+    g_free(v);
+  }
+  qsort(c->flows, c->n_flows, sizeof *c->flows, flow_cmp);
+  for (guint i = 0; i < c->n_flows; i++) {
+    g_autofree char *group = g_strconcat(FLOW_PREFIX, c->flows[i].name, NULL);
+    if (!require_key(ld, group, "anchor", error)) return FALSE;
+  }
+  if (c->n_flows == 0) g_clear_pointer(&c->flows, g_free);
+  return TRUE;
+}
+
 static gboolean finish(Loader *ld, GError **error) {
   PcJobConfig *c = ld->cfg;
   if (!require_key(ld, "input", "store", error) ||
@@ -362,7 +409,7 @@ static gboolean finish(Loader *ld, GError **error) {
                  where);
     return FALSE;
   }
-  return finish_funnels(ld, error);
+  return finish_funnels(ld, error) && finish_flows(ld, error);
 }
 
 /* ---- Loading ------------------------------------------------------------- */
@@ -399,12 +446,15 @@ gboolean pc_config_load_data(const char *text, const char *path,
       g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GHashTable) funnels =
       g_hash_table_new_full(g_str_hash, g_str_equal, NULL, funnel_free);
+  g_autoptr(GHashTable) flows =
+      g_hash_table_new_full(g_str_hash, g_str_equal, NULL, flow_free);
   g_autoptr(GHashTable) lines =
       g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(PcJobConfig) cfg = config_new();
   cfg->job_path = g_strdup(path);
   Loader ld = {.path = path ? path : "(job)", .kf = kf, .cfg = cfg,
-               .where = where, .funnels = funnels, .lines = lines};
+               .where = where, .funnels = funnels, .flows = flows,
+               .lines = lines};
   /* A UTF-8 byte order mark (editors on Windows write one) is not part of
    * the first group name; GKeyFile would say '"\357\273\277[input]" is
    * not a group'. */

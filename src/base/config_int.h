@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #define FUNNEL_PREFIX "funnel."
+#define FLOW_PREFIX "flow."
 /* Durations are later turned into microseconds: keep s * 10^6 in int64. */
 #define MAX_SECONDS (INT64_MAX / 1000000)
 
@@ -30,10 +31,10 @@ typedef enum {
 } ValueKind;
 
 typedef struct {
-  const char *group; /* "funnel" stands for every [funnel.NAME] */
+  const char *group; /* "funnel" ("flow") stands for every [funnel.NAME] ([flow.NAME]) */
   const char *key;
   ValueKind kind;
-  size_t off;        /* field in PcJobConfig, or PcFunnelConfig for funnel */
+  size_t off;        /* field in PcJobConfig, PcFunnelConfig or PcFlowConfig */
   size_t size;       /* sizeof that field (V_INT) */
   size_t off2;       /* V_TIME: the has_ flag; V_EVENTS/V_STEPS: the count */
   int64_t min, max;  /* V_INT */
@@ -47,12 +48,16 @@ typedef struct {
   .off = offsetof(PcJobConfig, f), .size = sizeof(((PcJobConfig *)0)->f)
 #define FF(f) \
   .off = offsetof(PcFunnelConfig, f), .size = sizeof(((PcFunnelConfig *)0)->f)
+#define WF(f) \
+  .off = offsetof(PcFlowConfig, f), .size = sizeof(((PcFlowConfig *)0)->f)
 
 /* The key tables (config_keys.c); order = the order of docs/jobs.md. */
 extern const KeySpec pc_cfg_job_keys[];
 extern const guint pc_cfg_n_job_keys;
 extern const KeySpec pc_cfg_funnel_keys[];
 extern const guint pc_cfg_n_funnel_keys;
+extern const KeySpec pc_cfg_flow_keys[];
+extern const guint pc_cfg_n_flow_keys;
 extern const char *const pc_cfg_known_groups[];
 
 /* ---- Loader state -------------------------------------------------------- */
@@ -66,6 +71,7 @@ typedef struct {
    * "JOB: --set group.key". Presence here = the group/key was given. Owned. */
   GHashTable *where;
   GHashTable *funnels;  /* NAME -> PcFunnelConfig *, owned */
+  GHashTable *flows;    /* NAME -> PcFlowConfig *, owned */
   GHashTable *lines;    /* the same ids -> line in the file (pass 1 only) */
 } Loader;
 
@@ -79,6 +85,10 @@ typedef struct {
 const KeySpec *pc_cfg_find_spec(const char *group, const char *key);
 gboolean pc_cfg_group_is_known(const char *group);
 gboolean pc_cfg_check_funnel_name(const char *name, const char **why);
+gboolean pc_cfg_check_flow_name(const char *name, const char **why);
+/* The NAME rule of a named group (funnel., flow.) when group is one, with
+ * *why set on a bad NAME; TRUE for every other group. */
+gboolean pc_cfg_check_named_group(const char *group, const char **why);
 gboolean pc_cfg_check_name(const char *s, gboolean channel, const char **why);
 gboolean pc_cfg_bad_value(const char *where, const char *value, const char *why,
                           GError **error);

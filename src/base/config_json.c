@@ -75,8 +75,21 @@ static void json_funnels(JsonBuilder *b, const PcJobConfig *c) {
   json_builder_end_object(b);
 }
 
+/* "flow": {NAME: {...}} in name order, mirroring [flow.NAME]. */
+static void json_flows(JsonBuilder *b, const PcJobConfig *c) {
+  json_builder_set_member_name(b, "flow");
+  json_builder_begin_object(b);
+  for (guint i = 0; i < c->n_flows; i++) {
+    json_builder_set_member_name(b, c->flows[i].name);
+    json_builder_begin_object(b);
+    json_keys(b, pc_cfg_flow_keys, pc_cfg_n_flow_keys, "flow", &c->flows[i]);
+    json_builder_end_object(b);
+  }
+  json_builder_end_object(b);
+}
+
 /* Groups in the order of docs/jobs.md ([target] is null without a target;
- * the funnels follow it); every key with its effective value. */
+ * the funnels, then the flows follow it); every key with its effective value. */
 void pc_config_describe(const PcJobConfig *c, JsonBuilder *b) {
   json_builder_begin_object(b);
   pc_json_member_string(b, "job", c->job_path);
@@ -90,7 +103,10 @@ void pc_config_describe(const PcJobConfig *c, JsonBuilder *b) {
       json_keys(b, pc_cfg_job_keys, pc_cfg_n_job_keys, group, c);
       json_builder_end_object(b);
     }
-    if (!strcmp(group, "target")) json_funnels(b, c);
+    if (!strcmp(group, "target")) {
+      json_funnels(b, c);
+      json_flows(b, c);
+    }
   }
   json_builder_end_object(b);
 }

@@ -29,6 +29,7 @@ const char *const pc_cfg_strategy_choices[] = {"balanced", "hash", "range",
 const char *const pc_cfg_solver_choices[] = {"newton", NULL};
 const char *const pc_cfg_match_choices[] = {"event", "channel:event", NULL};
 const char *const pc_cfg_split_choices[] = {"none", "channel", NULL};
+const char *const pc_cfg_direction_choices[] = {"after", "before", NULL};
 
 
 /* Order = the order of docs/jobs.md. Defaults live in config_new(). */
@@ -57,8 +58,15 @@ const KeySpec pc_cfg_job_keys[] = {
   {"target", "event", V_EVENTS, JF(target_events),
    .off2 = offsetof(PcJobConfig, n_target_events)},
   {"target", "lookback", V_INT, JF(lookback), .min = 1, .max = 64, .range = "1..64"},
+  {"target", "sequence_max", V_INT, JF(sequence_max), .min = 2, .max = 8, .range = "2..8"},
+  {"target", "sequence_min_customers", V_INT, JF(sequence_min_customers), .min = 1,
+   .max = INT64_MAX, .range = ">= 1"},
   {"kpi", "nps_event", V_EVENT, JF(nps_event)},
   {"attribution", "enabled", V_BOOL, JF(attribution)},
+  {"attribution", "half_life", V_DOUBLE, JF(half_life_s), .dmin = 0, .dmax = HUGE_VAL,
+   .dmin_open = TRUE, .range = "> 0"},
+  {"attribution", "markov_order", V_INT, JF(markov_order), .min = 1, .max = 4,
+   .range = "1..4"},
   {"model", "enabled", V_BOOL, JF(model)},
   {"model", "lambda", V_DOUBLE, JF(lambda), .dmin = 0, .dmax = HUGE_VAL,
    .dmin_open = TRUE, .range = "> 0"},
@@ -79,13 +87,21 @@ const KeySpec pc_cfg_funnel_keys[] = {
   {"funnel", "split", V_CHOICE, FF(split_channel), .choices = pc_cfg_split_choices},
 };
 
-/* Groups (all optional) in the order of docs/jobs.md; [funnel.NAME] apart. */
+const KeySpec pc_cfg_flow_keys[] = {
+  {"flow", "anchor", V_EVENT, WF(anchor)},
+  {"flow", "direction", V_CHOICE, WF(before), .choices = pc_cfg_direction_choices},
+  {"flow", "steps", V_INT, WF(steps), .min = 1, .max = 16, .range = "1..16"},
+};
+
+/* Groups (all optional) in the order of docs/jobs.md; [funnel.NAME] and
+ * [flow.NAME] apart. */
 const char *const pc_cfg_known_groups[] = {
   "input", "output", "partition", "path", "target", "kpi", "attribution",
   "model", "report", "run", NULL};
 
 const guint pc_cfg_n_job_keys = G_N_ELEMENTS(pc_cfg_job_keys);
 const guint pc_cfg_n_funnel_keys = G_N_ELEMENTS(pc_cfg_funnel_keys);
+const guint pc_cfg_n_flow_keys = G_N_ELEMENTS(pc_cfg_flow_keys);
 
 /* ---- Small parsers (no GError: callers word the message) ----------------- */
 
@@ -158,32 +174,56 @@ gboolean pc_cfg_check_name(const char *s, gboolean channel, const char **why) {
   return TRUE;
 }
 
-/* NAME of [funnel.NAME]: it is written in funnels.csv and must survive the
- * --set syntax, so no spaces, control bytes, , > [ ] = ; and at most 63 bytes. */
-gboolean pc_cfg_check_funnel_name(const char *name, const char **why) {
+/* NAME of [funnel.NAME] or [flow.NAME]: it is written in funnels.csv or
+ * flows.csv and must survive the --set syntax, so no spaces, control bytes,
+ * , > [ ] = ; and at most 63 bytes. why[0..2]: the messages (empty, too
+ * long, a bad byte). */
+static gboolean check_group_name(const char *name, const char *const *msg,
+                                 const char **why) {
   size_t n = strlen(name);
-  if (n == 0) return (*why = "funnel NAME is empty", FALSE);
-  if (n > PC_MAX_NAME_BYTES)
-    return (*why = "funnel NAME is longer than 63 bytes", FALSE);
+  if (n == 0) return (*why = msg[0], FALSE);
+  if (n > PC_MAX_NAME_BYTES) return (*why = msg[1], FALSE);
   for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-    if (*p <= 0x20 || strchr(",>[]=;", *p))
-      return (*why = "funnel NAME contains a space, a control byte or one "
-                     "of , > [ ] = ;",
-              FALSE);
+    if (*p <= 0x20 || strchr(",>[]=;", *p)) return (*why = msg[2], FALSE);
+  return TRUE;
+}
+
+gboolean pc_cfg_check_funnel_name(const char *name, const char **why) {
+  static const char *const msg[] = {
+      "funnel NAME is empty", "funnel NAME is longer than 63 bytes",
+      "funnel NAME contains a space, a control byte or one of , > [ ] = ;"};
+  return check_group_name(name, msg, why);
+}
+
+gboolean pc_cfg_check_flow_name(const char *name, const char **why) {
+  static const char *const msg[] = {
+      "flow NAME is empty", "flow NAME is longer than 63 bytes",
+      "flow NAME contains a space, a control byte or one of , > [ ] = ;"};
+  return check_group_name(name, msg, why);
+}
+
+gboolean pc_cfg_check_named_group(const char *group, const char **why) {
+  if (g_str_has_prefix(group, FUNNEL_PREFIX))
+    return pc_cfg_check_funnel_name(group + strlen(FUNNEL_PREFIX), why);
+  if (g_str_has_prefix(group, FLOW_PREFIX))
+    return pc_cfg_check_flow_name(group + strlen(FLOW_PREFIX), why);
   return TRUE;
 }
 
 gboolean pc_cfg_group_is_known(const char *group) {
   return g_strv_contains(pc_cfg_known_groups, group) ||
-         g_str_has_prefix(group, FUNNEL_PREFIX);
+         g_str_has_prefix(group, FUNNEL_PREFIX) ||
+         g_str_has_prefix(group, FLOW_PREFIX);
 }
 
 const KeySpec *pc_cfg_find_spec(const char *group, const char *key) {
   gboolean funnel = g_str_has_prefix(group, FUNNEL_PREFIX);
-  const KeySpec *t = funnel ? pc_cfg_funnel_keys : pc_cfg_job_keys;
-  size_t n = funnel ? G_N_ELEMENTS(pc_cfg_funnel_keys) : G_N_ELEMENTS(pc_cfg_job_keys);
+  gboolean flow = g_str_has_prefix(group, FLOW_PREFIX);
+  const KeySpec *t = funnel ? pc_cfg_funnel_keys : flow ? pc_cfg_flow_keys : pc_cfg_job_keys;
+  size_t n = funnel ? G_N_ELEMENTS(pc_cfg_funnel_keys)
+             : flow ? G_N_ELEMENTS(pc_cfg_flow_keys) : G_N_ELEMENTS(pc_cfg_job_keys);
   for (size_t i = 0; i < n; i++)
-    if ((funnel || strcmp(t[i].group, group) == 0) && strcmp(t[i].key, key) == 0)
+    if ((funnel || flow || strcmp(t[i].group, group) == 0) && strcmp(t[i].key, key) == 0)
       return &t[i];
   return NULL;
 }
@@ -362,6 +402,19 @@ PcFunnelConfig *pc_cfg_funnel_get(Loader *ld, const char *group) {
   return f;
 }
 
+/* The flow of [flow.NAME], created with its defaults on first use. */
+static PcFlowConfig *flow_get(Loader *ld, const char *group) {
+  const char *name = group + strlen(FLOW_PREFIX);
+  PcFlowConfig *f = g_hash_table_lookup(ld->flows, name);
+  if (!f) {
+    f = g_new0(PcFlowConfig, 1);
+    f->name = g_strdup(name);
+    f->steps = 5;
+    g_hash_table_insert(ld->flows, f->name, f);
+  }
+  return f;
+}
+
 /* Parses the value GKeyFile holds for group/key into the struct. The key is
  * known (scan_text or apply_override checked it). */
 gboolean pc_cfg_apply_key(Loader *ld, const char *group, const char *key,
@@ -370,6 +423,7 @@ gboolean pc_cfg_apply_key(Loader *ld, const char *group, const char *key,
   g_assert(ks);
   void *base = ld->cfg;
   if (g_str_has_prefix(group, FUNNEL_PREFIX)) base = pc_cfg_funnel_get(ld, group);
+  if (g_str_has_prefix(group, FLOW_PREFIX)) base = flow_get(ld, group);
   if (ks->kind == V_EVENTS || ks->kind == V_STEPS)
     return set_list(ld, ks, base, group, key, where, error);
   g_autoptr(GError) e = NULL;

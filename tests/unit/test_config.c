@@ -90,10 +90,16 @@ static void test_defaults(void) {
   CU_ASSERT_PTR_NULL(c->target_events);
   CU_ASSERT_EQUAL(c->n_target_events, 0);
   CU_ASSERT_EQUAL(c->lookback, 5);
+  CU_ASSERT_EQUAL(c->sequence_max, 3);
+  CU_ASSERT_EQUAL(c->sequence_min_customers, 10);
   CU_ASSERT_PTR_NULL(c->funnels);
   CU_ASSERT_EQUAL(c->n_funnels, 0);
+  CU_ASSERT_PTR_NULL(c->flows);
+  CU_ASSERT_EQUAL(c->n_flows, 0);
   CU_ASSERT_PTR_NULL(c->nps_event);
   CU_ASSERT_TRUE(c->attribution);
+  CU_ASSERT_EQUAL(c->half_life_s, 604800.0);
+  CU_ASSERT_EQUAL(c->markov_order, 1);
   CU_ASSERT_TRUE(c->model);
   CU_ASSERT_EQUAL(c->lambda, 1e-3);
   CU_ASSERT_EQUAL(c->top_n, 1000);
@@ -128,10 +134,14 @@ static const char every_key[] =
     "[target]\n"
     "event = purchase;churn\n"
     "lookback = 64\n"
+    "sequence_max = 8\n"
+    "sequence_min_customers = 1\n"
     "[kpi]\n"
     "nps_event = nps\n"
     "[attribution]\n"
     "enabled = false\n"
+    "half_life = 86400.5\n"
+    "markov_order = 4\n"
     "[model]\n"
     "enabled = false\n"
     "lambda = 1e-2\n"
@@ -146,7 +156,11 @@ static const char every_key[] =
     "steps = web:view;app:buy\n"
     "window = 0\n"
     "match = channel:event\n"
-    "split = channel\n";
+    "split = channel\n"
+    "[flow.after_bill]\n"
+    "anchor = bill\n"
+    "direction = before\n"
+    "steps = 16\n";
 
 static void test_every_key(void) {
   g_autoptr(PcJobConfig) c = load_ok(every_key, NULL);
@@ -173,8 +187,12 @@ static void test_every_key(void) {
   CU_ASSERT_STRING_EQUAL(c->target_events[1], "churn");
   CU_ASSERT_PTR_NULL(c->target_events[2]);
   CU_ASSERT_EQUAL(c->lookback, 64);
+  CU_ASSERT_EQUAL(c->sequence_max, 8);
+  CU_ASSERT_EQUAL(c->sequence_min_customers, 1);
   CU_ASSERT_STRING_EQUAL(c->nps_event, "nps");
   CU_ASSERT_FALSE(c->attribution);
+  CU_ASSERT_EQUAL(c->half_life_s, 86400.5);
+  CU_ASSERT_EQUAL(c->markov_order, 4);
   CU_ASSERT_FALSE(c->model);
   CU_ASSERT_EQUAL(c->lambda, 1e-2);
   CU_ASSERT_EQUAL(c->top_n, 0);
@@ -190,6 +208,11 @@ static void test_every_key(void) {
   CU_ASSERT_EQUAL(c->funnels[0].window_s, 0);
   CU_ASSERT_TRUE(c->funnels[0].match_channel_event);
   CU_ASSERT_TRUE(c->funnels[0].split_channel);
+  CU_ASSERT_EQUAL_FATAL(c->n_flows, 1);
+  CU_ASSERT_STRING_EQUAL(c->flows[0].name, "after_bill");
+  CU_ASSERT_STRING_EQUAL(c->flows[0].anchor, "bill");
+  CU_ASSERT_TRUE(c->flows[0].before);
+  CU_ASSERT_EQUAL(c->flows[0].steps, 16);
 }
 
 static void test_timestamps(void) {
@@ -309,6 +332,46 @@ static void test_funnel_errors(void) {
 }
 
 /* ---- error kinds --------------------------------------------------------- */
+
+/* Flows: defaults (after, 5 steps), name order whatever the file order, a
+ * flow created by --set, and the errors: no anchor, a bad anchor name,
+ * steps out of 1..16, an unknown direction, [flow] without NAME. */
+static void test_flows(void) {
+  const char *ov[] = {"flow.m.anchor=x", "flow.m.direction=before", NULL};
+  g_autoptr(PcJobConfig) c = load_ok(
+      BASE "[flow.z]\nanchor = bill\n[flow.a.b]\nanchor = pay\nsteps = 1\n", ov);
+  CU_ASSERT_EQUAL_FATAL(c->n_flows, 3);
+  CU_ASSERT_STRING_EQUAL(c->flows[0].name, "a.b");
+  CU_ASSERT_STRING_EQUAL(c->flows[0].anchor, "pay");
+  CU_ASSERT_EQUAL(c->flows[0].steps, 1);
+  CU_ASSERT_FALSE(c->flows[0].before);
+  CU_ASSERT_STRING_EQUAL(c->flows[1].name, "m");
+  CU_ASSERT_TRUE(c->flows[1].before);
+  CU_ASSERT_EQUAL(c->flows[1].steps, 5);
+  CU_ASSERT_STRING_EQUAL(c->flows[2].name, "z");
+  expect_base_error("[flow.f]\nsteps = 3\n", 5, "[flow.f]", "missing required key anchor");
+  expect_base_error("[flow.f]\nanchor = a>b\n", 6, "anchor", "not an event name");
+  expect_base_error("[flow.f]\nanchor = a\nsteps = 17\n", 7, "steps", "1..16");
+  expect_base_error("[flow.f]\nanchor = a\nsteps = 0\n", 7, "steps", "1..16");
+  expect_base_error("[flow.f]\nanchor = a\ndirection = around\n", 7, "direction",
+                    "after, before");
+  expect_base_error("[flow]\nanchor = a\n", 5, "[flow]", "[flow.NAME]");
+  expect_base_error("[flow.a=b]\nanchor = a\n", 5, "flow NAME", NULL);
+  const char *bad[] = {"flow.x y.anchor=a", NULL};
+  expect_error(BASE, bad, "--set", "flow NAME", NULL);
+}
+
+/* The keys of spec §16 and §18: ranges. */
+static void test_deeper_ranges(void) {
+  expect_base_error("[target]\nevent = c\nsequence_max = 1\n", 7, "sequence_max", "2..8");
+  expect_base_error("[target]\nevent = c\nsequence_max = 9\n", 7, "sequence_max", "2..8");
+  expect_base_error("[target]\nevent = c\nsequence_min_customers = 0\n", 7,
+                    "sequence_min_customers", ">= 1");
+  expect_base_error("[attribution]\nhalf_life = 0\n", 6, "half_life", "> 0");
+  expect_base_error("[attribution]\nhalf_life = -5\n", 6, "half_life", "> 0");
+  expect_base_error("[attribution]\nmarkov_order = 5\n", 6, "markov_order", "1..4");
+  expect_base_error("[attribution]\nmarkov_order = 0\n", 6, "markov_order", "1..4");
+}
 
 static void test_unknown_group(void) {
   expect_base_error("\n[pathz]\ntoken = event\n", 6, "[pathz]", "unknown group");
@@ -562,6 +625,7 @@ static void test_repo_jobs(void) {
     CU_ASSERT_STRING_EQUAL(c->store, "/s");
     CU_ASSERT_EQUAL(c->n_target_events, i < 2 ? 1u : 0u);
     CU_ASSERT_EQUAL(c->n_funnels, i < 2 ? 2u : 0u);
+    CU_ASSERT_EQUAL(c->n_flows, i < 2 ? 2u : 0u);
     pc_config_free(c);
   }
 }
@@ -578,6 +642,7 @@ static void test_json_exact(void) {
       "[funnel.z]\nsteps = a\nwindow = 60\n"
       "[funnel.a]\nsteps = web:x;app:y\nwindow = 5\nmatch = channel:event\n"
       "split = channel\n"
+      "[flow.f]\nanchor = bill\ndirection = before\n"
       "[model]\nlambda = 0.1\n[run]\nmemory_per_rank = 1K\n",
       NULL);
   g_autofree char *json = pc_config_to_json(c);
@@ -590,11 +655,14 @@ static void test_json_exact(void) {
       "\"partition\":{\"strategy\":\"balanced\",\"alpha\":1.0,\"batch_events\":4000000},"
       "\"path\":{\"token\":\"event\",\"collapse_repeats\":false,\"unit\":\"customer\","
       "\"session_gap\":1800,\"ngram_max\":3,\"depth\":8,\"min_support\":1},"
-      "\"target\":{\"event\":[\"won\",\"lost\"],\"lookback\":5},"
+      "\"target\":{\"event\":[\"won\",\"lost\"],\"lookback\":5,\"sequence_max\":3,"
+      "\"sequence_min_customers\":10},"
       "\"funnel\":{\"a\":{\"steps\":[\"web:x\",\"app:y\"],\"window\":5,"
       "\"match\":\"channel:event\",\"split\":\"channel\"},"
       "\"z\":{\"steps\":[\"a\"],\"window\":60,\"match\":\"event\",\"split\":\"none\"}},"
-      "\"kpi\":{\"nps_event\":null},\"attribution\":{\"enabled\":true},"
+      "\"flow\":{\"f\":{\"anchor\":\"bill\",\"direction\":\"before\",\"steps\":5}},"
+      "\"kpi\":{\"nps_event\":null},\"attribution\":{\"enabled\":true,"
+      "\"half_life\":604800.0,\"markov_order\":1},"
       "\"model\":{\"enabled\":true,\"lambda\":0.10000000000000001,\"top_n\":1000,\"max_iter\":100,"
       "\"solver\":\"newton\"},\"report\":{\"enabled\":true},"
       "\"run\":{\"memory_per_rank\":1024}}");
@@ -603,7 +671,7 @@ static void test_json_exact(void) {
 static void test_json_minimal(void) {
   g_autoptr(PcJobConfig) d = load_ok(BASE, NULL);
   g_autofree char *json = pc_config_to_json(d);
-  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"target\":null,\"funnel\":{},"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"target\":null,\"funnel\":{},\"flow\":{},"));
   CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"lambda\":0.001,"));
   CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"from\":null,\"to\":null,"));
 }
@@ -634,6 +702,8 @@ PC_TEST_MAIN("config",
              {"/config/list_bad_names", test_list_bad_names},
              {"/config/funnel_sorting", test_funnel_sorting},
              {"/config/funnel_errors", test_funnel_errors},
+             {"/config/flows", test_flows},
+             {"/config/deeper_ranges", test_deeper_ranges},
              {"/config/unknown_group", test_unknown_group},
              {"/config/unknown_key", test_unknown_key},
              {"/config/duplicate_key", test_duplicate_key},
