@@ -9,7 +9,7 @@
 
 extern const PcModule pc_module_summary, pc_module_paths, pc_module_preceding,
     pc_module_funnels, pc_module_drivers, pc_module_channels, pc_module_nps,
-    pc_module_attribution, pc_module_model;
+    pc_module_attribution, pc_module_model, pc_module_flows;
 
 static const PcModule *const modules[] = {
     &pc_module_summary,     /* summary.csv rows; facts N, Y */
@@ -21,6 +21,7 @@ static const PcModule *const modules[] = {
     &pc_module_nps,         /* nps */
     &pc_module_attribution, /* attribution */
     &pc_module_model,       /* model, model_summary, roc, scores, at_risk */
+    &pc_module_flows,       /* flows */
 };
 
 const PcModule *const *pc_modules_all(guint *n) {
