@@ -25,7 +25,7 @@
 
 #include "pc_core.h"
 
-#define PC_SEQTAB_MAX_K 4 /* counters per key */
+#define PC_SEQTAB_MAX_K 5 /* counters per key (sequence drivers: n, a, 3 money limbs) */
 
 typedef struct PcSeqTab PcSeqTab;
 

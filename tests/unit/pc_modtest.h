@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 typedef struct {
-  PcJobConfig cfg;      /* shallow copy with path defaults filled in */
+  PcJobConfig cfg;      /* shallow copy with unset defaults filled in */
   PcTarget target;      /* borrowed arrays */
   PcFacts facts;
   PcModuleEnv env;
@@ -35,6 +35,10 @@ static inline PcModTest *pc_modtest_new(const PcJobConfig *cfg,
   if (!m->cfg.depth) m->cfg.depth = 1;
   if (!m->cfg.top_k) m->cfg.top_k = 1000;
   if (!m->cfg.min_support) m->cfg.min_support = 1;
+  if (!m->cfg.sequence_max) m->cfg.sequence_max = 3;
+  if (!m->cfg.sequence_min_customers) m->cfg.sequence_min_customers = 10;
+  if (!m->cfg.half_life_s) m->cfg.half_life_s = 604800;
+  if (!m->cfg.markov_order) m->cfg.markov_order = 1;
   if (t) m->target = *t;
   m->threads = threads;
   m->env = (PcModuleEnv){&m->cfg, nm, nm->events, &m->target, has_crm,

@@ -52,7 +52,7 @@ static void fix_start(Fix *f, PcJobConfig *cfg, gboolean with_target,
     cfg->n_target_events = 1;
   }
   f->m = pc_modtest_new(cfg, &f->nm, with_target ? &f->target : NULL,
-                        FALSE, threads, NULL);
+                        TRUE, threads, NULL);
   CU_ASSERT_PTR_NOT_NULL_FATAL(f->m);
 }
 
@@ -80,9 +80,9 @@ static void fix_add(Fix *f, int thread, const TEv *in, size_t n,
 /* A journey of event names on channel "web", one second apart. */
 static void fix_add_names(Fix *f, const char *names, int64_t revenue) {
   g_auto(GStrv) v = g_strsplit(names, " ", -1);
-  TEv in[64];
+  TEv in[64] = {{0}};
   size_t n = 0;
-  for (; v[n]; n++) in[n] = (TEv){(int64_t)(n + 1) * S, "web", v[n]};
+  for (; v[n] && n < 64; n++) in[n] = (TEv){(int64_t)(n + 1) * S, "web", v[n]};
   fix_add(f, 0, in, n, revenue);
 }
 
@@ -177,6 +177,105 @@ static void test_flows_top_k_no_target(void) {
   fix_clear(&f);
 }
 
+/* ---- sequence drivers (§16) ----------------------------------------------- */
+
+static const char *const sd_events[] = {"a", "b", "c", "churn"};
+
+/* N = 6 customers, Y = 3 (revenue from the customers table):
+ *   1 a b c churn    rev 10   2-grams ab bc, 3-gram abc         y = 1
+ *   2 a b a b churn  rev 20   ab (once) ba, aba bab             y = 1
+ *   3 a b                     ab
+ *   4 b c                     bc
+ *   5 c                       none
+ *   6 churn          rev 5    (empty pre-target journey)         y = 1
+ * ab: n 3, a 2, revenue 30; bc: n 2, a 1, revenue 10; the others n = 1. */
+static void add_sd_journeys(Fix *f) {
+  fix_add_names(f, "a b c churn", 10 * S);
+  fix_add_names(f, "a b a b churn", 20 * S);
+  fix_add_names(f, "a b", 7 * S);
+  fix_add_names(f, "b c", 7 * S);
+  fix_add_names(f, "c", 7 * S);
+  fix_add_names(f, "churn", 5 * S);
+}
+
+/* Floor 2 keeps ab and bc. ab: 2x2 [[2,1],[1,2]], det 3, chi2 = 6*9/3^4 =
+ * 2/3; rate_with 2/3, rate_without 1/3, lift (2/3)/(1/2), risk ratio 2,
+ * coverage 2/3. bc: [[1,1],[2,2]], det 0, chi2 0, rates 1/2, lift and risk
+ * ratio 1, coverage 1/3. */
+static void test_sequence_drivers_by_hand(void) {
+  Fix f;
+  fix_init(&f, sd_events, 4, web, 1);
+  PcJobConfig cfg = {0};
+  cfg.sequence_max = 3;
+  cfg.sequence_min_customers = 2;
+  fix_start(&f, &cfg, TRUE, 1);
+  add_sd_journeys(&f);
+  g_autofree char *csv = fix_csv(&f, "sequence_drivers");
+  assert_text(csv,
+              "n,path,customers,customers_with_outcome,rate_with,rate_without,"
+              "lift,risk_ratio,chi2,coverage,revenue_at_risk\n"
+              "2,a > b,3,2,0.666666666667,0.333333333333,1.33333333333,2,"
+              "0.666666666667,0.666666666667,30.000000\n"
+              "2,b > c,2,1,0.5,0.5,1,1,0,0.333333333333,10.000000\n");
+  fix_clear(&f);
+}
+
+/* Floor 1: the n = 1 n-grams ba, aba, abc, bab ([[1,0],[2,3]], det 3,
+ * chi2 = 6*9/(1*5*3*3) = 1.2, rate_without 2/5, lift 2, risk ratio 2.5)
+ * come first; among equal chi2, n asc (ba), then path asc (a > b > a <
+ * a > b > c < b > a > b). top_k = 5 cuts bc. */
+static void test_sequence_drivers_order(void) {
+  Fix f;
+  fix_init(&f, sd_events, 4, web, 1);
+  PcJobConfig cfg = {0};
+  cfg.sequence_max = 3;
+  cfg.sequence_min_customers = 1;
+  cfg.top_k = 5;
+  fix_start(&f, &cfg, TRUE, 3);
+  add_sd_journeys(&f);
+  g_autofree char *csv = fix_csv(&f, "sequence_drivers");
+  assert_text(csv,
+              "n,path,customers,customers_with_outcome,rate_with,rate_without,"
+              "lift,risk_ratio,chi2,coverage,revenue_at_risk\n"
+              "2,b > a,1,1,1,0.4,2,2.5,1.2,0.333333333333,20.000000\n"
+              "3,a > b > a,1,1,1,0.4,2,2.5,1.2,0.333333333333,20.000000\n"
+              "3,a > b > c,1,1,1,0.4,2,2.5,1.2,0.333333333333,10.000000\n"
+              "3,b > a > b,1,1,1,0.4,2,2.5,1.2,0.333333333333,20.000000\n"
+              "2,a > b,3,2,0.666666666667,0.333333333333,1.33333333333,2,"
+              "0.666666666667,0.666666666667,30.000000\n");
+  fix_clear(&f);
+}
+
+/* Revenue at risk beyond int64: three customers of revenue 9e12 units
+ * (9e18 millionths, the §1 limit) sum to 2.7e19 millionths, a fourth
+ * brings -1 unit; on two thread instances. The 2-gram a > c is counted
+ * in the dense counters, the 3-gram a > c > b in the hash table: both
+ * carry the same exact sum. */
+static void test_sequence_drivers_money(void) {
+  Fix f;
+  fix_init(&f, sd_events, 4, web, 1);
+  PcJobConfig cfg = {0};
+  cfg.sequence_max = 3;
+  cfg.sequence_min_customers = 1;
+  fix_start(&f, &cfg, TRUE, 2);
+  for (int i = 0; i < 4; i++) {
+    TEv j[] = {{1, "web", "a"}, {2, "web", "c"}, {3, "web", "b"}, {4, "web", "churn"}};
+    fix_add(&f, i % 2, j, 4, i < 3 ? INT64_C(9000000000000000000) : -S);
+  }
+  g_autofree char *csv = fix_csv(&f, "sequence_drivers");
+  CU_ASSERT_PTR_NOT_NULL(strstr(csv, "2,a > c,4,4,"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(csv, "3,a > c > b,4,4,"));
+  g_auto(GStrv) lines = g_strsplit(csv, "\n", -1);
+  guint big = 0;
+  for (guint i = 1; lines[i] && *lines[i]; i++)
+    big += g_str_has_suffix(lines[i], ",26999999999999.000000");
+  CU_ASSERT_EQUAL(big, 3); /* a > c, c > b, a > c > b */
+  fix_clear(&f);
+}
+
 PC_TEST_MAIN("deeper",
              {"/deeper/flows_by_hand", test_flows_by_hand},
-             {"/deeper/flows_top_k_no_target", test_flows_top_k_no_target})
+             {"/deeper/flows_top_k_no_target", test_flows_top_k_no_target},
+             {"/deeper/sequence_drivers_by_hand", test_sequence_drivers_by_hand},
+             {"/deeper/sequence_drivers_order", test_sequence_drivers_order},
+             {"/deeper/sequence_drivers_money", test_sequence_drivers_money})

@@ -102,7 +102,9 @@ static void oc_free(Outcome *o) {
 static gboolean outcome_table(const char *name) {
   static const char *const skip[] = {"summary", "variants", "ngrams",
                                      "transitions", "prefix_tree",
-                                     "preceding_paths"};
+                                     "preceding_paths", "flows",
+                                     "sequence_drivers", "time_to_target",
+                                     "attribution_models"};
   for (guint i = 0; i < G_N_ELEMENTS(skip); i++)
     if (!strcmp(name, skip[i])) return FALSE;
   return TRUE;
