@@ -7,9 +7,11 @@
  * linear credit of long journeys, exact linear counts per (channel,
  * length), and the (C+1) x (C+2) Markov transition counts. Only integers
  * are added, so merge and the rank sum are exact and order-free; doubles
- * appear only in the tables, on rank 0. No MPI, no HDF5.
+ * appear only in the tables, on rank 0 (the Markov solve is markov.c's).
+ * No MPI, no HDF5.
  */
 #include "pc_attribution.h"
+#include "pc_markov.h"
 #include "pc_module.h"
 #include "pc_stats.h"
 
@@ -115,80 +117,6 @@ static gboolean attribution_reduce(void *self, const PcModuleEnv *env,
   return env->ops->sum_i64(env->ops->ctx, m->st, m->len, error);
 }
 
-/* ---- Markov ---- */
-
-/* Solves A x = b (m x m, row-major, destroyed) by Gaussian elimination with
- * partial pivoting; ties pick the lowest row, so the operations are fixed. */
-static void swap_rows(double *A, double *b, guint m, guint k, guint p) {
-  for (guint c = 0; c < m; c++) {
-    double t = A[(size_t)k * m + c];
-    A[(size_t)k * m + c] = A[(size_t)p * m + c];
-    A[(size_t)p * m + c] = t;
-  }
-  double t = b[k];
-  b[k] = b[p];
-  b[p] = t;
-}
-
-static void solve_dense(double *A, double *b, guint m) {
-  for (guint k = 0; k < m; k++) {
-    guint p = k;
-    for (guint r = k + 1; r < m; r++)
-      if (fabs(A[(size_t)r * m + k]) > fabs(A[(size_t)p * m + k])) p = r;
-    if (p != k) swap_rows(A, b, m, k, p);
-    double piv = A[(size_t)k * m + k];
-    if (piv == 0) continue; /* cannot happen: every state reaches absorption */
-    for (guint r = k + 1; r < m; r++) {
-      double f = A[(size_t)r * m + k] / piv;
-      if (f == 0) continue;
-      for (guint c = k; c < m; c++) A[(size_t)r * m + c] -= f * A[(size_t)k * m + c];
-      b[r] -= f * b[k];
-    }
-  }
-  for (guint k = m; k-- > 0;) {
-    double s = b[k];
-    for (guint c = k + 1; c < m; c++) s -= A[(size_t)k * m + c] * b[c];
-    double piv = A[(size_t)k * m + k];
-    b[k] = piv != 0 ? s / piv : 0;
-  }
-}
-
-static int64_t row_out(const int64_t *counts, size_t W, guint s) {
-  int64_t out = 0;
-  for (size_t t = 0; t < W; t++) out += counts[s * W + t];
-  return out;
-}
-
-/* The system, multiplied by out(s) so that its entries are the integer
- * counts: out(s) x_s - sum_t count(s,t) x_t = count(s,conv) over the live
- * states ('^' and channels with outgoing transitions, removed excluded);
- * a transition into a dead state ends in null (x = 0). */
-double pc_markov_pconv(const int64_t *counts, guint C, int64_t removed) {
-  size_t W = (size_t)C + 2;
-  g_autofree guint *idx = g_new(guint, C + 1); /* state -> unknown */
-  guint m = 0;
-  for (guint s = 0; s <= C; s++) {
-    gboolean live = row_out(counts, W, s) > 0 &&
-                    !(s > 0 && (int64_t)(s - 1) == removed);
-    idx[s] = live ? m++ : G_MAXUINT;
-  }
-  if (idx[0] == G_MAXUINT) return 0;
-  g_autofree double *A = g_new0(double, (size_t)m * m);
-  g_autofree double *b = g_new0(double, m);
-  for (guint s = 0; s <= C; s++) {
-    if (idx[s] == G_MAXUINT) continue;
-    size_t r = idx[s];
-    A[r * m + r] = (double)row_out(counts, W, s);
-    for (guint t = 0; t < C; t++) {
-      if (idx[t + 1] == G_MAXUINT || !counts[s * W + t]) continue;
-      A[r * m + idx[t + 1]] -= (double)counts[s * W + t];
-    }
-    b[r] = (double)counts[s * W + C];
-  }
-  solve_dense(A, b, m);
-  return b[idx[0]];
-}
-
 /* ---- Table ---- */
 
 static double linear_credit(const Attribution *m, guint c) {
@@ -202,21 +130,11 @@ static double linear_credit(const Attribution *m, guint c) {
   return s;
 }
 
-/* Removal effect per kept channel (nan when P(conv) = 0). */
+/* Removal effect per kept channel (nan when P(conv) = 0); the sum. */
 static double markov_effects(const Attribution *m, const PcNames *nm,
                              double *eff) {
-  const int64_t *mk = m->st + m->off_markov;
-  size_t W = (size_t)m->C + 2;
-  double p = pc_markov_pconv(mk, m->C, -1), total = 0;
-  for (guint c = 0; c < m->C; c++) {
-    if (nm->channel_kept && !nm->channel_kept[c]) continue;
-    int64_t in = 0; /* a channel never entered cannot change P(conv) */
-    for (size_t s = 0; s <= m->C; s++) in += mk[s * W + c];
-    if (p == 0) eff[c] = NAN;
-    else eff[c] = in ? 1 - pc_markov_pconv(mk, m->C, c) / p : 0;
-    total += eff[c];
-  }
-  return total;
+  return pc_markov_effects(m->st + m->off_markov, m->C, 1, nm->channel_kept,
+                           eff);
 }
 
 static gboolean attribution_tables(void *self, const PcModuleEnv *env,

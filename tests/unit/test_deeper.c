@@ -4,7 +4,7 @@
  * (pc_modtest.h) exactly as a run drives them, and through a fake world of
  * threaded ranks for the any-P property. Every expected number is worked
  * out by hand in the comment above its assert. */
-// #include "pc_markov.h"
+#include "pc_markov.h"
 #include "pc_modtest.h"
 #include "pc_stats.h"
 #include "pc_test.h"
@@ -273,9 +273,182 @@ static void test_sequence_drivers_money(void) {
   fix_clear(&f);
 }
 
+/* ---- attribution models (§18) ----------------------------------------------- */
+
+static const char *const am_events[] = {"a", "churn"};
+static const char *const abc[] = {"A", "B", "C"};
+
+#define ASSERT_NEAR(x, y) CU_ASSERT_DOUBLE_EQUAL((x), (y), 1e-13 * (1 + fabs(y)))
+
+/* The attribution_models table after the run (the caller frees it). */
+static GPtrArray *fix_tables(Fix *f, const PcTable **am) {
+  GPtrArray *t = pc_modtest_tables(f->m);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+  *am = pc_modtest_find(t, "attribution_models");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(*am);
+  return t;
+}
+
+/* H = 1 day; touches are event "a" (which sorts before "churn" at an equal
+ * timestamp, so a touch at the target's time is in the pre-target journey).
+ *   J1 A@0 B@1d C@2d, churn@3d   position A .4 B .2 C .4; decay weights
+ *      2^-3 2^-2 2^-1 (sum 7/8): A 1/7, B 2/7, C 4/7
+ *   J2 B@0, churn@5d             B 1 (one touch); decay B 1
+ *   J3 A@0 B@1d, churn@1d        A .5 B .5 (two touches); decay 1/2 : 1 ->
+ *      A 1/3, B 2/3
+ *   J4 A@0 A@1d B@2d C@3d A@4d, churn@4d  first and last A .4 + .4, the
+ *      three middles .2/3 each; decay 1/16 1/8 1/4 1/2 1 (31/16): A 19/31,
+ *      B 4/31, C 8/31
+ *   J5 C@0 (no churn)  J6 churn only (empty: credits nobody)
+ * Position: A .5 + 1.2 + .2/3, B 1 + .5 + .2 + .2/3, C .4 + .2/3; decay: A
+ * 1/7 + 1/3 + 19/31, B 2/7 + 1 + 2/3 + 4/31, C 4/7 + 8/31; each model sums
+ * to the 4 customers with a touch. */
+static void test_attribution_models_credit(void) {
+  Fix f;
+  fix_init(&f, am_events, 2, abc, 3);
+  PcJobConfig cfg = {0};
+  cfg.attribution = TRUE;
+  cfg.half_life_s = 86400;
+  fix_start(&f, &cfg, TRUE, 2);
+  TEv j1[] = {{0, "A", "a"}, {DAY, "B", "a"}, {2 * DAY, "C", "a"}, {3 * DAY, "A", "churn"}};
+  TEv j2[] = {{0, "B", "a"}, {5 * DAY, "B", "churn"}};
+  TEv j3[] = {{0, "A", "a"}, {DAY, "B", "a"}, {DAY, "C", "churn"}};
+  TEv j4[] = {{0, "A", "a"}, {DAY, "A", "a"}, {2 * DAY, "B", "a"}, {3 * DAY, "C", "a"},
+              {4 * DAY, "A", "a"}, {4 * DAY, "A", "churn"}};
+  TEv j5[] = {{0, "C", "a"}};
+  TEv j6[] = {{0, "C", "churn"}};
+  fix_add(&f, 0, j1, 4, 0);
+  fix_add(&f, 1, j2, 2, 0);
+  fix_add(&f, 0, j3, 3, 0);
+  fix_add(&f, 1, j4, 6, 0);
+  fix_add(&f, 0, j5, 1, 0);
+  fix_add(&f, 1, j6, 1, 0);
+  const PcTable *am;
+  GPtrArray *t = fix_tables(&f, &am);
+  const double pos[] = {0.5 + 1.2 + 0.2 / 3, 1 + 0.5 + 0.2 + 0.2 / 3, 0.4 + 0.2 / 3};
+  const double dec[] = {1.0 / 7 + 1.0 / 3 + 19.0 / 31, 2.0 / 7 + 1 + 2.0 / 3 + 4.0 / 31,
+                        4.0 / 7 + 8.0 / 31};
+  CU_ASSERT_EQUAL_FATAL(pc_table_nrows(am), 3);
+  for (guint r = 0; r < 3; r++) {
+    CU_ASSERT_STRING_EQUAL(pc_table_get_string(am, r, 0), abc[r]);
+    ASSERT_NEAR(pc_table_get_double(am, r, 1), pos[r]);
+    ASSERT_NEAR(pc_table_get_double(am, r, 2), dec[r]);
+  }
+  g_ptr_array_unref(t);
+  fix_clear(&f);
+}
+
+/* Order 2 on channels A, B: J1 A B (y = 1), J2 A A, J3 B (y = 1), J4 B A.
+ * States ^ A B AA AB BA BB: ^->A 2, ^->B 2, A->AA 1, A->AB 1, AB->conv,
+ * AA->null, B->conv 1, B->BA 1, BA->null. x_AB = 1, x_A = 1/2, x_B = 1/2,
+ * P = x_^ = 1/2. Remove A (A AA AB BA dead): x_B = 1/2, x_^ = 1/4 ->
+ * effect 1/2. Remove B: x_A = 0, x_^ = 0 -> effect 1. Shares 1/3, 2/3,
+ * conversions (Y = 2) 2/3, 4/3. Order 1 on the same journeys: x_A = 1/4,
+ * x_B = 3/4, P = 1/2; without A x_^ = 1/3 -> effect 1/3; without B 1. */
+static void test_markov_order2_by_hand(void) {
+  const char *const ab[] = {"A", "B"};
+  const double want[2][2][3] = {{{1.0 / 3, 0.25, 0.5}, {1, 0.75, 1.5}},
+                                {{0.5, 1.0 / 3, 2.0 / 3}, {1, 2.0 / 3, 4.0 / 3}}};
+  for (guint k = 1; k <= 2; k++) {
+    Fix f;
+    fix_init(&f, am_events, 2, ab, 2);
+    PcJobConfig cfg = {0};
+    cfg.attribution = TRUE;
+    cfg.markov_order = k;
+    fix_start(&f, &cfg, TRUE, 1);
+    TEv j1[] = {{1, "A", "a"}, {2, "B", "a"}, {3, "B", "churn"}};
+    TEv j2[] = {{1, "A", "a"}, {2, "A", "a"}};
+    TEv j3[] = {{1, "B", "a"}, {2, "B", "churn"}};
+    TEv j4[] = {{1, "B", "a"}, {2, "A", "a"}};
+    fix_add(&f, 0, j1, 3, 0);
+    fix_add(&f, 0, j2, 2, 0);
+    fix_add(&f, 0, j3, 2, 0);
+    fix_add(&f, 0, j4, 2, 0);
+    const PcTable *am;
+    GPtrArray *t = fix_tables(&f, &am);
+    for (guint r = 0; r < 2; r++)
+      for (guint c = 0; c < 3; c++)
+        ASSERT_NEAR(pc_table_get_double(am, r, 3 + c), want[k - 1][r][c]);
+    g_ptr_array_unref(t);
+    fix_clear(&f);
+  }
+  /* the kernel: state ids and transitions of order 2 over C = 2 */
+  CU_ASSERT_EQUAL(pc_markov_states(2, 2), 7);
+  CU_ASSERT_EQUAL(pc_markov_next(2, 2, 0, 1), 2);     /* ^ -B-> B */
+  CU_ASSERT_EQUAL(pc_markov_next(2, 2, 1, 1), 4);     /* A -B-> AB */
+  CU_ASSERT_EQUAL(pc_markov_next(2, 2, 4, 0), 5);     /* AB -A-> BA */
+  CU_ASSERT_EQUAL(pc_markov_next(2, 2, 6, 1), 6);     /* BB -B-> BB */
+  CU_ASSERT_EQUAL(pc_markov_states(10, 4), 11111);
+  CU_ASSERT_EQUAL(pc_markov_states(1u << 20, 4), UINT64_MAX);
+}
+
+/* More channels^k than PC_MARKOV_MAX_STATES is a configuration error that
+ * names the key and the number of states: 65 channels, order 2 = 4225. */
+static void test_markov_too_many_states(void) {
+  char *ch[65];
+  for (int i = 0; i < 65; i++) ch[i] = g_strdup_printf("c%02d", i);
+  Fix f;
+  fix_init(&f, am_events, 2, (const char *const *)ch, 65);
+  PcJobConfig cfg = {0};
+  cfg.attribution = TRUE;
+  cfg.markov_order = 2;
+  cfg.target_events = target_churn;
+  cfg.n_target_events = 1;
+  GError *err = NULL;
+  PcModTest *m = pc_modtest_new(&cfg, &f.nm, &f.target, TRUE, 1, &err);
+  CU_ASSERT_PTR_NULL(m);
+  CU_ASSERT_TRUE(g_error_matches(err, PC_ERROR, PC_ERROR_CONFIG));
+  CU_ASSERT_PTR_NOT_NULL(err ? strstr(err->message, "attribution.markov_order") : NULL);
+  CU_ASSERT_PTR_NOT_NULL(err ? strstr(err->message, "4225") : NULL);
+  g_clear_error(&err);
+  cfg.markov_order = 1; /* order 1 is bounded like spec §8 only */
+  f.m = pc_modtest_new(&cfg, &f.nm, &f.target, TRUE, 1, &err);
+  CU_ASSERT_PTR_NOT_NULL(f.m);
+  fix_clear(&f);
+  for (int i = 0; i < 65; i++) g_free(ch[i]);
+}
+
+/* Order 1 is spec §8's chain: on 300 pseudo-random journeys (some long,
+ * some empty before the target) the Markov columns of attribution_models
+ * are the bytes of attribution.csv's. */
+static void test_markov_order1_is_attribution(void) {
+  const char *const ch[] = {"app", "call", "email", "web"};
+  Fix f;
+  fix_init(&f, am_events, 2, ch, 4);
+  PcJobConfig cfg = {0};
+  cfg.attribution = TRUE;
+  fix_start(&f, &cfg, TRUE, 2);
+  uint64_t r = 7;
+  for (int k = 0; k < 300; k++) {
+    TEv in[64];
+    size_t n = 1 + (k % 11 == 0 ? 60 : k % 6);
+    for (size_t i = 0; i < n; i++) {
+      r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+      in[i] = (TEv){(int64_t)i * S, ch[(r >> 33) % 4], (r >> 40) % 5 ? "a" : "churn"};
+    }
+    fix_add(&f, k % 2, in, n, 0);
+  }
+  GPtrArray *t = pc_modtest_tables(f.m);
+  const PcTable *a = pc_modtest_find(t, "attribution");
+  const PcTable *am = pc_modtest_find(t, "attribution_models");
+  CU_ASSERT_FATAL(a && am && pc_table_nrows(a) == 4 && pc_table_nrows(am) == 4);
+  for (guint row = 0; row < 4; row++)
+    for (guint c = 0; c < 3; c++) {
+      double x = pc_table_get_double(a, row, 4 + c), y = pc_table_get_double(am, row, 3 + c);
+      CU_ASSERT_EQUAL(memcmp(&x, &y, sizeof x), 0);
+      CU_ASSERT_TRUE(x > 0 && x < 2.0 * 300);
+    }
+  g_ptr_array_unref(t);
+  fix_clear(&f);
+}
+
 PC_TEST_MAIN("deeper",
              {"/deeper/flows_by_hand", test_flows_by_hand},
              {"/deeper/flows_top_k_no_target", test_flows_top_k_no_target},
              {"/deeper/sequence_drivers_by_hand", test_sequence_drivers_by_hand},
              {"/deeper/sequence_drivers_order", test_sequence_drivers_order},
-             {"/deeper/sequence_drivers_money", test_sequence_drivers_money})
+             {"/deeper/sequence_drivers_money", test_sequence_drivers_money},
+             {"/deeper/attribution_models_credit", test_attribution_models_credit},
+             {"/deeper/markov_order2_by_hand", test_markov_order2_by_hand},
+             {"/deeper/markov_too_many_states", test_markov_too_many_states},
+             {"/deeper/markov_order1_is_attribution", test_markov_order1_is_attribution})
