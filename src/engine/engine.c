@@ -125,6 +125,7 @@ static gboolean workers_new(PcEngine *e, GError **error) {
 }
 
 gboolean pc_engine_open(PcEngine *e, GError **error) {
+  pc_signals_phase(pc_comm_signals(e->comm), "opening the store and planning");
   pc_timer_start(&e->t, PC_T_PLAN);
   g_autoptr(GPtrArray) shards = NULL;
   uint64_t buckets;
@@ -201,6 +202,7 @@ static void progress(PcEngine *e, uint64_t done, double t0, double *last) {
 }
 
 gboolean pc_engine_scan(PcEngine *e, GError **error) {
+  pc_signals_phase(pc_comm_signals(e->comm), "reading the store and building journeys");
   size_t nb;
   g_autofree uint32_t *mine = pc_plan_buckets_of(e->plan, e->rank, &nb);
   g_autofree PcShardData **slices = g_new0(PcShardData *, e->src->n_shards + 1);
@@ -242,6 +244,7 @@ static gboolean agree_kept(PcEngine *e, GError **error) {
 }
 
 gboolean pc_engine_reduce(PcEngine *e, GError **error) {
+  pc_signals_phase(pc_comm_signals(e->comm), "reducing the analyses across ranks");
   pc_timer_start(&e->t, PC_T_REDUCE);
   pc_modset_merge_threads(e->mods);
   if (!agree_kept(e, error)) return FALSE; /* the same verdict on every rank */
@@ -266,7 +269,8 @@ gboolean pc_engine_check_output(PcEngine *e, gboolean force, GError **error) {
   gboolean ok = TRUE;
   e->force = force;
   if (e->rank == 0)
-    ok = pc_outdir_open(e->cfg->dir, e->cfg->store, force, &e->outdir, error);
+    ok = pc_outdir_open(e->cfg->dir, e->cfg->store, force,
+                        pc_comm_signals(e->comm), &e->outdir, error);
   return pc_comm_agree(e->comm, ok, error);
 }
 
