@@ -57,9 +57,10 @@ static void *watch(void *data) {
   if (s->committed)
     msg = g_strdup_printf("parcours %s: interrupted by %s after its results were committed (they are complete)\n", s->cmd ? s->cmd : "", sig_name(sig));
   else
-    msg = g_strdup_printf("parcours %s: interrupted by %s while %s: nothing was committed%s\n", s->cmd ? s->cmd : "", sig_name(sig), s->phase ? s->phase : "starting", s->paths->len ? "; temporary files removed" : "");
-  if (!s->committed) remove_all(s);
+    msg = g_strdup_printf("parcours %s: interrupted by %s while %s: nothing was committed%s\n", s->cmd ? s->cmd : "", sig_name(sig), s->phase ? s->phase : "starting", s->paths->len ? "; removing its temporary files" : "");
+  /* first the message: mpirun or Slurm may end the output streams soon */
   if (s->rank == 0) say(msg);
+  if (!s->committed) remove_all(s);
   _exit(128 + sig);
 }
 
