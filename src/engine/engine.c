@@ -100,17 +100,14 @@ static gboolean make_plan(PcEngine *e, GError **error) {
   }
   pc_progress(e->comm, e->quiet, "run: plan %s over %d ranks, %" G_GUINT64_FORMAT " buckets: imbalance %.3f (cost), %.3f (events)",
               pc_plan_strategy_name(e->cfg->strategy), e->size, B, e->plan->imbalance_cost, e->plan->imbalance_events);
-  if (!e->cfg->memory_per_rank) return TRUE;
-  uint64_t need = pc_plan_memory_estimate(e->plan, e->rank, e->cfg->batch_events);
-  if (need <= e->cfg->memory_per_rank) return TRUE;
-  pc_set_error(error, PC_ERROR_MEMORY, "the plan needs about %.1f MiB on rank %d, more than run.memory_per_rank = %.1f MiB: use more ranks (or a smaller partition.batch_events)", need / 1048576.0, e->rank, e->cfg->memory_per_rank / 1048576.0);
-  return FALSE;
+  return TRUE;
 }
 
 static gboolean workers_new(PcEngine *e, GError **error) {
   e->env = (PcModuleEnv){e->cfg, &e->src->names,
                          pc_source_tokens(e->src, e->cfg->token),
                          &e->src->target, e->src->has_crm, e->ops, &e->facts};
+  if (!pc_engine_check_run(e, error)) return FALSE;
   if (!(e->mods = pc_modset_new(&e->env, e->threads, error))) return FALSE;
   e->w = g_new0(Worker, e->threads);
   for (int i = 0; i < e->threads; i++) {
@@ -130,7 +127,8 @@ gboolean pc_engine_open(PcEngine *e, GError **error) {
   g_autoptr(GPtrArray) shards = NULL;
   uint64_t buckets;
   if (!shard_list(e, &shards, &buckets, error)) return FALSE;
-  gboolean ok = pc_source_open(shards, buckets, e->cfg, &e->src, error);
+  gboolean ok = pc_engine_check_metas(e, buckets, shards->len, error) &&
+                pc_source_open(shards, buckets, e->cfg, &e->src, error);
   if (!pc_comm_agree(e->comm, ok, error)) return FALSE;
   ok = make_plan(e, error);
   if (!pc_comm_agree(e->comm, ok, error)) return FALSE;
