@@ -9,11 +9,15 @@
 #define PC_COMM_H
 
 #include "pc_commops.h"
+#include "pc_signals.h"
 
 typedef struct PcComm PcComm;
 
-/* MPI_Init_thread (funneled). Works without mpirun (singleton, P = 1). */
-PcComm *pc_comm_init(int *argc, char ***argv);
+/* MPI_Init_thread (funneled). Works without mpirun (singleton, P = 1).
+ * sig: the process's signal watcher (pc_signals_start(), may be NULL),
+ * kept for the commands (pc_comm_signals). */
+PcComm *pc_comm_init(int *argc, char ***argv, PcSignals *sig);
+PcSignals *pc_comm_signals(const PcComm *c);
 void pc_comm_finalize(PcComm *c);
 int pc_comm_rank(const PcComm *c);
 int pc_comm_size(const PcComm *c);

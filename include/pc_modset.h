@@ -20,6 +20,12 @@ PcModSet *pc_modset_new(const PcModuleEnv *env, int threads, GError **error);
 void pc_modset_free(PcModSet *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcModSet, pc_modset_free)
 
+/* The memory the enabled modules declare (PcModule.memory) for `threads`
+ * instances and `customers` planned customers; *largest (may be NULL) gets
+ * the name of the module that needs the most. Creates nothing. */
+uint64_t pc_modset_memory(const PcModuleEnv *env, int threads,
+                          uint64_t customers, const char **largest);
+
 /* Hands one journey to every module's instance of thread t. */
 void pc_modset_add(PcModSet *s, int t, const PcJourneyView *jv);
 

@@ -108,6 +108,12 @@ typedef struct {
   /* Optional, rank 0 after tables: adds members to run.json's top-level
    * object (diagnostics such as the model's iterations). */
   void (*describe)(void *self, JsonBuilder *b);
+  /* Optional: the bytes this analysis needs on one rank with `threads`
+   * instances and `customers` customers planned for the rank, for what does
+   * not grow with distinct keys (counter arrays sized by the names, a
+   * model's rows and d x d state). Called before create, so the engine can
+   * refuse a job before allocating (run.memory_per_rank). */
+  uint64_t (*memory)(const PcModuleEnv *env, int threads, uint64_t customers);
 } PcModule;
 
 /* The module table, in output order (src/engine/modules.c). */

@@ -10,6 +10,7 @@
 #define PC_OUTDIR_H
 
 #include "pc_core.h"
+#include "pc_signals.h"
 
 #define PC_OUTDIR_MARKER ".parcours-output" /* in every output directory */
 
@@ -21,10 +22,12 @@ typedef struct PcOutDir PcOutDir;
  * store, which DIR may not be, contain or lie inside. FALSE with
  * PC_ERROR_EXISTS (exists, no --force), PC_ERROR_CONFIG (not ours, the
  * store, a file, a link) or PC_ERROR_IO (lock held: the message names the
- * holder's PID; cannot create the lock). Caller frees with
+ * holder's PID; cannot create the lock). sig (may be NULL): the staging
+ * directory is registered there for removal on a signal, and the commit is
+ * bracketed so that a signal never lands half-way. Caller frees with
  * pc_outdir_close(), which releases the lock. */
 gboolean pc_outdir_open(const char *dir, const char *store, gboolean force,
-                        PcOutDir **out, GError **error);
+                        PcSignals *sig, PcOutDir **out, GError **error);
 void pc_outdir_close(PcOutDir *o);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcOutDir, pc_outdir_close)
 

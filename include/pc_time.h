@@ -34,6 +34,13 @@ typedef enum {
  * FALSE and *us untouched otherwise. Never reads outside s[0..len). */
 gboolean pc_time_parse(const char *s, size_t len, int64_t *us);
 
+/* An optional ".f{1,6}" at s[0..len) as millionths, right-padded ('.5' is
+ * 500000): the six-digit fraction of both a timestamp and a value (spec
+ * §1). *used = bytes taken (0 when there is no '.'). FALSE on a '.' without
+ * digits or a seventh digit. */
+gboolean pc_parse_fraction6(const char *s, size_t len, int64_t *us,
+                            size_t *used);
+
 /* Formats us as ISO-8601 UTC "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" into buf and
  * returns buf. Cannot fail: every int64 is a date. Years use astronomical
  * numbering (year 0 = 1 BC): 0000..9999 take four digits, a negative year

@@ -165,6 +165,15 @@ static gboolean attribution_tables(void *self, const PcModuleEnv *env,
   return TRUE;
 }
 
+/* Per thread: the counters and the (C+1) x (C+2) Markov counts; on rank 0
+ * the dense solve of up to C+1 unknowns. */
+static uint64_t attribution_memory(const PcModuleEnv *env, int threads,
+                                   uint64_t customers) {
+  uint64_t C = (uint64_t)env->names->channels->n;
+  uint64_t state = C * (A_COUNT + LINMAX) + (C + 1) * (C + 2);
+  return (uint64_t)threads * 8 * state + 8 * (C + 1) * (C + 2);
+}
+
 const PcModule pc_module_attribution = {
     .name = "attribution",
     .enabled = attribution_enabled,
@@ -174,4 +183,5 @@ const PcModule pc_module_attribution = {
     .reduce = attribution_reduce,
     .tables = attribution_tables,
     .destroy = attribution_destroy,
+    .memory = attribution_memory,
 };

@@ -98,6 +98,12 @@ static void channels_destroy(void *self) {
   g_free(m);
 }
 
+/* Per thread: counters, value sum and two stamps per channel. */
+static uint64_t channels_memory(const PcModuleEnv *env, int threads,
+                                uint64_t customers) {
+  return (uint64_t)threads * ((uint64_t)env->names->channels->n + 1) * (K_COUNT * 8 + sizeof(PcMoney) + 16);
+}
+
 const PcModule pc_module_channels = {
     .name = "channels",
     .create = channels_create,
@@ -106,4 +112,5 @@ const PcModule pc_module_channels = {
     .reduce = channels_reduce,
     .tables = channels_tables,
     .destroy = channels_destroy,
+    .memory = channels_memory,
 };

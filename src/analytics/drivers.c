@@ -123,6 +123,13 @@ static void drivers_destroy(void *self) {
   g_free(m);
 }
 
+/* Per thread: counts, revenue and stamps per event name and channel. */
+static uint64_t drivers_memory(const PcModuleEnv *env, int threads,
+                               uint64_t customers) {
+  uint64_t names = (uint64_t)env->names->events->n + (uint64_t)env->names->channels->n + 1;
+  return (uint64_t)threads * names * (D_COUNT * 8 + sizeof(PcMoney) + 8);
+}
+
 const PcModule pc_module_drivers = {
     .name = "drivers",
     .enabled = drivers_enabled,
@@ -132,4 +139,5 @@ const PcModule pc_module_drivers = {
     .reduce = drivers_reduce,
     .tables = drivers_tables,
     .destroy = drivers_destroy,
+    .memory = drivers_memory,
 };

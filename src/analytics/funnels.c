@@ -241,6 +241,16 @@ static gboolean funnels_tables(void *self, const PcModuleEnv *env,
   return TRUE;
 }
 
+/* Per thread: one counter per (funnel, split, level). */
+static uint64_t funnels_memory(const PcModuleEnv *env, int threads,
+                               uint64_t customers) {
+  uint64_t len = 0;
+  for (guint i = 0; i < env->cfg->n_funnels; i++)
+    len += (env->cfg->funnels[i].split_channel ? (uint64_t)env->names->channels->n + 1 : 1) *
+           env->cfg->funnels[i].n_steps;
+  return (uint64_t)threads * 8 * (len + 1);
+}
+
 const PcModule pc_module_funnels = {
     .name = "funnels",
     .enabled = funnels_enabled,
@@ -250,4 +260,5 @@ const PcModule pc_module_funnels = {
     .reduce = funnels_reduce,
     .tables = funnels_tables,
     .destroy = funnels_destroy,
+    .memory = funnels_memory,
 };

@@ -175,6 +175,17 @@ static void model_destroy(void *self) {
   g_free(m);
 }
 
+/* The rows (about 64 bytes a customer with its event counts) and the fit:
+ * per thread the accumulators of the d(d+1)/2 Hessian terms (16-byte fixed
+ * point), on every rank the d x d Hessian, its factor and a trial copy,
+ * with d = event names + 2. */
+static uint64_t model_memory(const PcModuleEnv *env, int threads,
+                             uint64_t customers) {
+  uint64_t d = (uint64_t)env->names->events->n + 3;
+  return customers * 64 + (uint64_t)threads * 16 * (d * (d + 1) / 2 + 4 * d) +
+         3 * 8 * d * d;
+}
+
 const PcModule pc_module_model = {
     .name = "model",
     .enabled = model_enabled,
@@ -185,4 +196,5 @@ const PcModule pc_module_model = {
     .tables = model_tables,
     .destroy = model_destroy,
     .describe = model_describe,
+    .memory = model_memory,
 };

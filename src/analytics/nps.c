@@ -118,6 +118,11 @@ static void nps_destroy(void *self) {
   g_free(m);
 }
 
+static uint64_t nps_memory(const PcModuleEnv *env, int threads,
+                           uint64_t customers) {
+  return (uint64_t)threads * 8 * (((uint64_t)env->names->channels->n + 1) * N_COUNT + 1);
+}
+
 const PcModule pc_module_nps = {
     .name = "nps",
     .enabled = nps_enabled,
@@ -127,4 +132,5 @@ const PcModule pc_module_nps = {
     .reduce = nps_reduce,
     .tables = nps_tables,
     .destroy = nps_destroy,
+    .memory = nps_memory,
 };

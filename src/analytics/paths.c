@@ -366,6 +366,13 @@ static void paths_destroy(void *self) {
   g_free(m);
 }
 
+/* Per thread: the dense counters of small token ids (the tables keyed by
+ * sequences grow with distinct keys: the plan's estimate covers them). */
+static uint64_t paths_memory(const PcModuleEnv *env, int threads,
+                             uint64_t customers) {
+  return (uint64_t)threads * 8 * 3 * (DENSE + DENSE * DENSE + TR_N * TR_N);
+}
+
 const PcModule pc_module_paths = {
     .name = "paths",
     .create = paths_create,
@@ -374,4 +381,5 @@ const PcModule pc_module_paths = {
     .reduce = paths_reduce,
     .tables = paths_tables,
     .destroy = paths_destroy,
+    .memory = paths_memory,
 };

@@ -170,6 +170,12 @@ static void preceding_destroy(void *self) {
   g_free(m);
 }
 
+/* Per thread: token counts and stamps per event name. */
+static uint64_t preceding_memory(const PcModuleEnv *env, int threads,
+                                 uint64_t customers) {
+  return (uint64_t)threads * 16 * ((uint64_t)env->names->events->n + 1);
+}
+
 const PcModule pc_module_preceding = {
     .name = "preceding",
     .enabled = preceding_enabled,
@@ -179,4 +185,5 @@ const PcModule pc_module_preceding = {
     .reduce = preceding_reduce,
     .tables = preceding_tables,
     .destroy = preceding_destroy,
+    .memory = preceding_memory,
 };

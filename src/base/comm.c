@@ -18,6 +18,7 @@ struct PcComm {
   MPI_Datatype fix_type;
   MPI_Op fix_sum;
   PcCommOps ops;
+  PcSignals *sig;      /* the process's signal watcher, not owned */
 };
 
 static void fix_add(void *in, void *inout, int *len, MPI_Datatype *dt) {
@@ -133,10 +134,11 @@ static gboolean ops_exchange(void *ctx, GByteArray **send, GByteArray **recv,
   return TRUE;
 }
 
-PcComm *pc_comm_init(int *argc, char ***argv) {
+PcComm *pc_comm_init(int *argc, char ***argv, PcSignals *sig) {
   int provided;
   MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
   PcComm *c = g_new0(PcComm, 1);
+  c->sig = sig;
   MPI_Comm_rank(MPI_COMM_WORLD, &c->rank);
   MPI_Comm_size(MPI_COMM_WORLD, &c->size);
   MPI_Type_contiguous(16, MPI_BYTE, &c->fix_type);
@@ -155,6 +157,7 @@ void pc_comm_finalize(PcComm *c) {
 }
 
 int pc_comm_rank(const PcComm *c) { return c->rank; }
+PcSignals *pc_comm_signals(const PcComm *c) { return c->sig; }
 uint64_t pc_comm_bytes_sent(const PcComm *c) { return c->bytes_sent; }
 int pc_comm_size(const PcComm *c) { return c->size; }
 const PcCommOps *pc_comm_ops(PcComm *c) { return &c->ops; }

@@ -87,10 +87,8 @@ static gboolean parse_clock(const char *s, int64_t *secs) {
   return TRUE;
 }
 
-/* Optional ".f{1,6}" at s[0..len): microseconds, right-padded ('.5' is
- * 500000). *used = bytes taken (0 when there is no '.'). */
-static gboolean parse_fraction(const char *s, size_t len, int64_t *us,
-                               size_t *used) {
+gboolean pc_parse_fraction6(const char *s, size_t len, int64_t *us,
+                            size_t *used) {
   *us = 0;
   *used = 0;
   if (len == 0 || s[0] != '.') return TRUE;
@@ -128,7 +126,7 @@ static gboolean parse_iso(const char *s, size_t len, int64_t *us) {
   size_t used;
   if (len < 20 || s[10] != 'T') return FALSE;
   if (!parse_date(s, &days) || !parse_clock(s + 11, &secs)) return FALSE;
-  if (!parse_fraction(s + 19, len - 19, &frac, &used)) return FALSE;
+  if (!pc_parse_fraction6(s + 19, len - 19, &frac, &used)) return FALSE;
   if (!parse_zone(s + 19 + used, len - 19 - used, &off)) return FALSE;
   *us = (days * DAY_S + secs - off) * MICROS + frac;
   return TRUE;

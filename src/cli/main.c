@@ -27,7 +27,9 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-  PcComm *c = pc_comm_init(&argc, &argv);
+  /* first: the signal mask must be set before MPI or OpenMP start threads */
+  PcSignals *sig = pc_signals_start();
+  PcComm *c = pc_comm_init(&argc, &argv, sig);
   pc_h5io_quiet();
   int rc = 2;
   if (argc < 2) {
@@ -39,6 +41,7 @@ int main(int argc, char **argv) {
     size_t i = 0;
     while (i < G_N_ELEMENTS(commands) && strcmp(commands[i].name, argv[1])) i++;
     if (i < G_N_ELEMENTS(commands)) {
+      pc_signals_set_command(sig, argv[1], pc_comm_rank(c));
       /* GOption prints argv[0] in usage lines: "parcours run" */
       g_autofree char *name = g_strdup_printf("parcours %s", argv[1]);
       char *saved = argv[1];

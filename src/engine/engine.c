@@ -100,17 +100,14 @@ static gboolean make_plan(PcEngine *e, GError **error) {
   }
   pc_progress(e->comm, e->quiet, "run: plan %s over %d ranks, %" G_GUINT64_FORMAT " buckets: imbalance %.3f (cost), %.3f (events)",
               pc_plan_strategy_name(e->cfg->strategy), e->size, B, e->plan->imbalance_cost, e->plan->imbalance_events);
-  if (!e->cfg->memory_per_rank) return TRUE;
-  uint64_t need = pc_plan_memory_estimate(e->plan, e->rank, e->cfg->batch_events);
-  if (need <= e->cfg->memory_per_rank) return TRUE;
-  pc_set_error(error, PC_ERROR_MEMORY, "the plan needs about %.1f MiB on rank %d, more than run.memory_per_rank = %.1f MiB: use more ranks (or a smaller partition.batch_events)", need / 1048576.0, e->rank, e->cfg->memory_per_rank / 1048576.0);
-  return FALSE;
+  return TRUE;
 }
 
 static gboolean workers_new(PcEngine *e, GError **error) {
   e->env = (PcModuleEnv){e->cfg, &e->src->names,
                          pc_source_tokens(e->src, e->cfg->token),
                          &e->src->target, e->src->has_crm, e->ops, &e->facts};
+  if (!pc_engine_check_run(e, error)) return FALSE;
   if (!(e->mods = pc_modset_new(&e->env, e->threads, error))) return FALSE;
   e->w = g_new0(Worker, e->threads);
   for (int i = 0; i < e->threads; i++) {
@@ -125,11 +122,13 @@ static gboolean workers_new(PcEngine *e, GError **error) {
 }
 
 gboolean pc_engine_open(PcEngine *e, GError **error) {
+  pc_signals_phase(pc_comm_signals(e->comm), "opening the store and planning");
   pc_timer_start(&e->t, PC_T_PLAN);
   g_autoptr(GPtrArray) shards = NULL;
   uint64_t buckets;
   if (!shard_list(e, &shards, &buckets, error)) return FALSE;
-  gboolean ok = pc_source_open(shards, buckets, e->cfg, &e->src, error);
+  gboolean ok = pc_engine_check_metas(e, buckets, shards->len, error) &&
+                pc_source_open(shards, buckets, e->cfg, &e->src, error);
   if (!pc_comm_agree(e->comm, ok, error)) return FALSE;
   ok = make_plan(e, error);
   if (!pc_comm_agree(e->comm, ok, error)) return FALSE;
@@ -201,6 +200,7 @@ static void progress(PcEngine *e, uint64_t done, double t0, double *last) {
 }
 
 gboolean pc_engine_scan(PcEngine *e, GError **error) {
+  pc_signals_phase(pc_comm_signals(e->comm), "reading the store and building journeys");
   size_t nb;
   g_autofree uint32_t *mine = pc_plan_buckets_of(e->plan, e->rank, &nb);
   g_autofree PcShardData **slices = g_new0(PcShardData *, e->src->n_shards + 1);
@@ -242,6 +242,7 @@ static gboolean agree_kept(PcEngine *e, GError **error) {
 }
 
 gboolean pc_engine_reduce(PcEngine *e, GError **error) {
+  pc_signals_phase(pc_comm_signals(e->comm), "reducing the analyses across ranks");
   pc_timer_start(&e->t, PC_T_REDUCE);
   pc_modset_merge_threads(e->mods);
   if (!agree_kept(e, error)) return FALSE; /* the same verdict on every rank */
@@ -266,7 +267,8 @@ gboolean pc_engine_check_output(PcEngine *e, gboolean force, GError **error) {
   gboolean ok = TRUE;
   e->force = force;
   if (e->rank == 0)
-    ok = pc_outdir_open(e->cfg->dir, e->cfg->store, force, &e->outdir, error);
+    ok = pc_outdir_open(e->cfg->dir, e->cfg->store, force,
+                        pc_comm_signals(e->comm), &e->outdir, error);
   return pc_comm_agree(e->comm, ok, error);
 }
 

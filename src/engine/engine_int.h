@@ -37,4 +37,10 @@ struct PcEngine {
   uint64_t bytes_read, my_events;
 };
 
+/* memory.c: FALSE with PC_ERROR_MEMORY when the run cannot fit this
+ * rank's budget (run.memory_per_rank, else the node's memory per rank). */
+gboolean pc_engine_check_metas(const PcEngine *e, uint64_t buckets,
+                               guint shards, GError **error);
+gboolean pc_engine_check_run(const PcEngine *e, GError **error);
+
 #endif

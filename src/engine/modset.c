@@ -54,6 +54,22 @@ PcModSet *pc_modset_new(const PcModuleEnv *env, int threads, GError **error) {
   return g_steal_pointer(&s);
 }
 
+uint64_t pc_modset_memory(const PcModuleEnv *env, int threads,
+                          uint64_t customers, const char **largest) {
+  guint nall;
+  const PcModule *const *all = pc_modules_all(&nall);
+  uint64_t total = 0, most = 0;
+  if (largest) *largest = NULL;
+  for (guint k = 0; k < nall; k++) {
+    const PcModule *m = all[k];
+    if ((m->enabled && !m->enabled(env->cfg)) || !m->memory) continue;
+    uint64_t b = m->memory(env, threads, customers);
+    total += b;
+    if (b > most && largest) most = b, *largest = m->name;
+  }
+  return total;
+}
+
 void pc_modset_add(PcModSet *s, int t, const PcJourneyView *jv) {
   for (guint i = 0; i < s->n; i++) s->slot[i].m->add(s->slot[i].inst[t], jv);
 }

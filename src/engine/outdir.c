@@ -21,6 +21,7 @@ struct PcOutDir {
   char *dir, *store, *lock, *staging;
   gboolean force;
   int lock_fd;
+  PcSignals *sig;
 };
 
 void pc_outdir_close(PcOutDir *o) {
@@ -116,9 +117,10 @@ static gboolean take_lock(PcOutDir *o, GError **error) {
 }
 
 gboolean pc_outdir_open(const char *dir, const char *store, gboolean force,
-                        PcOutDir **out, GError **error) {
+                        PcSignals *sig, PcOutDir **out, GError **error) {
   g_autoptr(PcOutDir) o = g_new0(PcOutDir, 1);
   o->lock_fd = -1;
+  o->sig = sig;
   g_autofree char *trimmed = g_strdup(dir);
   for (size_t n = strlen(trimmed); n > 1 && trimmed[n - 1] == '/';) trimmed[--n] = 0;
   o->dir = g_steal_pointer(&trimmed);
@@ -136,6 +138,7 @@ gboolean pc_outdir_open(const char *dir, const char *store, gboolean force,
 const char *pc_outdir_staging(const PcOutDir *o) { return o->staging; }
 
 gboolean pc_outdir_stage(PcOutDir *o, GError **error) {
+  pc_signals_register(o->sig, o->staging);
   if (g_mkdir_with_parents(o->staging, 0755) != 0) {
     pc_set_error(error, PC_ERROR_IO, "%s: %s", o->staging, g_strerror(errno));
     return FALSE;
@@ -145,10 +148,9 @@ gboolean pc_outdir_stage(PcOutDir *o, GError **error) {
   return pc_fs_write_atomic(marker, text, sizeof text - 1, error);
 }
 
-gboolean pc_outdir_commit(PcOutDir *o, GError **error) {
-  if (!check_replaceable(o, error)) return FALSE;
-  g_autofree char *old = g_strdup_printf("%s.old-%d", o->dir, (int)getpid());
-  gboolean had = g_file_test(o->dir, G_FILE_TEST_EXISTS);
+/* The renames of the commit; a signal waits for them (pc_signals.h). */
+static gboolean swap_in(PcOutDir *o, const char *old, gboolean had,
+                        GError **error) {
   if (had && rename(o->dir, old) != 0) {
     pc_set_error(error, PC_ERROR_IO, "cannot move the old %s aside: %s", o->dir, g_strerror(errno));
     return FALSE;
@@ -160,6 +162,18 @@ gboolean pc_outdir_commit(PcOutDir *o, GError **error) {
     pc_set_error(error, PC_ERROR_IO, "cannot rename %s to %s: %s", o->staging, o->dir, g_strerror(err));
     return FALSE;
   }
+  return TRUE;
+}
+
+gboolean pc_outdir_commit(PcOutDir *o, GError **error) {
+  if (!check_replaceable(o, error)) return FALSE;
+  g_autofree char *old = g_strdup_printf("%s.old-%d", o->dir, (int)getpid());
+  gboolean had = g_file_test(o->dir, G_FILE_TEST_EXISTS);
+  pc_signals_commit_begin(o->sig);
+  gboolean ok = swap_in(o, old, had, error);
+  if (ok) pc_signals_commit_end(o->sig);
+  else pc_signals_commit_abort(o->sig);
+  if (!ok) return FALSE;
   g_autoptr(GError) rm = NULL;
   if (had && !pc_fs_remove_tree(old, &rm))
     fprintf(stderr, "parcours: warning: %s\n", rm->message);
@@ -167,8 +181,9 @@ gboolean pc_outdir_commit(PcOutDir *o, GError **error) {
 }
 
 void pc_outdir_abandon(PcOutDir *o) {
-  if (!o || !g_file_test(o->staging, G_FILE_TEST_EXISTS)) return;
+  if (!o) return;
   g_autoptr(GError) rm = NULL;
-  if (!pc_fs_remove_tree(o->staging, &rm))
+  if (g_file_test(o->staging, G_FILE_TEST_EXISTS) && !pc_fs_remove_tree(o->staging, &rm))
     fprintf(stderr, "parcours: warning: %s\n", rm->message);
+  pc_signals_unregister(o->sig, o->staging);
 }

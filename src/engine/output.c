@@ -199,6 +199,7 @@ static void closing_line(PcEngine *e, const Figures *f) {
 }
 
 gboolean pc_engine_write(PcEngine *e, GError **error) {
+  pc_signals_phase(pc_comm_signals(e->comm), "writing the outputs");
   pc_timer_start(&e->t, PC_T_WRITE);
   gboolean ok = TRUE;
   const char *staging = e->rank == 0 ? pc_outdir_staging(e->outdir) : NULL;

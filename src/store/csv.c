@@ -65,29 +65,6 @@ const char *pc_csv_reason_name(PcRejectReason r) {
 
 /* ---- Values ---------------------------------------------------------------- */
 
-/* Optional ".f{1,6}" at s[0..len): millionths, right-padded ('.5' is
- * 500000). *used = bytes taken (0 when there is no '.'). The same six-digit
- * rule as a timestamp's fraction (time.c), kept here because a value is its
- * own grammar of spec §1, not a time. */
-static gboolean parse_fraction(const char *s, size_t len, int64_t *frac,
-                               size_t *used) {
-  *frac = 0;
-  *used = 0;
-  if (len == 0 || s[0] != '.') return TRUE;
-  size_t i = 1;
-  int64_t v = 0, scale = PC_CSV_MICROS;
-  while (i < len && (unsigned)((unsigned char)s[i] - '0') <= 9) {
-    if (i > 6) return FALSE; /* a 7th digit */
-    v = v * 10 + (s[i] - '0');
-    scale /= 10;
-    i++;
-  }
-  if (i == 1) return FALSE; /* '.' without digits */
-  *frac = v * scale;
-  *used = i;
-  return TRUE;
-}
-
 /* [+-]?[0-9]+(\.[0-9]{1,6})?, |v| < 9e12, or empty (= 0). FALSE (and *micros
  * untouched) otherwise. The integer part is bounded while it is read, so a
  * long run of digits cannot overflow. */
@@ -108,7 +85,7 @@ gboolean pc_csv_parse_value(const char *s, size_t len, int64_t *micros) {
   if (i == first) return FALSE; /* no integer digit: ".5", "+", "" after sign */
   int64_t frac;
   size_t used;
-  if (!parse_fraction(s + i, len - i, &frac, &used)) return FALSE;
+  if (!pc_parse_fraction6(s + i, len - i, &frac, &used)) return FALSE;
   if (i + used != len) return FALSE; /* "5.", "1e3", trailing bytes */
   int64_t v = ip * PC_CSV_MICROS + frac;
   *micros = neg ? -v : v;

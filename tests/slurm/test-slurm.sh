@@ -8,7 +8,10 @@
 #       row per task with the grid point's parameters, status ok;
 #   (c) a chain given a broken CSV fails: the ingest job's ExitCode in
 #       `scontrol show job` is non-zero, its log says which step failed and
-#       why, and the rest of the chain is cancelled.
+#       why, and the rest of the chain is cancelled;
+#   (d) scancel of a running `parcours run` job (Slurm sends SIGTERM): the
+#       job ends CANCELLED within seconds, its log says what was
+#       interrupted, no output and no temporary directory is left.
 # Last line: "N passed, M failed"; exit status 1 when M > 0. When Slurm
 # cannot be installed here (not root, no package mirror) it prints SKIP and
 # exits 0. PARCOURS=path overrides bin/parcours (tests/slurm/stand-in-parcours
@@ -222,7 +225,34 @@ case_c() {
     fail "(c) output dir $W/out/2024-07 exists"
 }
 
+# (d) scancel while parcours run is working
+case_d() {
+  local id st log
+  if ! "$PARCOURS" generate -q -o "$W/big-store" --customers 300000 --seed 3 >"$W/big.log" 2>&1; then
+    show_logs "$W/big.log"; fail "(d) generate"; return
+  fi
+  id=$(sbatch --parsable "${SB[@]}" --output="$W/logs/cancel-%j.out" slurm/monthly.sbatch \
+         --month 2024-08 --step run --store "$W/big-store" --out "$W/out" --job jobs/monthly.ini) ||
+    { fail "(d) sbatch"; return; }
+  log=$W/logs/cancel-$id.out
+  for _ in $(seq 600); do grep -q 'run: plan' "$log" 2>/dev/null && break; sleep 0.1; done
+  sleep 0.5
+  scancel "$id"
+  st=$(wait_jobs 60 "$id")
+  echo "$st"
+  grep -qE "^$id CANCELLED" <<<"$st" && pass "(d) scancel: job CANCELLED" || fail "(d) job state: $st"
+  if grep -aqE 'parcours run: interrupted by SIGTERM while [a-z ]+: nothing was committed' "$log"; then
+    pass "(d) the log says what was interrupted"
+  else show_logs "$log"; fail "(d) no interruption message in the log"; fi
+  if [ ! -e "$W/out/2024-08" ] && [ -z "$(ls -d "$W"/out/2024-08.tmp-* 2>/dev/null)" ]; then
+    pass "(d) no output and no temporary directory for the cancelled month"
+  else fail "(d) leftovers: $(ls -d "$W"/out/2024-08*)"; fi
+  sleep 1
+  pgrep -f "parcours run.*$W/big-store" >/dev/null && fail "(d) a parcours rank survived scancel" || pass "(d) no parcours rank left running"
+}
+
 case_a
 case_b
 case_c
+case_d
 finish

@@ -1,0 +1,49 @@
+#!/bin/bash
+# SIGTERM / SIGINT (Ctrl-C, mpirun, scancel) stop a run cleanly: every rank
+# is gone within seconds, rank 0 says what was interrupted, nothing under
+# the final name changes (no output, or the old one intact with --force),
+# no OUT.tmp-PID is left, and the exit status is non-zero. The same for a
+# signal sent to one rank only (mpirun then stops the others).
+. tests/lib.sh
+$PRUN 2 $PARCOURS generate -q -o $T/st --customers 300000 --seed 3 || { bad "generate"; finish; }
+J="jobs/monthly.ini --set input.store=$T/st"
+# starts a run in the background, waits for its first progress line, sends
+# SIG to TARGET (mpirun, or rank1: one rank), waits; sets rc and err
+interrupt() { # SIG TARGET OUT [run args]
+  local sig=$1 target=$2 out=$3; shift 3
+  rm -f $T/err
+  # tools/prun execs mpirun: $! is this job's mpirun, nobody else's
+  $PRUN 2 $PARCOURS run $J --set output.dir=$out "$@" 2>$T/err &
+  local bg=$! n=0
+  until grep -q 'run: plan' $T/err 2>/dev/null || [ $n -ge 200 ]; do sleep 0.05; n=$((n+1)); done
+  sleep 0.3
+  if [ "$target" = mpirun ]; then kill -$sig $bg
+  else pkill -$sig -f -n "parcours run jobs/monthly.ini --set input.store=$T/st" ; fi
+  local t0=$(date +%s%N)
+  wait $bg
+  rc=$?
+  gone_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+}
+for sig in TERM INT; do
+  interrupt $sig mpirun $T/out
+  [ "$rc" != 0 ] && ok "SIG$sig: exit status $rc" || bad "SIG$sig: exit 0"
+  # mpirun passes SIGINT on to its ranks as SIGTERM
+  grep -aqE "parcours run: interrupted by SIG(TERM|$sig) while [a-z ]*: nothing was committed" $T/err \
+    && ok "SIG$sig: rank 0 says what was interrupted ($(grep -ao 'while [a-z ]*' $T/err | head -1))" || { bad "SIG$sig: message"; tail -5 $T/err; }
+  [ ! -e $T/out ] && [ -z "$(ls -d $T/out.tmp-* 2>/dev/null)" ] && ok "SIG$sig: no output, no temporary directory" || bad "SIG$sig: leftovers: $(ls -d $T/out*)"
+  [ $gone_ms -lt 10000 ] && ok "SIG$sig: the job ended (${gone_ms} ms after the signal)" || bad "SIG$sig: took ${gone_ms} ms"
+  sleep 0.5
+  pgrep -f "parcours run jobs/monthly.ini --set input.store=$T/st" >/dev/null && bad "SIG$sig: a rank is still running" || ok "SIG$sig: no rank left running"
+done
+# --force over a finished output: interrupted, the old results stay whole
+$PRUN 2 $PARCOURS run -q $J --set output.dir=$T/keep || bad "first run"
+d0=$(digest $T/keep)
+interrupt TERM mpirun $T/keep --force
+[ "$rc" != 0 ] && [ "$(digest $T/keep)" = "$d0" ] && [ -z "$(ls -d $T/keep.tmp-* $T/keep.old-* 2>/dev/null)" ] \
+  && ok "--force run interrupted: the previous results are intact, nothing left over" || bad "--force interrupted: rc $rc, results changed or leftovers"
+# one rank only
+interrupt TERM rank1 $T/one
+[ "$rc" != 0 ] && [ ! -e $T/one ] && [ -z "$(ls -d $T/one.tmp-* 2>/dev/null)" ] && ok "SIGTERM to one rank: job stopped, nothing written" || bad "one rank: rc $rc"
+sleep 0.5
+pgrep -f "parcours run jobs/monthly.ini --set input.store=$T/st" >/dev/null && bad "one rank: a rank is still running" || ok "one rank: no rank left running"
+finish
