@@ -236,6 +236,22 @@ static gboolean am_tables(void *self, const PcModuleEnv *env, PcOutputs *out,
   return TRUE;
 }
 
+/* Per thread: the counters and the Markov counts; on rank 0 the dense
+ * solve over at most every state, and the removal solves in parallel, each
+ * over the states without one channel. A space past the limits is refused
+ * by create: count it as nothing here. */
+static uint64_t am_memory(const PcModuleEnv *env, int threads,
+                          uint64_t customers) {
+  uint64_t C = env->names->channels->n, k = env->cfg->markov_order;
+  uint64_t S = pc_markov_states((guint)C, (guint)k);
+  uint64_t S1 = pc_markov_states(C ? (guint)C - 1 : 0, (guint)k);
+  if (S > MAX_COUNTERS || (k >= 2 && pc_markov_pow((guint)C, (guint)k) > PC_MARKOV_MAX_STATES))
+    return 0;
+  uint64_t state = C * (P_COUNT + MID_EXACT_MAX + 2 + 4) + S * (C + 2);
+  uint64_t solvers = MIN((uint64_t)threads, C);
+  return (uint64_t)threads * 8 * state + 8 * S * S + solvers * 8 * S1 * S1;
+}
+
 const PcModule pc_module_attribution_models = {
     .name = "attribution_models",
     .enabled = am_enabled,
@@ -245,4 +261,5 @@ const PcModule pc_module_attribution_models = {
     .reduce = am_reduce,
     .tables = am_tables,
     .destroy = am_destroy,
+    .memory = am_memory,
 };

@@ -207,6 +207,13 @@ static gboolean flows_tables(void *self, const PcModuleEnv *env,
   return TRUE;
 }
 
+/* Per thread: the anchors and counts per flow (paths grow with distinct
+ * keys: the plan's estimate covers key tables). */
+static uint64_t flows_memory(const PcModuleEnv *env, int threads,
+                             uint64_t customers) {
+  return (uint64_t)threads * 16 * env->cfg->n_flows;
+}
+
 const PcModule pc_module_flows = {
     .name = "flows",
     .enabled = flows_enabled,
@@ -216,4 +223,5 @@ const PcModule pc_module_flows = {
     .reduce = flows_reduce,
     .tables = flows_tables,
     .destroy = flows_destroy,
+    .memory = flows_memory,
 };

@@ -262,6 +262,13 @@ static gboolean sd_tables(void *self, const PcModuleEnv *env, PcOutputs *out,
   return TRUE;
 }
 
+/* Per thread: the dense 2-gram counters (n-grams grow with distinct keys:
+ * the plan's estimate covers key tables). */
+static uint64_t sd_memory(const PcModuleEnv *env, int threads,
+                          uint64_t customers) {
+  return (uint64_t)threads * 8 * 6 * DENSE * DENSE;
+}
+
 const PcModule pc_module_sequence_drivers = {
     .name = "sequence_drivers",
     .enabled = sd_enabled,
@@ -271,4 +278,5 @@ const PcModule pc_module_sequence_drivers = {
     .reduce = sd_reduce,
     .tables = sd_tables,
     .destroy = sd_destroy,
+    .memory = sd_memory,
 };

@@ -10,7 +10,8 @@
 extern const PcModule pc_module_summary, pc_module_paths, pc_module_preceding,
     pc_module_funnels, pc_module_drivers, pc_module_channels, pc_module_nps,
     pc_module_attribution, pc_module_model, pc_module_flows,
-    pc_module_sequence_drivers, pc_module_attribution_models;
+    pc_module_sequence_drivers, pc_module_time_to_target,
+    pc_module_attribution_models;
 
 static const PcModule *const modules[] = {
     &pc_module_summary,     /* summary.csv rows; facts N, Y */
@@ -24,6 +25,7 @@ static const PcModule *const modules[] = {
     &pc_module_model,       /* model, model_summary, roc, scores, at_risk */
     &pc_module_flows,       /* flows */
     &pc_module_sequence_drivers, /* sequence_drivers */
+    &pc_module_time_to_target, /* time_to_target */
     &pc_module_attribution_models, /* attribution_models */
 };
 
