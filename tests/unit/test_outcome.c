@@ -804,8 +804,9 @@ static void test_merge_order(void) {
   CU_ASSERT_STRING_EQUAL(s1, s3);
   CU_ASSERT_EQUAL(pc_modtest_summary(t1, "customers"), 60);
   /* summary, 4 path tables, preceding paths and tokens, funnels, drivers,
-   * channel drivers, channels, nps, attribution */
-  CU_ASSERT_EQUAL(t1->len, 13);
+   * channel drivers, channels, nps, attribution, sequence drivers, time to
+   * the target, attribution models */
+  CU_ASSERT_EQUAL(t1->len, 16);
   g_ptr_array_unref(t1);
   g_ptr_array_unref(t2);
   g_ptr_array_unref(t3);
