@@ -11,6 +11,9 @@
  *   sec_summary.c   section "summary"
  *   sec_paths.c     sections "journeys" (Sankey, variants) and "preceding"
  *   sec_outcome.c   sections "funnels", "drivers" and "channels"
+ *   sec_flows.c     section "flows" (the Sankey centred on an anchor)
+ *   sec_deeper.c    sections "sequences", "time_to_target" and
+ *                   "attribution_models"
  *   sec_model.c     section "model"
  *   sec_run.c       sections "run" and "quality" (run.json, batch records)
  *   report_file.c   pc_run_report(): results.h5 + run.json -> report.html
@@ -45,6 +48,9 @@
 #define ROC_POINTS 400    /* the ROC polyline is thinned to about this */
 #define SANKEY_DEPTH 5    /* prefix-tree depths drawn */
 #define SANKEY_PER_COL 6  /* paths per depth, the rest is "other" */
+#define FLOW_PER_COL 6    /* flow chart: nodes per column (the rest not drawn) */
+#define TOP_FLOWS 10      /* rows of each flow's table */
+#define TOP_TTT 20        /* tokens of the time-to-target chart and table */
 #define JSON_MAX_DEPTH 64 /* nesting accepted in run.json and batch records */
 
 /* ---- the page being drawn ------------------------------------------------- */
@@ -69,6 +75,10 @@ gboolean pc_sec_preceding(PcPage *p); /* sec_paths.c */
 gboolean pc_sec_funnels(PcPage *p);   /* sec_outcome.c */
 gboolean pc_sec_drivers(PcPage *p);   /* sec_outcome.c */
 gboolean pc_sec_channels(PcPage *p);  /* sec_outcome.c */
+gboolean pc_sec_flows(PcPage *p);     /* sec_flows.c */
+gboolean pc_sec_sequences(PcPage *p); /* sec_deeper.c */
+gboolean pc_sec_time_to_target(PcPage *p);     /* sec_deeper.c */
+gboolean pc_sec_attribution_models(PcPage *p); /* sec_deeper.c */
 gboolean pc_sec_model(PcPage *p);     /* sec_model.c */
 gboolean pc_sec_run(PcPage *p);       /* sec_run.c */
 gboolean pc_sec_quality(PcPage *p);   /* sec_run.c */

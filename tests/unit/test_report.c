@@ -251,7 +251,101 @@ static void test_file_round_trip(void) {
   CU_ASSERT_TRUE(g_error_matches(e2, PC_ERROR, PC_ERROR_IO));
 }
 
+/* flows.csv rows: a before flow and an after flow on one anchor. */
+static PcTable *flows(guint n_after) {
+  static const char *const cols[] = {"flow:string", "rank:int", "customers:int", "share:double",
+                                     "outcome_rate:double", "path:string"};
+  PcTable *t = pc_table_new("flows", cols, 6);
+  const char *after[] = {"<agent> > churn", "$", "pay"};
+  const char *before[] = {"visit", "^", "visit > bill"};
+  for (guint i = 0; i < n_after + 3; i++) {
+    gboolean a = i < n_after;
+    guint k = a ? i : i - n_after;
+    pc_table_add_row(t);
+    pc_table_set_string(t, 0, a ? "a issue" : "b_issue");
+    pc_table_set_int(t, 1, k + 1);
+    pc_table_set_int(t, 2, k < 3 ? 40 - 10 * k : 1);
+    pc_table_set_double(t, 3, (k < 3 ? 40 - 10 * k : 1) / 100.0);
+    pc_table_set_double(t, 4, 0.5);
+    if (a && k >= 3) {
+      char path[32];
+      snprintf(path, sizeof path, "p%u > q", k);
+      pc_table_set_string(t, 5, path);
+    } else {
+      pc_table_set_string(t, 5, a ? after[k] : before[k]);
+    }
+  }
+  return t;
+}
+
+static PcTable *one_row(const char *name, const char *const *cols, guint nc, const char *first,
+                        const double *v) {
+  PcTable *t = pc_table_new(name, cols, nc);
+  pc_table_add_row(t);
+  pc_table_set_string(t, 0, first);
+  for (guint c = 1; c < nc; c++) {
+    if (strstr(cols[c], ":int")) pc_table_set_int(t, c, (int64_t)v[c - 1]);
+    else if (strstr(cols[c], ":micros")) pc_table_set_micros(t, c, (PcMoney)v[c - 1]);
+    else pc_table_set_double(t, c, v[c - 1]);
+  }
+  return t;
+}
+
+/* The §15-§18 sections: a centred flow chart per anchor (directions from
+ * run.json), tables with ids, "$" as journey end; sequence drivers, time to
+ * the target (an empty percentile stays empty) and attribution models. */
+static void test_deeper_sections(void) {
+  g_autoptr(GPtrArray) t = tables_new();
+  g_ptr_array_add(t, summary());
+  g_ptr_array_add(t, flows(3));
+  static const char *const sc[] = {"path:string", "n:int", "customers:int", "customers_with_outcome:int",
+                                   "rate_with:double", "rate_without:double", "lift:double", "risk_ratio:double",
+                                   "chi2:double", "coverage:double", "revenue_at_risk:micros"};
+  const double sv[] = {2, 50, 40, 0.8, 0.1, 4, 8, 123.5, 0.2, 2500000};
+  g_ptr_array_add(t, one_row("sequence_drivers", sc, 11, "ivr_failure > call_agent", sv));
+  static const char *const tc[] = {"token:string", "customers:int", "p25_s:double", "median_s:double", "p90_s:double"};
+  const double tv[] = {7, 3600, 86400, 604800};
+  g_ptr_array_add(t, one_row("time_to_target", tc, 5, "^", tv));
+  static const char *const ac[] = {"channel:string", "position_based:double", "time_decay:double",
+                                   "markov_removal_effect:double", "markov_share:double", "markov_conversions:double"};
+  const double av[] = {1.5, 2.25, 0.5, 1, 202};
+  g_ptr_array_add(t, one_row("attribution_models", ac, 6, "web", av));
+  const char *run = "{\"job\":{\"target\":{\"event\":[\"churn\"]},\"attribution\":{\"markov_order\":2,"
+                    "\"half_life\":604800.0},\"flow\":{\"a issue\":{\"anchor\":\"issue\",\"direction\":\"after\"},"
+                    "\"b_issue\":{\"anchor\":\"issue\",\"direction\":\"before\"}}}}";
+  g_autofree char *html = render(t, run);
+  static const char *const want[] = {
+      "<section id=\"flows\">", "<h3>Around issue</h3>", "class=\"sankey\"", "journey end",
+      "&lt;agent&gt;", "id=\"flow-a~20issue-1-customers\">40<", "id=\"flow-b_issue-3-share\">0.2<",
+      "<section id=\"sequences\">", "id=\"sequence_drivers-1-chi2\">123.5<",
+      "id=\"sequence_drivers-1-revenue_at_risk\">2.500000<", "<section id=\"time_to_target\">",
+      "id=\"time_to_target-1-median_s\">86400<", "<section id=\"attribution_models\">",
+      "id=\"attribution_models-1-time_decay\">2.25<", "last 2 channels", "604800 s"};
+  for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+    gboolean has = strstr(html, want[i]) != NULL;
+    if (!has) fprintf(stderr, "\nmissing: %s\n", want[i]);
+    CU_ASSERT_TRUE(has);
+  }
+  /* one chart for both flows of the anchor */
+  CU_ASSERT_PTR_NULL(strstr(strstr(html, "<h3>Around issue</h3>") + 1, "<h3>Around issue</h3>"));
+}
+
+/* Without run.json the flow whose paths hold "^" is the before flow, and
+ * a flow of 20000 paths keeps the page small. */
+static void test_flows_without_run_json(void) {
+  g_autoptr(GPtrArray) t = tables_new();
+  g_ptr_array_add(t, flows(20000));
+  g_autofree char *html = render(t, NULL);
+  CU_ASSERT(strlen(html) < 200000);
+  CU_ASSERT_PTR_NOT_NULL(strstr(html, "b_issue: the events before"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(html, "a issue: the events after"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(html, "id=\"flow-a~20issue-10-customers\">1<"));
+  CU_ASSERT_PTR_NULL(strstr(html, "id=\"flow-a~20issue-11-customers\""));
+}
+
 PC_TEST_MAIN("report", {"/report/escape", test_escape}, {"/report/escape_in_page", test_escape_in_page},
              {"/report/numbers", test_numbers}, {"/report/absent", test_absent},
              {"/report/size_bound", test_size_bound}, {"/report/run_json", test_run_json}, {"/report/run_json_job_only", test_run_json_job_only},
-             {"/report/file_round_trip", test_file_round_trip})
+             {"/report/file_round_trip", test_file_round_trip},
+             {"/report/deeper_sections", test_deeper_sections},
+             {"/report/flows_without_run_json", test_flows_without_run_json})
