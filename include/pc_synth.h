@@ -19,7 +19,7 @@
 
 #include "pc_core.h"
 
-#define PC_SYNTH_MAX_EVENTS 2000 /* events per customer, churn included */
+#define PC_SYNTH_MAX_EVENTS 2002 /* events per customer, churn and planted ones included */
 #define PC_SYNTH_DEFAULT_FROM_US INT64_C(1767225600000000) /* 2026-01-01T00:00:00Z */
 #define PC_SYNTH_DEFAULT_TO_US INT64_C(1782864000000000)   /* 2026-07-01T00:00:00Z */
 #define PC_SYNTH_MIN_RANGE_US INT64_C(86400000000)         /* one day */

@@ -518,7 +518,7 @@ void pc_synth_customer(const PcSynth *s, uint64_t k, PcSynthCustomer *out) {
   /* Filler does not shrink for flagged episodes: filler events then stay
    * independent of churn (no spurious protective visit/login). Only the
    * event cap may cut it (offer overshoot + churn = 2 more events). */
-  unsigned room = PC_SYNTH_MAX_EVENTS - 2 - 2 * nslots;
+  unsigned room = DRAWN_MAX_EVENTS - 2 - 2 * nslots;
   unsigned budget = len < room ? len : room;
   synth_place_slots(&g, slots, nslots, budget);
   unsigned done = 0, j = 0;
@@ -534,9 +534,10 @@ void pc_synth_customer(const PcSynth *s, uint64_t k, PcSynthCustomer *out) {
     gen_gap_inter(&g);
     gen_emit(&g, choice_pick(&s->churn, rng_u32(&g.rng)), EV_CHURN, 0);
   }
-  g_assert(g.n >= 1 && g.n <= PC_SYNTH_MAX_EVENTS);
+  g_assert(g.n >= 1 && g.n <= DRAWN_MAX_EVENTS);
   synth_place(&g);
   out->n = g.n;
+  synth_plant(s, k, out);
 }
 
 void pc_synth_customer_clear(PcSynthCustomer *c) {

@@ -12,6 +12,8 @@
 
 #include "pc_synth.h"
 
+#include <json-glib/json-glib.h>
+
 /* ---- The world: names ------------------------------------------------------ */
 
 /* Enum order = bytewise order of the names (the test checks it). */
@@ -29,6 +31,8 @@ extern const char *const synth_event_names[EV_N + 1];
 /* ---- The world: planted numbers (docs/generate.md mirrors them) ------------ */
 
 #define MICROS INT64_C(1000000)
+#define DRAWN_MAX_EVENTS 2000   /* events synth.c draws, churn included; the
+                                 * planted patterns add up to 2 (synth_plant.c) */
 #define LEN_CAP 1998            /* target length cap (filler events) */
 #define LEN_LN_SHARE 0.95       /* mixture weight of the log-normal part */
 #define LEN_LN_MU 1.55          /* ln-scale location */
@@ -152,5 +156,14 @@ struct PcSynth {
   uint32_t segment_business;  /* u32 >= this: business */
   uint64_t churn53[4];        /* by driver bits: u53 < churn53 churns */
 };
+
+/* ---- Planted patterns (synth_plant.c) ----------------------------------------- */
+
+/* Adds the planted sequence and delay patterns to customer k as drawn by
+ * synth.c (events already placed in the range). */
+void synth_plant(const PcSynth *s, uint64_t k, PcSynthCustomer *c);
+/* The planted patterns as the members "sequence" and "delays" of the
+ * truth document being built. */
+void synth_plant_truth(JsonBuilder *b);
 
 #endif

@@ -256,6 +256,7 @@ char *pc_synth_truth_json(const PcSynth *s) {
   json_builder_begin_object(b);
   truth_head(s, b);
   truth_churn(b);
+  synth_plant_truth(b);
   truth_nps(b);
   truth_offers(b);
   truth_funnel(b);

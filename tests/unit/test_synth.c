@@ -293,6 +293,61 @@ static void test_offer_best(void) {
   CU_ASSERT(st.offers[ch_id("email")] > 0 && st.offers[ch_id("app")] > 0);
 }
 
+/* The planted patterns of spec §16-§17 (synth_plant.c), by plain counting:
+ * customers whose first ivr_failure reached an agent at once churn at
+ * least 1.5 times as often as those whose did not; among churners, the
+ * median time from the first internet_issue to the churn is 1..3 days and
+ * from the first billing_issue 14..28 days (nearest rank). */
+static gint cmp_i64(gconstpointer a, gconstpointer b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : (x > y);
+}
+
+static void planted_customer(const PcSynthCustomer *c, uint64_t *esc, GArray *delay_int,
+                             GArray *delay_bill) {
+  guint churn = ev_id("churn"), ivr = ev_id("ivr_failure"), agent = ev_id("call_agent");
+  gboolean y = c->ev[c->n - 1].event == churn;
+  int64_t t_int = -1, t_bill = -1;
+  gboolean first_ivr = TRUE;
+  for (size_t i = 0; i < c->n; i++) {
+    guint e = c->ev[i].event;
+    if (e == ivr && first_ivr) {
+      guint k = i + 1 < c->n && c->ev[i + 1].event == agent; /* 1: escalated */
+      esc[2 * k]++, esc[2 * k + 1] += y, first_ivr = FALSE;
+    }
+    if (e == ev_id("internet_issue") && t_int < 0) t_int = c->ev[i].ts_us;
+    if (e == ev_id("billing_issue") && t_bill < 0) t_bill = c->ev[i].ts_us;
+  }
+  int64_t end = c->ev[c->n - 1].ts_us;
+  if (y && t_int >= 0) g_array_append_vals(delay_int, &(int64_t){end - t_int}, 1);
+  if (y && t_bill >= 0) g_array_append_vals(delay_bill, &(int64_t){end - t_bill}, 1);
+}
+
+static double median_days(GArray *v) {
+  g_array_sort(v, cmp_i64);
+  return v->len ? g_array_index(v, int64_t, (v->len + 1) / 2 - 1) / 86400e6 : NAN;
+}
+
+static void test_planted_sequence_and_delays(void) {
+  PcSynth *s = pc_synth_new(STAT_SEED, STAT_CUSTOMERS);
+  PcSynthCustomer c = {0};
+  uint64_t esc[4] = {0}; /* not escalated: n, churned; escalated: n, churned */
+  g_autoptr(GArray) di = g_array_new(FALSE, FALSE, sizeof(int64_t));
+  g_autoptr(GArray) db = g_array_new(FALSE, FALSE, sizeof(int64_t));
+  for (uint64_t k = 0; k < STAT_CUSTOMERS; k++) {
+    pc_synth_customer(s, k, &c);
+    planted_customer(&c, esc, di, db);
+  }
+  pc_synth_customer_clear(&c);
+  pc_synth_free(s);
+  CU_ASSERT(esc[0] > 200 && esc[2] > 1000);
+  CU_ASSERT((double)esc[3] / esc[2] >= 1.5 * (double)esc[1] / esc[0]);
+  double mi = median_days(di), mb = median_days(db);
+  CU_ASSERT(di->len > 1000 && db->len > 1000);
+  CU_ASSERT(mi >= 1 && mi <= 3);
+  CU_ASSERT(mb >= 14 && mb <= 28);
+}
+
 static void test_length(void) {
   Stats st;
   stats_compute(&st);
@@ -401,6 +456,7 @@ PC_TEST_MAIN("synth",
              {"/synth/set_range", test_set_range},
              {"/synth/churn_drivers", test_churn_drivers},
              {"/synth/harmless_issues", test_harmless_issues},
+             {"/synth/planted_sequence_and_delays", test_planted_sequence_and_delays},
              {"/synth/nps_best", test_nps_best},
              {"/synth/offer_best", test_offer_best},
              {"/synth/length", test_length},
