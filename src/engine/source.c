@@ -107,7 +107,7 @@ static void build_target(PcSource *s, const PcJobConfig *cfg) {
   s->target.events = (uint32_t *)g_array_free(ids, FALSE);
 }
 
-/* A target, funnel step or NPS event that names nothing in the store is
+/* A target, funnel step, flow anchor or NPS event that names nothing in the store is
  * almost always a typo in the job: say so before reading any data. */
 static gboolean check_name(const PcJobConfig *cfg, const PcDict *d,
                            const char *name, const char *where,
@@ -139,6 +139,10 @@ static gboolean check_job_names(const PcSource *s, const PcJobConfig *cfg,
     g_autofree char *where = g_strdup_printf("[funnel.%s] steps", fc->name);
     for (guint k = 0; k < fc->n_steps; k++)
       if (!check_step(s, cfg, fc, fc->steps[k], where, error)) return FALSE;
+  }
+  for (guint f = 0; f < cfg->n_flows; f++) {
+    g_autofree char *where = g_strdup_printf("[flow.%s] anchor", cfg->flows[f].name);
+    if (!check_name(cfg, ev, cfg->flows[f].anchor, where, "an event", error)) return FALSE;
   }
   return TRUE;
 }

@@ -18,4 +18,5 @@ check "run deeper with path.token = channel:event" $PRUN 2 $PARCOURS run -q $T/j
 check "path.token leaves the §15-§18 tables alone" python3 tests/compare.py $D/expected $T/ce $TABLES
 check "run deeper without flows" bash -c "sed '/^\[flow/,/^steps/d' $T/job.ini > $T/noflow.ini && $PRUN 1 $PARCOURS run -q $T/noflow.ini --set output.dir=$T/nf"
 check "no [flow.*]: no flows.csv, the other new tables written" bash -c "[ ! -e $T/nf/csv/flows.csv ] && [ -e $T/nf/csv/sequence_drivers.csv ]"
+check "a flow anchor naming nothing in the store is an error (a typo)" bash -c "! $PRUN 1 $PARCOURS run -q $T/job.ini --set output.dir=$T/typo --set flow.x.anchor=isue 2>$T/err && grep -q '\[flow.x\] anchor: \"isue\" is not an event of the store' $T/err"
 finish
