@@ -31,6 +31,7 @@ enum { P_SINGLE, P_PAIR, P_FIRST, P_LAST, P_MID_HI, P_MID_LO, P_COUNT };
 
 typedef struct {
   guint C, k;
+  size_t off[5], pw;    /* first state id of each length (pc_markov.h); C^(k-1) */
   double half_life_us;
   int64_t *st;          /* [C][P_COUNT], [C][MID_EXACT_MAX], Markov [S][C+2] */
   size_t off_mid, off_markov, len;
@@ -85,6 +86,8 @@ static void *am_create(const PcModuleEnv *env, GError **error) {
   Models *m = g_new0(Models, 1);
   m->C = C;
   m->k = k;
+  m->off[0] = 0, m->off[1] = 1, m->pw = 1;
+  for (guint j = 1; j < k; j++) m->off[j + 1] = m->off[j] + (m->pw *= C);
   m->half_life_us = env->cfg->half_life_s * 1e6;
   m->off_mid = (size_t)C * P_COUNT;
   m->off_markov = m->off_mid + (size_t)C * MID_EXACT_MAX;
@@ -172,11 +175,15 @@ static void add_time_decay(Models *m, const PcEvent *ev, size_t cut,
 static void am_add(void *self, const PcJourneyView *jv) {
   Models *m = self;
   const PcEvent *ev = jv->j->ev;
-  size_t cut = jv->cut, W = (size_t)m->C + 2, s = 0;
+  size_t cut = jv->cut, W = (size_t)m->C + 2, s = 0, u = 0;
+  guint j = 0; /* the state s = off[j] + u (pc_markov_next, incrementally) */
   int64_t *mk = m->st + m->off_markov;
   for (size_t i = 0; i < cut; i++) {
-    mk[s * W + ev[i].channel]++;
-    s = pc_markov_next(m->C, m->k, s, ev[i].channel);
+    uint32_t c = ev[i].channel;
+    mk[s * W + c]++;
+    if (j < m->k) u = u * m->C + c, j++;
+    else u = (u % m->pw) * m->C + c;
+    s = m->off[j] + u;
   }
   mk[s * W + (jv->y ? m->C : m->C + 1)]++;
   if (!jv->y || cut == 0) return;
