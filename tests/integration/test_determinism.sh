@@ -7,6 +7,11 @@ D=tests/data/bpic2012
 $PRUN 2 $PARCOURS ingest -q -o $T/b4096 --customers $D/customers.csv $D/journeys.csv
 $PRUN 3 $PARCOURS ingest -q -o $T/b61 --buckets 61 --customers $D/customers.csv $D/journeys.csv
 job $D/expected/job.ini $T/b4096 $T/x > $T/job.ini
+# and the analyses of spec §15-§18 at their most spread: flows both ways,
+# sequence drivers with a low floor (many keys over the owners), Markov of
+# order 3 (the generated matrix runs jobs/monthly.ini: flows, order 2)
+printf '[flow.after_accept]\nanchor = A_ACCEPTED\nsteps = 3\n[flow.before_accept]\nanchor = A_ACCEPTED\ndirection = before\n[attribution]\nmarkov_order = 3\n' >> $T/job.ini
+sed -i 's/^lookback = 5$/lookback = 5\nsequence_max = 4\nsequence_min_customers = 2/' $T/job.ini
 matrix() { # NAME JOB STORES...
   local name=$1 jobf=$2; shift 2
   local ref="" i=0 n=0
