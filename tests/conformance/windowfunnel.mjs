@@ -27,7 +27,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const chdb = createRequire(join(root, 'bench/package.json'))('chdb');
 const args = Object.fromEntries(process.argv.slice(2).reduce((a, x, i, v) =>
   (x.startsWith('--') ? [...a, [x.slice(2), v[i + 1]]] : a), []));
-const nCases = Number(args.cases || 60000);
+const nCases = Number(args.cases || 150000);
 let seed = BigInt(args.seed || 20260711);
 const out = args.out || join(root, 'tests/conformance/last-result.json');
 const tool = join(root, 'bin/conformance/funnel_levels');
@@ -84,13 +84,13 @@ for (const b of handBad) console.log('  HAND MISMATCH', JSON.stringify(b));
 
 // ---- 2. random journeys ----
 const ALPHA = ['a', 'b', 'c', 'd', 'e'];
-function batch(b) {
-  const nSteps = 1 + rnd(5);
+function batch(b, fixed = {}) {
+  const nSteps = fixed.steps || 1 + rnd(5);
   const steps = [...ALPHA].sort(() => rnd(3) - 1).slice(0, nSteps);
-  const window = pick([0, 1, 3, 5, 10, 100, 1000000]);
+  const window = fixed.window ?? pick([0, 1, 3, 5, 10, 100, 1000000]);
   const names = [...ALPHA, 'x', 'y']; // x, y: no step (maybe) ever
   const custs = new Map();
-  const nCust = 40 + rnd(80);
+  const nCust = fixed.customers || 40 + rnd(80);
   for (let c = 0; c < nCust; c++) {
     const n = 1 + rnd(rnd(4) === 0 ? 24 : 10);
     let ts = 1000000 + rnd(50);
@@ -135,7 +135,7 @@ for (const m of mism.slice(0, 15)) console.log('  MISMATCH', JSON.stringify(m));
 // The batch's unit becomes the second: timestamps as epoch seconds in the
 // CSV, the window in seconds in the job; ClickHouse gets the same numbers.
 function endToEnd() {
-  const { steps, window, custs } = batch(batches++);
+  const { steps, window, custs } = batch(batches, { steps: 4, window: 5, customers: 400 });
   const csv = ['customer_id,timestamp,channel,event,value'];
   for (const [id, evs] of custs) for (const [ts, e] of evs) csv.push(`${id},${ts},web,${e},`);
   writeFileSync(join(dir, 'ev.csv'), csv.join('\n') + '\n');
