@@ -20,6 +20,12 @@ typedef struct {
   int64_t *step_event;  /* [n_steps] */
   int64_t *step_chan;   /* [n_steps], or NULL for match = event */
   guint *key;           /* [n_steps]: the first step with the same key */
+  /* lookup of an event's key: by_event[e] = the first step of event id e
+   * (or -1), next[s] = the next step of the same event id (or -1): a
+   * channel:event key is found among the steps of its event only */
+  int32_t *by_event;    /* [n_by_event] */
+  size_t n_by_event;    /* 1 + the largest step event id, 0 when none */
+  int32_t *next;        /* [n_steps] */
   int64_t window_us;    /* >= 0 */
   guint mode;           /* PcFunnelMode bits (pc_config.h); 0 = default */
 } PcFunnelSpec;

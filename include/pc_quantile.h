@@ -7,9 +7,10 @@
  * The q-th percentile of the n values of a key is the value of rank
  * ceil(q * n / 100) (1-based) in their ascending list (spec §5).
  *
- * Memory: 16 bytes per value while adding (plus the doubling slack of one
- * buffer per thread), 8 bytes per value once sealed, per rank; the selection
- * adds O(keys * percentiles). The values sit behind a small store interface
+ * Memory, per rank: 8 bytes per value plus the doubling slack of its key's
+ * array (at most as much again) while adding, 8 bytes per value once
+ * sealed, and about 40 bytes per distinct key; the selection adds
+ * O(keys * percentiles). The values sit behind a small store interface
  * (src/analytics/qstore_int.h) so that they can later spill to disk.
  *
  * No MPI, no HDF5.

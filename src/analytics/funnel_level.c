@@ -39,20 +39,33 @@ void pc_funnel_spec_init(PcFunnelSpec *f, guint n_steps, const int64_t *event,
   f->key = g_new(guint, n_steps);
   f->window_us = window_us;
   f->mode = mode;
+  f->next = g_new(int32_t, n_steps);
+  f->n_by_event = 0;
   for (guint s = 0; s < n_steps; s++) {
     f->key[s] = s;
+    f->next[s] = -1;
     for (guint r = 0; r < s; r++)
       if (event[s] == event[r] && (!chan || chan[s] == chan[r])) {
         f->key[s] = f->key[r];
         break;
       }
+    if (event[s] >= 0) f->n_by_event = MAX(f->n_by_event, (size_t)event[s] + 1);
   }
+  f->by_event = g_new(int32_t, MAX(f->n_by_event, (size_t)1));
+  for (size_t e = 0; e < f->n_by_event; e++) f->by_event[e] = -1;
+  for (guint s = n_steps; s-- > 0;) /* chains of the steps of one event id */
+    if (event[s] >= 0) {
+      f->next[s] = f->by_event[event[s]];
+      f->by_event[event[s]] = (int32_t)s;
+    }
 }
 
 void pc_funnel_spec_clear(PcFunnelSpec *f) {
   g_clear_pointer(&f->step_event, g_free);
   g_clear_pointer(&f->step_chan, g_free);
   g_clear_pointer(&f->key, g_free);
+  g_clear_pointer(&f->by_event, g_free);
+  g_clear_pointer(&f->next, g_free);
 }
 
 gboolean pc_funnel_spec_has_repeats(const PcFunnelSpec *f) {
@@ -107,12 +120,12 @@ static void work_reserve(PcFunnelWork *w, size_t n) {
   w->ent = g_renew(struct Entry, w->ent, w->cap_events);
 }
 
-/* The key of e, or G_MAXUINT when it matches no step. */
-static guint event_key(const PcFunnelSpec *f, const PcEvent *e) {
-  for (guint s = 0; s < f->n_steps; s++) {
-    if (f->key[s] != s || f->step_event[s] != (int64_t)e->event) continue;
-    if (!f->step_chan || f->step_chan[s] == (int64_t)e->channel) return s;
-  }
+/* The key of e, or G_MAXUINT when it matches no step: O(1) with match =
+ * event, the steps of e's event id with channel:event. */
+static inline guint event_key(const PcFunnelSpec *f, const PcEvent *e) {
+  if (e->event >= f->n_by_event) return G_MAXUINT;
+  for (int32_t s = f->by_event[e->event]; s >= 0; s = f->next[s])
+    if (!f->step_chan || f->step_chan[s] == (int64_t)e->channel) return f->key[s];
   return G_MAXUINT;
 }
 

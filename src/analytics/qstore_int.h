@@ -5,10 +5,10 @@
  * that keeps sorted runs on disk can replace this one without touching the
  * selection.
  *
- * This store: an append buffer of (key, value) pairs, 16 bytes per value
- * (plus the doubling slack of the buffer) while adding; seal sorts it and
- * compacts it in place to the values alone, 8 bytes per value, plus one
- * (key, start) entry per distinct key.
+ * This store: one array of values per key (open addressing on the key),
+ * 8 bytes per value plus the doubling slack of its array while adding, 8
+ * bytes per value once sealed (each array sorted in place and trimmed),
+ * plus about 40 bytes per distinct key.
  */
 #ifndef PC_QSTORE_INT_H
 #define PC_QSTORE_INT_H
