@@ -41,9 +41,10 @@ static const FunnelCase funnel_cases[] = {
     {"00632 window 4 (edge: span = W)", 4, "", "e3,e4,e5,e6,e7", SEQ9, 5},
     {"00632 order e1 then e8", 10000, "", "e1,e8", SEQ9, 2},
     {"00632 reversed e8 then e1", 10000, "", "e8,e1", SEQ9, 1},
-    {"00632 u64 timestamps", 4, "", "e3,e4,e5,e6,e7",
-     "100000000000001:e1 100000000000002:e2 100000000000003:e3 100000000000004:e4 "
-     "100000000000005:e5 100000000000006:e6 100000000000007:e7 100000000000008:e8", 5},
+    /* (1e11 s, not 1e14 as there: parcours counts µs in int64) */
+    {"00632 large timestamps", 4, "", "e3,e4,e5,e6,e7",
+     "100000000001:e1 100000000002:e2 100000000003:e3 100000000004:e4 "
+     "100000000005:e5 100000000006:e6 100000000007:e7 100000000008:e8", 5},
     /* 00632 strict_deduplication: e5 twice */
     {"00632 dedup default", 10000, "", "e0,e1,e2,e3,e4,e5,e6", STRICT, 7},
     {"00632 dedup", 10000, "strict_deduplication", "e0,e1,e2,e3,e4,e5,e6", STRICT, 6},

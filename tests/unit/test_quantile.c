@@ -100,7 +100,7 @@ static void test_large_keys(void) {
   for (int k = 0; k < 5; k++) {
     ref[k] = g_new(int64_t, N);
     for (int i = 0; i < N; i++) {
-      int64_t x = k == 0 ? ((int64_t)g_rand_int(g) << 32) - (int64_t)g_rand_int(g)
+      int64_t x = k == 0 ? (int64_t)(((uint64_t)g_rand_int(g) << 32) ^ g_rand_int(g))
                 : k == 1 ? i : k == 2 ? N - i : k == 3 ? 5 : (i < N / 2 ? i : N - i);
       ref[k][i] = x;
       pc_quantile_add(q, (uint64_t)k, x);
@@ -166,7 +166,7 @@ static void test_ranks(void) {
     for (int i = 0; i < k * k / 4 + 1 && n < 5000; i++, n++) {
       key[n] = (uint64_t)k * 1000003u;
       val[n] = k % 3 == 0 ? (int64_t)g_rand_int_range(g, -3, 4) /* many repeats */
-                          : ((int64_t)g_rand_int(g) << 31) ^ g_rand_int(g);
+                          : (int64_t)(((uint64_t)g_rand_int(g) << 32) ^ g_rand_int(g));
     }
   for (int size = 1; size <= 5; size++) {
     PcWorld w;
