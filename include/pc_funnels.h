@@ -50,7 +50,7 @@ void pc_funnel_work_free(PcFunnelWork *w);
  *   ev, n:   the journey, ts non-decreasing (any order within a timestamp).
  *   span_us: NULL, or n_steps int64 (OUT): for k = 1..level, span_us[k-1] =
  *            the least ts(ek) - ts(e1) over those chains that reach step k
- *            (t_k of §5); entries from level on are left untouched.
+ *            (t_k of §5); INT64_MAX for k > level.
  * O(n * n_steps). Cannot fail. */
 guint pc_funnel_level(const PcFunnelSpec *f, const PcEvent *ev, size_t n,
                       PcFunnelWork *w, int64_t *span_us);
