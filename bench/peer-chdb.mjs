@@ -5,9 +5,10 @@
 // bench/funnel.ini (the default definition and its modes), each as
 // windowFunnel(W, mode...) with W in µs: timestamps are taken as UInt64
 // microseconds, so "ts(ek) - ts(e1) <= W" is exact as in parcours. Times
-// (wall, s): the CSV load into a Memory table, each funnel on that table,
-// all funnels in one query on the table, and the default funnel read
-// straight from the CSV file (load included). Compares "customers with
+// (wall, s, and CPU-s of the process, steadier on a shared machine): the
+// CSV load into a Memory table, each funnel on that table, all funnels in
+// one query on the table, and the default funnel read straight from the
+// CSV file (load included). Compares "customers with
 // level >= k" with parcours' funnels.csv, split (all), funnel by funnel.
 import chdb from 'chdb';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -69,21 +70,25 @@ const head = lines.shift().split(',');
 const prows = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [head[i], v])));
 const per = [];
 let customers = 0;
+const cpu = (c0) => { const d = process.cpuUsage(c0); return (d.user + d.system) / 1e6; };
 for (const f of funnels) {
   t0 = performance.now();
+  const c0 = process.cpuUsage();
   const levels = sess.query(funnel(f, 'ev'), 'TSV');
-  const secs = (performance.now() - t0) / 1000;
+  const secs = (performance.now() - t0) / 1000, cpuS = cpu(c0);
   const byLevel = new Map(levels.trim().split('\n').map((l) => l.split('\t').map(Number)));
   const atLeast = f.steps.map((_, i) => [...byLevel].filter(([lv]) => lv >= i + 1).reduce((a, [, n]) => a + n, 0));
   customers = [...byLevel.values()].reduce((a, n) => a + n, 0);
   const mine = prows.filter((r) => r.funnel === f.name && r.split === '(all)');
   const parcours = f.steps.map((_, i) => Number((mine.find((r) => Number(r.step) === i + 1) || {}).customers));
-  per.push({ name: f.name, mode: f.mode, funnel_s: secs, level_ge_k: atLeast, parcours_level_ge_k: parcours,
+  per.push({ name: f.name, mode: f.mode, funnel_s: secs, funnel_cpu_s: cpuS, level_ge_k: atLeast, parcours_level_ge_k: parcours,
     equal: parcours.every((v, i) => v === atLeast[i]) });
 }
 t0 = performance.now();
+const c1 = process.cpuUsage();
 sess.query(allInOne('ev'), 'TSV');
 t.all_in_one = (performance.now() - t0) / 1000;
+t.all_in_one_cpu = cpu(c1);
 t0 = performance.now();
 sess.query(funnel(funnels[0], src), 'TSV');
 t.funnel_from_csv = (performance.now() - t0) / 1000;
@@ -92,13 +97,16 @@ rmSync(dir, { recursive: true, force: true });
 
 const equal = per.every((p) => p.equal);
 const funnelSum = per.reduce((a, p) => a + p.funnel_s, 0);
+const funnelCpu = per.reduce((a, p) => a + p.funnel_cpu_s, 0);
 const res = {
   peer: 'chdb', version, threads, csv, events: nEvents, customers,
-  load_s: t.load, funnel_s: funnelSum, funnels_all_in_one_s: t.all_in_one, funnel_from_csv_s: t.funnel_from_csv,
+  load_s: t.load, funnel_s: funnelSum, funnel_cpu_s: funnelCpu, funnels_all_in_one_s: t.all_in_one,
+  funnels_all_in_one_cpu_s: t.all_in_one_cpu, funnel_from_csv_s: t.funnel_from_csv,
   funnels: per, equal,
 };
 writeFileSync(outPath, JSON.stringify(res, null, 1) + '\n');
 console.log(`chdb (ClickHouse ${version}) threads=${threads}: load ${t.load.toFixed(2)} s, ` +
   `windowFunnel ${per.map((p) => `${p.name} ${p.funnel_s.toFixed(2)} s`).join(', ')} (sum ${funnelSum.toFixed(2)} s, ` +
+  `${funnelCpu.toFixed(2)} CPU-s, ` +
   `all in one query ${t.all_in_one.toFixed(2)} s), default funnel from the CSV ${t.funnel_from_csv.toFixed(2)} s; ` +
   `level>=k equal to parcours for ${per.filter((p) => p.equal).length} of ${per.length} funnels: ${equal ? 'equal' : 'DIFFERENT'}`);
