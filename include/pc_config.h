@@ -15,6 +15,19 @@ typedef enum { PC_TOKEN_EVENT, PC_TOKEN_CHANNEL, PC_TOKEN_CHANNEL_EVENT } PcToke
 typedef enum { PC_UNIT_CUSTOMER, PC_UNIT_SESSION } PcUnit;
 typedef enum { PC_STRATEGY_BALANCED, PC_STRATEGY_HASH, PC_STRATEGY_RANGE } PcStrategy;
 
+/* funnel.mode: the ClickHouse windowFunnel options of spec §5, as bits in
+ * the order of pc_config_funnel_modes. 0 = the default definition. */
+typedef enum {
+  PC_FUNNEL_STRICT_ORDER = 1u << 0,
+  PC_FUNNEL_STRICT_DEDUPLICATION = 1u << 1,
+  PC_FUNNEL_STRICT_INCREASE = 1u << 2,
+  PC_FUNNEL_STRICT_ONCE = 1u << 3,
+  PC_FUNNEL_ALLOW_REENTRY = 1u << 4,
+} PcFunnelMode;
+
+/* The option names, bit i = 1 << i; NULL-terminated. */
+extern const char *const pc_config_funnel_modes[];
+
 typedef struct {
   char *name;          /* NAME of [funnel.NAME] */
   char **steps;        /* n_steps strings, trimmed */
@@ -22,6 +35,7 @@ typedef struct {
   int64_t window_s;    /* required, >= 0 */
   gboolean match_channel_event; /* match = channel:event */
   gboolean split_channel;       /* split = channel */
+  guint mode;          /* PcFunnelMode bits; 0 = default definition */
 } PcFunnelConfig;
 
 typedef struct {

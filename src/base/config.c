@@ -15,7 +15,8 @@
  *     line order, is parsed by the same typed setter (the KeySpec tables), so
  *     an override is validated exactly like the file and the last one wins.
  *  4. finish() checks what needs the whole job: required keys, funnel steps
- *     against their match mode, input.from < input.to; sorts the funnels.
+ *     against their match mode, a funnel mode against its steps (§5),
+ *     input.from < input.to; sorts the funnels.
  * Every failure is PC_ERROR_CONFIG (PC_ERROR_IO when the file cannot be read)
  * and its message starts with where: "JOB:LINE: [group] key" for the file,
  * "JOB: --set group.key" for an override.
@@ -308,6 +309,30 @@ static gboolean check_step(const PcFunnelConfig *f, const char *step,
   return TRUE;
 }
 
+/* Spec §5: a funnel with a mode has distinct steps (ClickHouse would let
+ * one event serve two equal conditions), and allow_reentry needs
+ * strict_order (ClickHouse refuses it alone). Both errors name the funnel. */
+static gboolean check_mode(Loader *ld, const PcFunnelConfig *f,
+                           const char *group, GError **error) {
+  if (!f->mode) return TRUE;
+  g_autofree char *id = g_strconcat(group, "\nmode", NULL);
+  const char *where = g_hash_table_lookup(ld->where, id);
+  if ((f->mode & PC_FUNNEL_ALLOW_REENTRY) && !(f->mode & PC_FUNNEL_STRICT_ORDER)) {
+    pc_set_error(error, PC_ERROR_CONFIG,
+                 "%s: funnel %s: allow_reentry needs strict_order", where, f->name);
+    return FALSE;
+  }
+  for (guint i = 0; i < f->n_steps; i++)
+    for (guint j = 0; j < i; j++)
+      if (!strcmp(f->steps[i], f->steps[j])) {
+        pc_set_error(error, PC_ERROR_CONFIG,
+                     "%s: funnel %s: a mode needs distinct steps (step %u repeats step %u, \"%s\")",
+                     where, f->name, i + 1, j + 1, f->steps[i]);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 static gboolean finish_funnel(Loader *ld, const PcFunnelConfig *f,
                               GError **error) {
   g_autofree char *group = g_strconcat(FUNNEL_PREFIX, f->name, NULL);
@@ -318,7 +343,7 @@ static gboolean finish_funnel(Loader *ld, const PcFunnelConfig *f,
   const char *where = g_hash_table_lookup(ld->where, id);
   for (guint i = 0; i < f->n_steps; i++)
     if (!check_step(f, f->steps[i], where, error)) return FALSE;
-  return TRUE;
+  return check_mode(ld, f, group, error);
 }
 
 static int funnel_cmp(const void *a, const void *b) {

@@ -26,7 +26,8 @@ typedef enum {
   V_DOUBLE, /* finite decimal number in [dmin, dmax] (dmin open if asked) */
   V_BYTES,  /* decimal with optional K/M/G/T (1024-based) -> guint64 */
   V_CHOICE, /* one of choices[]; its index is stored in an int field */
-  V_WORD    /* one of choices[], stored as a string (char * field) */
+  V_WORD,   /* one of choices[], stored as a string (char * field) */
+  V_FLAGS   /* ';' list of choices[] -> guint with bit i for choices[i] */
 } ValueKind;
 
 typedef struct {

@@ -49,6 +49,12 @@ static void json_value(JsonBuilder *b, const KeySpec *ks, const void *base) {
   case V_CHOICE:
     json_builder_add_string_value(b, ks->choices[*(const int *)f]);
     break;
+  case V_FLAGS:
+    json_builder_begin_array(b);
+    for (guint i = 0; ks->choices[i]; i++)
+      if (*(const guint *)f & (1u << i)) json_builder_add_string_value(b, ks->choices[i]);
+    json_builder_end_array(b);
+    break;
   }
 }
 

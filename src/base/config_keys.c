@@ -29,6 +29,10 @@ const char *const pc_cfg_strategy_choices[] = {"balanced", "hash", "range",
 const char *const pc_cfg_solver_choices[] = {"newton", NULL};
 const char *const pc_cfg_match_choices[] = {"event", "channel:event", NULL};
 const char *const pc_cfg_split_choices[] = {"none", "channel", NULL};
+/* Bit i of PcFunnelMode is the i-th name (ClickHouse's spellings). */
+const char *const pc_config_funnel_modes[] = {
+    "strict_order", "strict_deduplication", "strict_increase", "strict_once",
+    "allow_reentry", NULL};
 
 
 /* Order = the order of docs/jobs.md. Defaults live in config_new(). */
@@ -77,6 +81,7 @@ const KeySpec pc_cfg_funnel_keys[] = {
    .range = "0..9223372036854"},
   {"funnel", "match", V_CHOICE, FF(match_channel_event), .choices = pc_cfg_match_choices},
   {"funnel", "split", V_CHOICE, FF(split_channel), .choices = pc_cfg_split_choices},
+  {"funnel", "mode", V_FLAGS, FF(mode), .choices = pc_config_funnel_modes},
 };
 
 /* Groups (all optional) in the order of docs/jobs.md; [funnel.NAME] apart. */
@@ -331,6 +336,28 @@ static gboolean read_list(Loader *ld, const char *group, const char *key,
   return TRUE;
 }
 
+/* A ';' list of options (any order, repeats allowed, as ClickHouse takes
+ * them) -> the OR of their bits. */
+static gboolean set_flags(Loader *ld, const KeySpec *ks, void *base,
+                          const char *group, const char *key,
+                          const char *where, GError **error) {
+  g_auto(GStrv) items = NULL;
+  guint n = 0, bits = 0;
+  if (!read_list(ld, group, key, where, &items, &n, error)) return FALSE;
+  for (guint i = 0; i < n; i++) {
+    int c = 0;
+    while (ks->choices[c] && strcmp(items[i], ks->choices[c]) != 0) c++;
+    if (!ks->choices[c]) {
+      g_autofree char *list = g_strjoinv(", ", (char **)ks->choices);
+      g_autofree char *why = g_strdup_printf("is not one of: %s", list);
+      return pc_cfg_bad_value(where, items[i], why, error);
+    }
+    bits |= 1u << c;
+  }
+  memcpy((char *)base + ks->off, &bits, sizeof bits);
+  return TRUE;
+}
+
 static gboolean set_list(Loader *ld, const KeySpec *ks, void *base,
                          const char *group, const char *key, const char *where,
                          GError **error) {
@@ -372,6 +399,8 @@ gboolean pc_cfg_apply_key(Loader *ld, const char *group, const char *key,
   if (g_str_has_prefix(group, FUNNEL_PREFIX)) base = pc_cfg_funnel_get(ld, group);
   if (ks->kind == V_EVENTS || ks->kind == V_STEPS)
     return set_list(ld, ks, base, group, key, where, error);
+  if (ks->kind == V_FLAGS)
+    return set_flags(ld, ks, base, group, key, where, error);
   g_autoptr(GError) e = NULL;
   g_autofree char *v = g_key_file_get_string(ld->kf, group, key, &e);
   if (!v) {

@@ -13,9 +13,9 @@ extern const PcModule pc_module_summary, pc_module_paths, pc_module_preceding,
 
 static const PcModule *const modules[] = {
     &pc_module_summary,     /* summary.csv rows; facts N, Y */
-    &pc_module_paths,       /* variants, ngrams, transitions, prefix_tree */
+    &pc_module_paths,       /* variants, ngrams, transitions, prefix_tree, transition_gaps */
     &pc_module_preceding,   /* preceding_paths, preceding_tokens */
-    &pc_module_funnels,     /* funnels */
+    &pc_module_funnels,     /* funnels, funnel_times */
     &pc_module_drivers,     /* drivers, channel_drivers */
     &pc_module_channels,    /* channels */
     &pc_module_nps,         /* nps */

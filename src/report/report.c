@@ -27,6 +27,7 @@ typedef struct {
 static const PcSection sections[] = {
     {"summary", "Summary", pc_sec_summary},
     {"journeys", "Journeys", pc_sec_journeys},
+    {"transitions", "Transitions", pc_sec_transitions},
     {"preceding", "Before the outcome", pc_sec_preceding},
     {"funnels", "Funnels", pc_sec_funnels},
     {"drivers", "Drivers of the outcome", pc_sec_drivers},

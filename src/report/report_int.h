@@ -9,7 +9,8 @@
  *   cells.c         table cells as csv/ writes them (pc_cell_*)
  *   rjson.c         run.json and batch records through json-glib (pc_rjson_*)
  *   sec_summary.c   section "summary"
- *   sec_paths.c     sections "journeys" (Sankey, variants) and "preceding"
+ *   sec_paths.c     sections "journeys" (Sankey, variants), "transitions"
+ *                   (counts and gap percentiles) and "preceding"
  *   sec_outcome.c   sections "funnels", "drivers" and "channels"
  *   sec_model.c     section "model"
  *   sec_run.c       sections "run" and "quality" (run.json, batch records)
@@ -29,6 +30,7 @@
 #include <json-glib/json-glib.h>
 
 #define TOP_VARIANTS 20   /* rows of variants shown */
+#define TOP_TRANSITIONS 20 /* rows of transitions shown (by count) */
 #define TOP_PRECEDING 10  /* rows of preceding paths shown */
 #define TOP_TOKENS 15     /* rows of preceding tokens shown */
 #define TOP_DRIVERS 30    /* rows of the drivers tables */
@@ -65,6 +67,7 @@ typedef gboolean (*PcSectionFn)(PcPage *p);
 
 gboolean pc_sec_summary(PcPage *p);   /* sec_summary.c */
 gboolean pc_sec_journeys(PcPage *p);  /* sec_paths.c */
+gboolean pc_sec_transitions(PcPage *p); /* sec_paths.c */
 gboolean pc_sec_preceding(PcPage *p); /* sec_paths.c */
 gboolean pc_sec_funnels(PcPage *p);   /* sec_outcome.c */
 gboolean pc_sec_drivers(PcPage *p);   /* sec_outcome.c */

@@ -308,6 +308,41 @@ static void test_funnel_errors(void) {
   expect_base_error("[funnel.a b]\n", 5, "funnel.a b", "space");
 }
 
+/* funnel.mode: a ';'-list of ClickHouse options in any order, repeats
+ * allowed, as bits; absent = 0 (the default definition). */
+static void test_funnel_mode(void) {
+  g_autoptr(PcJobConfig) c = load_ok(
+      BASE "[funnel.f]\nsteps = a;b;c\nwindow = 1\n"
+           "mode = allow_reentry ; strict_order;strict_increase;strict_order\n"
+           "[funnel.g]\nsteps = a;b\nwindow = 1\n"
+           "mode = strict_deduplication;strict_once\n"
+           "[funnel.h]\nsteps = a;a\nwindow = 1\n",
+      NULL);
+  CU_ASSERT_EQUAL_FATAL(c->n_funnels, 3);
+  CU_ASSERT_EQUAL(c->funnels[0].mode, PC_FUNNEL_ALLOW_REENTRY | PC_FUNNEL_STRICT_ORDER |
+                                          PC_FUNNEL_STRICT_INCREASE);
+  CU_ASSERT_EQUAL(c->funnels[1].mode, PC_FUNNEL_STRICT_DEDUPLICATION | PC_FUNNEL_STRICT_ONCE);
+  CU_ASSERT_EQUAL(c->funnels[2].mode, 0); /* repeated steps: fine without a mode */
+  const char *ov[] = {"funnel.h.mode=strict_once", NULL};
+  expect_error(BASE "[funnel.h]\nsteps = a;b;a\nwindow = 1\n", ov, "job.ini: --set funnel.h.mode",
+               "funnel h", "distinct steps (step 3 repeats step 1, \"a\")");
+}
+
+static void test_funnel_mode_errors(void) {
+  expect_base_error("[funnel.f]\nsteps = a;b\nwindow = 1\nmode = allow_reentry\n", 8,
+                    "mode", "funnel f: allow_reentry needs strict_order");
+  expect_base_error("[funnel.f]\nsteps = a;b\nwindow = 1\nmode = strict_increase;allow_reentry\n",
+                    8, "mode", "funnel f: allow_reentry needs strict_order");
+  expect_base_error("[funnel.f]\nsteps = a;b;a\nwindow = 1\nmode = strict_order\n", 8,
+                    "mode", "funnel f: a mode needs distinct steps");
+  expect_base_error("[funnel.f]\nsteps = w:a;w:a\nwindow = 1\nmatch = channel:event\n"
+                    "mode = strict_once\n", 9, "mode", "a mode needs distinct steps");
+  expect_base_error("[funnel.f]\nsteps = a;b\nwindow = 1\nmode = strict\n", 8, "mode",
+                    "is not one of: strict_order, strict_deduplication");
+  expect_base_error("[funnel.f]\nsteps = a;b\nwindow = 1\nmode = strict_order;\n", 8, "mode",
+                    "empty item");
+}
+
 /* ---- error kinds --------------------------------------------------------- */
 
 static void test_unknown_group(void) {
@@ -575,7 +610,7 @@ static void test_json_exact(void) {
       "[input]\nstore = st\\\\ore\"1\nfrom = 2024-02-29T23:59:59.25+01:00\n"
       "[output]\ndir = out\\tdir\ntop_k = 7\n"
       "[target]\nevent = won;lost\n"
-      "[funnel.z]\nsteps = a\nwindow = 60\n"
+      "[funnel.z]\nsteps = a\nwindow = 60\nmode = strict_once; strict_order\n"
       "[funnel.a]\nsteps = web:x;app:y\nwindow = 5\nmatch = channel:event\n"
       "split = channel\n"
       "[model]\nlambda = 0.1\n[run]\nmemory_per_rank = 1K\n",
@@ -592,8 +627,8 @@ static void test_json_exact(void) {
       "\"session_gap\":1800,\"ngram_max\":3,\"depth\":8,\"min_support\":1},"
       "\"target\":{\"event\":[\"won\",\"lost\"],\"lookback\":5},"
       "\"funnel\":{\"a\":{\"steps\":[\"web:x\",\"app:y\"],\"window\":5,"
-      "\"match\":\"channel:event\",\"split\":\"channel\"},"
-      "\"z\":{\"steps\":[\"a\"],\"window\":60,\"match\":\"event\",\"split\":\"none\"}},"
+      "\"match\":\"channel:event\",\"split\":\"channel\",\"mode\":[]},"
+      "\"z\":{\"steps\":[\"a\"],\"window\":60,\"match\":\"event\",\"split\":\"none\",\"mode\":[\"strict_order\",\"strict_once\"]}},"
       "\"kpi\":{\"nps_event\":null},\"attribution\":{\"enabled\":true},"
       "\"model\":{\"enabled\":true,\"lambda\":0.10000000000000001,\"top_n\":1000,\"max_iter\":100,"
       "\"solver\":\"newton\"},\"report\":{\"enabled\":true},"
@@ -634,6 +669,8 @@ PC_TEST_MAIN("config",
              {"/config/list_bad_names", test_list_bad_names},
              {"/config/funnel_sorting", test_funnel_sorting},
              {"/config/funnel_errors", test_funnel_errors},
+             {"/config/funnel_mode", test_funnel_mode},
+             {"/config/funnel_mode_errors", test_funnel_mode_errors},
              {"/config/unknown_group", test_unknown_group},
              {"/config/unknown_key", test_unknown_key},
              {"/config/duplicate_key", test_duplicate_key},
