@@ -1,10 +1,12 @@
 /* funnels.c - the "funnels" analysis module (spec §5): per [funnel.NAME]
  * the customers reaching each step within the window, conversion and
  * drop-off (funnels.csv), overall and per channel of the first event that
- * matches step 1 (split = channel).
+ * matches step 1 (split = channel) or per segment of the customer (split =
+ * segment, spec §12).
  *
  * Owns the resolved funnels and one int64 counter per (funnel, split,
- * exact level), summed exactly over ranks; a customer counts at its level
+ * exact level), summed exactly over ranks (splits: (all), then every
+ * channel or every segment of the run's dictionary, in id = name order); a customer counts at its level
  * only, step rows add the levels >= k. No MPI, no HDF5.
  */
 #include "pc_funnels.h"
@@ -24,12 +26,12 @@ typedef struct {
   int64_t *step_event;  /* -1: never matches */
   int64_t *step_chan;   /* NULL for match = event; -1 any */
   int64_t window_us;
-  gboolean split;
-  size_t off;           /* [(1 + C if split) splits][n_steps levels] */
+  PcFunnelSplit split;
+  size_t off;           /* [(1 + C or S if split) splits][n_steps levels] */
 } Funnel;
 
 typedef struct {
-  guint C;
+  guint C, S;           /* channels, segments */
   Funnel *f;            /* in name order */
   guint n;
   int64_t *st;
@@ -81,7 +83,7 @@ static void funnel_resolve(Funnel *f, const PcFunnelConfig *fc,
   /* Seconds to µs, saturating: a window beyond ~292k years is "no limit". */
   f->window_us = fc->window_s > INT64_MAX / MICROS ? INT64_MAX
                                                     : fc->window_s * MICROS;
-  f->split = fc->split_channel;
+  f->split = fc->split;
   for (guint s = 0; s < fc->n_steps; s++) {
     const char *step = fc->steps[s];
     f->steps[s] = g_strdup(step);
@@ -133,6 +135,7 @@ static void *funnels_create(const PcModuleEnv *env, GError **error) {
     }
   Funnels *m = g_new0(Funnels, 1);
   m->C = env->names->channels->n;
+  m->S = pc_names_segments(env->names)->n;
   m->n = cfg->n_funnels;
   m->f = g_new0(Funnel, m->n);
   for (guint i = 0; i < m->n; i++)
@@ -144,7 +147,9 @@ static void *funnels_create(const PcModuleEnv *env, GError **error) {
   uint64_t len = 0;
   for (guint i = 0; i < m->n; i++) {
     m->f[i].off = len;
-    len += (m->f[i].split ? (uint64_t)m->C + 1 : 1) * m->f[i].n_steps;
+    uint64_t splits = m->f[i].split == PC_SPLIT_CHANNEL ? m->C
+                      : m->f[i].split == PC_SPLIT_SEGMENT ? m->S : 0;
+    len += (splits + 1) * m->f[i].n_steps;
     max_steps = MAX(max_steps, m->f[i].n_steps);
   }
   if (len > MAX_COUNTERS) {
@@ -176,7 +181,9 @@ static void funnels_add(void *self, const PcJourneyView *jv) {
     if (level == 0) continue;
     int64_t *cnt = m->st + fu->off;
     cnt[level - 1]++;
-    if (!fu->split) continue;
+    if (fu->split == PC_SPLIT_SEGMENT)
+      cnt[(1 + (size_t)jv->segment) * fu->n_steps + level - 1]++;
+    if (fu->split != PC_SPLIT_CHANNEL) continue;
     for (size_t k = 0; k < j->n; k++)
       if (step_matches(fu, 0, &j->ev[k])) {
         cnt[(1 + (size_t)j->ev[k].channel) * fu->n_steps + level - 1]++;
@@ -217,7 +224,8 @@ static void funnel_rows(PcTable *t, const Funnel *f, const char *split,
   }
 }
 
-/* Split rows only for channels with at least one customer at level >= 1. */
+/* Split rows only for channels (segments) with at least one customer at
+ * level >= 1. */
 static gboolean funnels_tables(void *self, const PcModuleEnv *env,
                                PcOutputs *out, GError **error) {
   static const char *const cols[] = {
@@ -230,11 +238,13 @@ static gboolean funnels_tables(void *self, const PcModuleEnv *env,
     const int64_t *lv = m->st + f->off;
     funnel_rows(t, f, "(all)", lv);
     if (!f->split) continue;
-    for (guint c = 0; c < m->C; c++) {
+    const PcDict *sn = f->split == PC_SPLIT_SEGMENT ? pc_names_segments(env->names)
+                                                    : env->names->channels;
+    for (guint c = 0; c < sn->n; c++) {
       const int64_t *cl = lv + (1 + (size_t)c) * f->n_steps;
       int64_t any = 0;
       for (guint l = 0; l < f->n_steps; l++) any += cl[l];
-      if (any > 0) funnel_rows(t, f, env->names->channels->names[c], cl);
+      if (any > 0) funnel_rows(t, f, sn->names[c], cl);
     }
   }
   pc_outputs_add(out, t);
