@@ -21,5 +21,5 @@ check "monthly: scope applies before everything (summary, channels, segments, re
 check "an entry event of nothing in the store is a typo error" bash -c "! $PRUN 1 $PARCOURS run -q $T/job.ini --set output.dir=$T/x --set scope.entry_event=bil 2>$T/err && grep -q 'entry_event: \"bil\" is not an event of the store' $T/err"
 check "a scope segment of nothing in the store is a typo error" bash -c "! $PRUN 1 $PARCOURS run -q $T/job.ini --set output.dir=$T/x --set scope.segments=gol 2>$T/err && grep -q 'segments: \"gol\" is not a segment of the store' $T/err"
 sed "/^period/d" $T/job.ini > $T/np.ini
-check "[retention] needs a period" bash -c "! $PRUN 1 $PARCOURS run -q $T/np.ini --set output.dir=$T/x 2>$T/err && grep -q "missing required key period" $T/err"
+check "[retention] needs a period" bash -c "! $PRUN 1 $PARCOURS run -q $T/np.ini --set output.dir=$T/x 2>$T/err && grep -q 'missing required key period' $T/err"
 finish
