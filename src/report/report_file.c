@@ -22,7 +22,8 @@
  * written by a run but not drawn, so they are not read. */
 static const char *const table_names[] = {
     "summary", "variants", "prefix_tree", "preceding_paths", "preceding_tokens", "funnels", "drivers",
-    "channel_drivers", "channels", "nps", "attribution", "model", "model_summary", "roc", "at_risk"};
+    "channel_drivers", "channels", "nps", "attribution", "model", "model_summary", "roc", "at_risk",
+    "segments", "retention"};
 
 /* An absent table is skipped; a file that cannot be opened is an error. */
 static gboolean read_tables(const char *h5, GPtrArray *tables, GError **error) {

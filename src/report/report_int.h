@@ -73,6 +73,8 @@ gboolean pc_sec_funnels(PcPage *p);   /* sec_outcome.c */
 gboolean pc_sec_drivers(PcPage *p);   /* sec_outcome.c */
 gboolean pc_sec_channels(PcPage *p);  /* sec_outcome.c */
 gboolean pc_sec_model(PcPage *p);     /* sec_model.c */
+gboolean pc_sec_segments(PcPage *p);  /* sec_monthly.c */
+gboolean pc_sec_retention(PcPage *p); /* sec_monthly.c */
 gboolean pc_sec_run(PcPage *p);       /* sec_run.c */
 gboolean pc_sec_quality(PcPage *p);   /* sec_run.c */
 
