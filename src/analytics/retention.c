@@ -157,7 +157,8 @@ static gboolean retention_tables(void *self, const PcModuleEnv *env,
   Retention *m = self;
   PcTable *t = pc_table_new("retention", cols, G_N_ELEMENTS(cols));
   guint nc = m->cohort->len;
-  g_autofree int64_t *sorted = g_memdup2(m->cohort->data, (gsize)nc * sizeof(int64_t) + 1);
+  g_autofree int64_t *sorted = g_new(int64_t, nc + 1);
+  if (nc) memcpy(sorted, m->cohort->data, (size_t)nc * sizeof(int64_t));
   qsort(sorted, nc, sizeof(int64_t), cmp_i64);
   int64_t last = nc ? pc_time_period_of(m->last_us, m->period) : 0;
   for (guint k = 0; k < nc; k++) {
