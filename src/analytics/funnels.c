@@ -6,8 +6,9 @@
  *
  * Owns the resolved funnels and one int64 counter per (funnel, split,
  * exact level), summed exactly over ranks (splits: (all), then every
- * channel or every segment of the run's dictionary, in id = name order); a customer counts at its level
- * only, step rows add the levels >= k. No MPI, no HDF5.
+ * channel or every segment of the run's dictionary, in id = name order);
+ * a customer counts at its level only, step rows add the levels >= k.
+ * No MPI, no HDF5.
  */
 #include "pc_funnels.h"
 #include "pc_module.h"

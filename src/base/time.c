@@ -1,5 +1,5 @@
-/* time.c - the timestamp parser of spec §1 and the one ISO-8601 formatter
- * (pc_time.h).
+/* time.c - the timestamp parser of spec §1, the one ISO-8601 formatter and
+ * the calendar periods of spec §13 (day, Monday-week, month; pc_time.h).
  *
  * Owns the calendar arithmetic: H. Hinnant's days_from_civil and
  * civil_from_days (proleptic Gregorian, exact for every int64 day count, no

@@ -1,10 +1,12 @@
 /* h5slice.c - the rows of a set of buckets of one shard
  * (pc_h5io_read_buckets, pc_h5io.h): one hyperslab union per dataset, so a
- * rank reads exactly its buckets and decompresses mostly its own chunks.
+ * rank reads exactly its buckets and decompresses mostly its own chunks;
+ * and the distinct segments of a shard's customers table
+ * (pc_h5io_read_segments, for the run's segment dictionary).
  *
  * Owns the bucket-range arithmetic over the prefix sums of PcShardMeta and
- * the checks a slice makes on its rows (id lengths against the index, every
- * event's customer inside its bucket). Does not own the layout (h5shard.c)
+ * the checks a slice makes on its rows (id and segment lengths against the
+ * index, every event's customer inside its bucket). Does not own the layout (h5shard.c)
  * nor which buckets a rank reads (plan.c).
  *
  * Invariant: the slice keeps the shard's (bucket, id) order; customer
@@ -240,11 +242,16 @@ gboolean pc_h5io_read_segments(const PcShardMeta *m, PcDict **out,
   pc_h5_close(f);
   g_autofree uint64_t *off = ok ? seg_offsets(len, n, nb, m->path, error) : NULL;
   if (!off) return FALSE;
-  /* distinct first (a table of millions of rows has a handful of names) */
+  /* distinct first (a table of millions of rows has a handful of names):
+   * a row is copied only when its name is new */
   g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-  for (uint64_t i = 0; i < n; i++)
-    if (off[i + 1] > off[i])
-      g_hash_table_add(seen, g_strndup((const char *)bytes + off[i], off[i + 1] - off[i]));
+  g_autoptr(GString) name = g_string_new(NULL);
+  for (uint64_t i = 0; i < n; i++) {
+    if (off[i + 1] == off[i]) continue;
+    g_string_truncate(name, 0);
+    g_string_append_len(name, (const char *)bytes + off[i], (gssize)(off[i + 1] - off[i]));
+    if (!g_hash_table_contains(seen, name->str)) g_hash_table_add(seen, g_strdup(name->str));
+  }
   guint k = 0;
   g_autofree char **names = (char **)g_hash_table_get_keys_as_array(seen, &k);
   *out = pc_dict_new_sorted(names, k);
