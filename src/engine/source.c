@@ -182,11 +182,12 @@ gboolean pc_source_set_kept(PcSource *s, const uint64_t *ev_count,
   s->names.channel_kept = g_new0(guint8, C + 1);
   for (guint k = 0; k < E; k++) s->names.event_kept[k] = ev_count[k] > 0;
   for (guint k = 0; k < C; k++) s->names.channel_kept[k] = ch_count[k] > 0;
-  /* input.from and input.to may leave no target event */
+  /* input.from and input.to, and the scope, may leave no target event */
   if (!s->target.n) return TRUE;
   for (guint i = 0; i < s->target.n; i++)
     if (s->names.event_kept[s->target.events[i]]) return TRUE;
-  pc_set_error(error, PC_ERROR_CONFIG, "%s: [target] event: no target event occurs between input.from and input.to", cfg->job_path);
+  pc_set_error(error, PC_ERROR_CONFIG, "%s: [target] event: no target event occurs between input.from and input.to%s", cfg->job_path,
+               cfg->scope_segments || cfg->entry_event ? " in the [scope] (segments, from the entry event on)" : "");
   return FALSE;
 }
 
