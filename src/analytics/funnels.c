@@ -2,7 +2,8 @@
  * the customers reaching each step within the window, conversion and
  * drop-off (funnels.csv), and the conversion times t_k (funnel_times.csv),
  * overall and per channel of the first event that matches step 1
- * (split = channel). The per-journey kernels are funnel_level.c.
+ * (split = channel) or per segment of the customer (split = segment, spec
+ * §12). The per-journey kernels are funnel_level.c.
  *
  * Owns the resolved funnels, one int64 counter per (funnel, split, exact
  * level) summed exactly over ranks, and the t_k values of every (funnel,
@@ -29,16 +30,16 @@ typedef struct {
   char *name;
   char **steps;         /* as configured: the "token" column */
   PcFunnelSpec spec;
-  gboolean split;
-  size_t off;           /* [(1 + C if split) splits][n_steps levels] */
+  PcFunnelSplit split;
+  size_t off;           /* [(1 + C or S if split) splits][n_steps levels] */
 } Funnel;
 
 /* Counter and time key of (split s, step k >= 1) of f: off + s*n + k - 1;
- * split 0 is (all), 1 + c is channel c. */
+ * split 0 is (all), 1 + c is channel c or segment c. */
 #define SLOT(f, s, k) ((f)->off + (size_t)(s) * (f)->spec.n_steps + (k) - 1)
 
 typedef struct {
-  guint C;
+  guint C, S;           /* channels, segments */
   Funnel *f;            /* in name order */
   guint n;
   int64_t *st;          /* [len] customers at exactly level k per slot */
@@ -59,7 +60,7 @@ static void funnel_resolve(Funnel *f, const PcFunnelConfig *fc,
   g_autofree int64_t *ch = fc->match_channel_event ? g_new0(int64_t, n) : NULL;
   f->name = g_strdup(fc->name);
   f->steps = g_new0(char *, n + 1);
-  f->split = fc->split_channel;
+  f->split = fc->split;
   for (guint s = 0; s < n; s++) {
     const char *step = fc->steps[s];
     f->steps[s] = g_strdup(step);
@@ -130,11 +131,17 @@ static gboolean check_config(const PcJobConfig *cfg, GError **error) {
   return TRUE;
 }
 
+/* Split rows besides (all): one per channel or per segment of the run. */
+static uint64_t splits_of(PcFunnelSplit split, guint C, guint S) {
+  return split == PC_SPLIT_CHANNEL ? C : split == PC_SPLIT_SEGMENT ? S : 0;
+}
+
 static void *funnels_create(const PcModuleEnv *env, GError **error) {
   const PcJobConfig *cfg = env->cfg;
   if (!check_config(cfg, error)) return NULL;
   Funnels *m = g_new0(Funnels, 1);
   m->C = env->names->channels->n;
+  m->S = pc_names_segments(env->names)->n;
   m->n = cfg->n_funnels;
   m->f = g_new0(Funnel, m->n);
   for (guint i = 0; i < m->n; i++)
@@ -146,7 +153,7 @@ static void *funnels_create(const PcModuleEnv *env, GError **error) {
   uint64_t len = 0;
   for (guint i = 0; i < m->n; i++) {
     m->f[i].off = len;
-    len += (m->f[i].split ? (uint64_t)m->C + 1 : 1) * m->f[i].spec.n_steps;
+    len += (splits_of(m->f[i].split, m->C, m->S) + 1) * m->f[i].spec.n_steps;
     max_steps = MAX(max_steps, m->f[i].spec.n_steps);
   }
   if (len > MAX_COUNTERS) {
@@ -188,7 +195,8 @@ static void funnels_add(void *self, const PcJourneyView *jv) {
       level = ch;
     }
     if (level == 0) continue;
-    guint sp = fu->split ? split_of(fu, j) : 0;
+    guint sp = fu->split == PC_SPLIT_SEGMENT ? 1 + jv->segment
+               : fu->split == PC_SPLIT_CHANNEL ? split_of(fu, j) : 0;
     m->st[SLOT(fu, 0, level)]++;
     if (sp) m->st[SLOT(fu, sp, level)]++;
     for (guint k = 2; k <= level; k++) {
@@ -254,8 +262,8 @@ static void time_rows(PcTable *t, const Funnels *m, const Funnel *f,
   }
 }
 
-/* Split rows only for channels with at least one customer at level >= 1,
- * in both tables (funnel_times follows the rows of funnels.csv). */
+/* Split rows only for channels (segments) with at least one customer at
+ * level >= 1, in both tables (funnel_times follows the rows of funnels.csv). */
 static gboolean funnels_tables(void *self, const PcModuleEnv *env,
                                PcOutputs *out, GError **error) {
   static const char *const cols[] = {
@@ -271,14 +279,16 @@ static gboolean funnels_tables(void *self, const PcModuleEnv *env,
     const Funnel *f = &m->f[i];
     funnel_rows(t, f, "(all)", m->st + SLOT(f, 0, 1));
     time_rows(tt, m, f, "(all)", 0);
-    if (!f->split) continue;
-    for (guint c = 0; c < m->C; c++) {
+    if (f->split == PC_SPLIT_NONE) continue;
+    const PcDict *sn = f->split == PC_SPLIT_SEGMENT ? pc_names_segments(env->names)
+                                                    : env->names->channels;
+    for (guint c = 0; c < sn->n; c++) {
       const int64_t *cl = m->st + SLOT(f, 1 + c, 1);
       int64_t any = 0;
       for (guint l = 0; l < f->spec.n_steps; l++) any += cl[l];
       if (!any) continue;
-      funnel_rows(t, f, env->names->channels->names[c], cl);
-      time_rows(tt, m, f, env->names->channels->names[c], 1 + c);
+      funnel_rows(t, f, sn->names[c], cl);
+      time_rows(tt, m, f, sn->names[c], 1 + c);
     }
   }
   pc_outputs_add(out, t);
@@ -291,7 +301,8 @@ static uint64_t funnels_memory(const PcModuleEnv *env, int threads,
                                uint64_t customers) {
   uint64_t len = 0;
   for (guint i = 0; i < env->cfg->n_funnels; i++)
-    len += (env->cfg->funnels[i].split_channel ? (uint64_t)env->names->channels->n + 1 : 1) *
+    len += (splits_of(env->cfg->funnels[i].split, env->names->channels->n,
+                      pc_names_segments(env->names)->n) + 1) *
            env->cfg->funnels[i].n_steps;
   return (uint64_t)threads * 8 * (len + 1);
 }

@@ -65,6 +65,7 @@ static PcJobConfig *config_new(void) {
   c->max_iter = 100;
   c->solver = g_strdup("newton");
   c->report = TRUE;
+  c->retention_periods = 12;
   return c;
 }
 
@@ -89,6 +90,9 @@ void pc_config_free(PcJobConfig *c) {
   g_free(c->funnels);
   g_free(c->nps_event);
   g_free(c->solver);
+  g_strfreev(c->scope_segments);
+  g_free(c->entry_event);
+  g_free(c->return_event);
   g_free(c);
 }
 
@@ -379,6 +383,9 @@ static gboolean finish(Loader *ld, GError **error) {
     return FALSE;
   if (g_hash_table_contains(ld->where, "target") &&
       !require_key(ld, "target", "event", error))
+    return FALSE;
+  c->retention = g_hash_table_contains(ld->where, "retention");
+  if (c->retention && !require_key(ld, "retention", "period", error))
     return FALSE;
   if (c->has_from && c->has_to && c->from_us >= c->to_us) {
     const char *where = g_hash_table_lookup(ld->where, "input\nto");

@@ -20,6 +20,7 @@ typedef enum {
   V_EVENT,  /* one event name (spec §1 rules) */
   V_EVENTS, /* ';' list of event names -> char ** + guint count */
   V_STEPS,  /* ';' list, checked against match in finish() -> char ** + count */
+  V_LIST,   /* ';' list of free text (segments) -> char ** + count */
   V_TIME,   /* timestamp of spec §1 -> int64 us + gboolean has_ */
   V_BOOL,   /* true | false */
   V_INT,    /* plain decimal in [min, max] -> field of 4 or 8 bytes */

@@ -9,7 +9,8 @@
 
 extern const PcModule pc_module_summary, pc_module_paths, pc_module_preceding,
     pc_module_funnels, pc_module_drivers, pc_module_channels, pc_module_nps,
-    pc_module_attribution, pc_module_model;
+    pc_module_attribution, pc_module_model, pc_module_segments,
+    pc_module_retention;
 
 static const PcModule *const modules[] = {
     &pc_module_summary,     /* summary.csv rows; facts N, Y */
@@ -21,6 +22,8 @@ static const PcModule *const modules[] = {
     &pc_module_nps,         /* nps */
     &pc_module_attribution, /* attribution */
     &pc_module_model,       /* model, model_summary, roc, scores, at_risk */
+    &pc_module_segments,    /* segments (with a customers table) */
+    &pc_module_retention,   /* retention */
 };
 
 const PcModule *const *pc_modules_all(guint *n) {

@@ -33,6 +33,8 @@ static const PcSection sections[] = {
     {"drivers", "Drivers of the outcome", pc_sec_drivers},
     {"channels", "Channels", pc_sec_channels},
     {"model", "Outcome model", pc_sec_model},
+    {"segments", "Segments", pc_sec_segments},
+    {"retention", "Retention", pc_sec_retention},
     {"run", "Run", pc_sec_run},
     {"quality", "Data quality", pc_sec_quality},
 };

@@ -23,7 +23,7 @@
 static const char *const table_names[] = {
     "summary", "variants", "prefix_tree", "transitions", "transition_gaps", "preceding_paths",
     "preceding_tokens", "funnels", "funnel_times", "drivers", "channel_drivers", "channels", "nps",
-    "attribution", "model", "model_summary", "roc", "at_risk"};
+    "attribution", "model", "model_summary", "roc", "at_risk", "segments", "retention"};
 
 /* An absent table is skipped; a file that cannot be opened is an error. */
 static gboolean read_tables(const char *h5, GPtrArray *tables, GError **error) {

@@ -15,6 +15,9 @@
  *   sec_model.c     section "model"
  *   sec_run.c       sections "run" and "quality" (run.json, batch records)
  *   report_file.c   pc_run_report(): results.h5 + run.json -> report.html
+ *   sec_monthly.c   sections "segments" and "retention"
+ *   diff.c, diff_table.c, diff_page.c  `parcours diff` (pc_diff.h): the
+ *                   two directories and DIR; one table compared; the page
  *
  * Invariants every section keeps: a table cell is written by
  * pc_cell_fmt() (the CSV rules of spec §10); every string from a table or
@@ -73,6 +76,8 @@ gboolean pc_sec_funnels(PcPage *p);   /* sec_outcome.c */
 gboolean pc_sec_drivers(PcPage *p);   /* sec_outcome.c */
 gboolean pc_sec_channels(PcPage *p);  /* sec_outcome.c */
 gboolean pc_sec_model(PcPage *p);     /* sec_model.c */
+gboolean pc_sec_segments(PcPage *p);  /* sec_monthly.c */
+gboolean pc_sec_retention(PcPage *p); /* sec_monthly.c */
 gboolean pc_sec_run(PcPage *p);       /* sec_run.c */
 gboolean pc_sec_quality(PcPage *p);   /* sec_run.c */
 
@@ -117,6 +122,10 @@ void pc_html_kpi(GString *h, const char *label, const char *id, const char *valu
 void pc_html_target(GString *h, const PcPage *p);
 /* <!DOCTYPE …> to the end of the header: CSS, title, the summary line. */
 void pc_html_head(GString *out, const PcPage *p);
+/* <!DOCTYPE …>, the CSS, and the header up to its open sub line <p
+ * class="sub">: the caller writes that line and closes with
+ * "</p></div></header>". title and h1 are escaped. */
+void pc_html_page_open(GString *out, const char *title, const char *h1);
 
 /* ---- cells.c: table cells --------------------------------------------------- */
 

@@ -147,7 +147,12 @@ static void funnel_splits(PcPage *p, const PcTable *t, guint a, guint b, const c
       g_ptr_array_add(splits, (gpointer)sp);
   }
   if (!splits->len) return;
-  g_string_append(p->h, "<h4>By channel of the first step</h4><div class=\"tw\"><table><thead><tr><th>Channel</th>");
+  /* split = segment (spec §12) names segments, split = channel channels */
+  JsonNode *sn = pc_rjson_member(pc_rjson_member(pc_rjson_get(p->run, "job.funnel"), pc_cell_s(t, a, "funnel")), "split");
+  g_autofree char *split = pc_rjson_text(sn, NULL);
+  gboolean seg = split && !strcmp(split, "segment");
+  g_string_append_printf(p->h, "<h4>%s</h4><div class=\"tw\"><table><thead><tr><th>%s</th>",
+                         seg ? "By segment of the customer" : "By channel of the first step", seg ? "Segment" : "Channel");
   for (guint k = 1; k <= steps; k++) g_string_append_printf(p->h, "<th class=\"num\">Step %u</th>", k);
   g_string_append(p->h, "</tr></thead><tbody>");
   for (guint r = a, row = 0; r < b; r++) {

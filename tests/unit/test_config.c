@@ -189,7 +189,7 @@ static void test_every_key(void) {
   CU_ASSERT_STRING_EQUAL(c->funnels[0].steps[1], "app:buy");
   CU_ASSERT_EQUAL(c->funnels[0].window_s, 0);
   CU_ASSERT_TRUE(c->funnels[0].match_channel_event);
-  CU_ASSERT_TRUE(c->funnels[0].split_channel);
+  CU_ASSERT_EQUAL(c->funnels[0].split, PC_SPLIT_CHANNEL);
 }
 
 static void test_timestamps(void) {
@@ -278,10 +278,10 @@ static void test_funnel_sorting(void) {
   CU_ASSERT_STRING_EQUAL(c->funnels[2].name, "beta");
   CU_ASSERT_STRING_EQUAL(c->funnels[3].name, "zeta");
   CU_ASSERT_EQUAL(c->funnels[0].window_s, 3);
-  CU_ASSERT_TRUE(c->funnels[0].split_channel);
+  CU_ASSERT_EQUAL(c->funnels[0].split, PC_SPLIT_CHANNEL);
   CU_ASSERT_FALSE(c->funnels[0].match_channel_event);
   CU_ASSERT_EQUAL(c->funnels[2].n_steps, 2);
-  CU_ASSERT_FALSE(c->funnels[3].split_channel);
+  CU_ASSERT_EQUAL(c->funnels[3].split, PC_SPLIT_NONE);
 }
 
 static void test_funnel_errors(void) {
@@ -621,6 +621,7 @@ static void test_json_exact(void) {
       "{\"job\":\"job.ini\","
       "\"input\":{\"store\":\"st\\\\ore\\\"1\",\"from\":\"2024-02-29T22:59:59.250000Z\","
       "\"to\":null,\"max_reject_fraction\":0.0},"
+      "\"scope\":{\"segments\":null,\"entry_event\":null},"
       "\"output\":{\"dir\":\"out\\tdir\",\"top_k\":7},"
       "\"partition\":{\"strategy\":\"balanced\",\"alpha\":1.0,\"batch_events\":4000000},"
       "\"path\":{\"token\":\"event\",\"collapse_repeats\":false,\"unit\":\"customer\","
@@ -629,7 +630,7 @@ static void test_json_exact(void) {
       "\"funnel\":{\"a\":{\"steps\":[\"web:x\",\"app:y\"],\"window\":5,"
       "\"match\":\"channel:event\",\"split\":\"channel\",\"mode\":[]},"
       "\"z\":{\"steps\":[\"a\"],\"window\":60,\"match\":\"event\",\"split\":\"none\",\"mode\":[\"strict_order\",\"strict_once\"]}},"
-      "\"kpi\":{\"nps_event\":null},\"attribution\":{\"enabled\":true},"
+      "\"kpi\":{\"nps_event\":null},\"retention\":null,\"attribution\":{\"enabled\":true},"
       "\"model\":{\"enabled\":true,\"lambda\":0.10000000000000001,\"top_n\":1000,\"max_iter\":100,"
       "\"solver\":\"newton\"},\"report\":{\"enabled\":true},"
       "\"run\":{\"memory_per_rank\":1024}}");

@@ -27,7 +27,7 @@ typedef struct {
 static PcNames names_new(const char *const *ch, guint nch,
                          const char *const *ev, guint nev) {
   PcNames nm = {pc_dict_new_sorted((char **)ch, nch),
-                pc_dict_new_sorted((char **)ev, nev), NULL, NULL};
+                pc_dict_new_sorted((char **)ev, nev), NULL, NULL, NULL};
   return nm;
 }
 
