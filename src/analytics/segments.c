@@ -97,6 +97,13 @@ static void segments_destroy(void *self) {
   g_free(m);
 }
 
+/* Per thread: counters and money per segment of the run's dictionary. */
+static uint64_t segments_memory(const PcModuleEnv *env, int threads,
+                                uint64_t customers) {
+  uint64_t S = pc_names_segments(env->names)->n + 1;
+  return (uint64_t)threads * S * (G_N * 8 + M_N * sizeof(PcMoney));
+}
+
 const PcModule pc_module_segments = {
     .name = "segments",
     .create = segments_create,
@@ -105,4 +112,5 @@ const PcModule pc_module_segments = {
     .reduce = segments_reduce,
     .tables = segments_tables,
     .destroy = segments_destroy,
+    .memory = segments_memory,
 };
