@@ -26,7 +26,7 @@ UNITBIN   := $(patsubst tests/unit/%.c,bin/tests/%,$(UNITSRC))
 ASANBIN   := $(patsubst tests/unit/%.c,bin/asan/%,$(UNITSRC))
 HDR       := $(wildcard include/*.h) $(wildcard src/*/*.h) $(wildcard tests/unit/*.h)
 
-.PHONY: all deps demo check unit unit-asan integration bench fuzz clean check-determinism
+.PHONY: all deps demo check unit unit-asan integration bench fuzz clean check-determinism conformance
 
 all: bin/parcours
 
@@ -39,7 +39,7 @@ obj/%.o: src/%.c $(HDR)
 obj/asan/%.o: src/%.c $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ASAN) -c $< -o $@
-obj obj/asan bin bin/tests bin/asan:
+obj obj/asan bin bin/tests bin/asan bin/conformance:
 	@mkdir -p $@
 
 obj/libparcours.a: $(OBJ)
@@ -54,6 +54,9 @@ bin/tests/%: tests/unit/%.c obj/libparcours.a $(HDR) | bin/tests
 	$(CC) $(ALL_CFLAGS) $< obj/libparcours.a $(LIBS) -lcunit -o $@
 bin/asan/%: tests/unit/%.c obj/asan/libparcours.a $(HDR) | bin/asan
 	$(CC) $(ALL_CFLAGS) $(ASAN) $< obj/asan/libparcours.a $(LIBS) -lcunit -o $@
+
+bin/conformance/%: tests/conformance/%.c obj/libparcours.a $(HDR) | bin/conformance
+	$(CC) $(ALL_CFLAGS) $< obj/libparcours.a $(LIBS) -o $@
 
 unit: $(UNITBIN)
 	@tools/run-unit bin/tests $(UNITBIN)
@@ -75,6 +78,12 @@ check-determinism: bin/parcours
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/demo
+
+# spec §5 against ClickHouse itself (chDB, npm peers of bench/): the levels
+# of every windowFunnel mode combination on random journeys (docs/conformance.md).
+conformance: deps
+	@$(MAKE) --no-print-directory all bin/conformance/funnel_levels
+	@tests/conformance/run
 
 bench: deps
 	@$(MAKE) --no-print-directory all

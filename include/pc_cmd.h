@@ -13,6 +13,7 @@ int pc_cmd_inspect(PcComm *c, int argc, char **argv);
 int pc_cmd_plan(PcComm *c, int argc, char **argv);
 int pc_cmd_run(PcComm *c, int argc, char **argv);
 int pc_cmd_report(PcComm *c, int argc, char **argv);
+int pc_cmd_diff(PcComm *c, int argc, char **argv);
 
 /* Parses GOption entries for a subcommand; on error prints it (rank 0) and
  * returns FALSE with *status = 2; --help prints and returns FALSE, 0. */

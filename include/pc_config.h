@@ -8,12 +8,29 @@
 #define PC_CONFIG_H
 
 #include "pc_core.h"
+#include "pc_time.h"
 
 #include <json-glib/json-glib.h>
 
 typedef enum { PC_TOKEN_EVENT, PC_TOKEN_CHANNEL, PC_TOKEN_CHANNEL_EVENT } PcTokenMode;
 typedef enum { PC_UNIT_CUSTOMER, PC_UNIT_SESSION } PcUnit;
 typedef enum { PC_STRATEGY_BALANCED, PC_STRATEGY_HASH, PC_STRATEGY_RANGE } PcStrategy;
+/* funnel.split: the rows besides (all) (spec §5, §12); the order of the
+ * choices in config_keys.c */
+typedef enum { PC_SPLIT_NONE, PC_SPLIT_CHANNEL, PC_SPLIT_SEGMENT } PcFunnelSplit;
+
+/* funnel.mode: the ClickHouse windowFunnel options of spec §5, as bits in
+ * the order of pc_config_funnel_modes. 0 = the default definition. */
+typedef enum {
+  PC_FUNNEL_STRICT_ORDER = 1u << 0,
+  PC_FUNNEL_STRICT_DEDUPLICATION = 1u << 1,
+  PC_FUNNEL_STRICT_INCREASE = 1u << 2,
+  PC_FUNNEL_STRICT_ONCE = 1u << 3,
+  PC_FUNNEL_ALLOW_REENTRY = 1u << 4,
+} PcFunnelMode;
+
+/* The option names, bit i = 1 << i; NULL-terminated. */
+extern const char *const pc_config_funnel_modes[];
 
 typedef struct {
   char *name;          /* NAME of [funnel.NAME] */
@@ -21,7 +38,8 @@ typedef struct {
   guint n_steps;
   int64_t window_s;    /* required, >= 0 */
   gboolean match_channel_event; /* match = channel:event */
-  gboolean split_channel;       /* split = channel */
+  PcFunnelSplit split;          /* split = none (default), channel, segment */
+  guint mode;          /* PcFunnelMode bits; 0 = default definition */
 } PcFunnelConfig;
 
 typedef struct {
@@ -38,6 +56,10 @@ typedef struct {
   gboolean has_from, has_to;
   int64_t from_us, to_us;    /* keep from <= ts < to */
   double max_reject_fraction;/* ingest only; default 0 */
+  /* [scope] (spec §12) */
+  char **scope_segments;     /* NULL: every segment; else n_scope_segments */
+  guint n_scope_segments;
+  char *entry_event;         /* NULL: journeys start at their first event */
   /* [output] */
   char *dir;                 /* required */
   guint64 top_k;             /* default 1000 */
@@ -67,6 +89,11 @@ typedef struct {
   guint n_flows;
   /* [kpi] */
   char *nps_event;           /* NULL: no NPS */
+  /* [retention] (spec §13) */
+  gboolean retention;        /* the job has a [retention] group */
+  PcPeriod retention_period; /* required with [retention] */
+  guint retention_periods;   /* default 12, 1..1000 */
+  char *return_event;        /* NULL: any event */
   /* [attribution] */
   gboolean attribution;      /* default true (needs a target) */
   double half_life_s;        /* §18 time decay H, seconds; default 604800, > 0 */

@@ -73,6 +73,7 @@ typedef struct {
   size_t n;
   int64_t revenue;      /* millionths, from the customers table */
   gboolean has_revenue; /* FALSE: customer absent from the customers table */
+  uint32_t segment;     /* id into PcNames.segments (spec §12) */
 } PcJourney;
 
 /* Journey key order of spec §2; ids compare like the names they stand for. */
@@ -96,6 +97,8 @@ PcDict *pc_dict_new_sorted(char **names, guint n); /* copies, sorts, dedups */
 void pc_dict_free(PcDict *d);
 /* Index of name, or -1. Binary search, bytewise. */
 gint64 pc_dict_find(const PcDict *d, const char *name);
+/* The same for len bytes that need not be NUL-terminated. */
+gint64 pc_dict_find_len(const PcDict *d, const void *name, size_t len);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcDict, pc_dict_free)
 
 /* The run's name spaces: channels and events of the kept input, both sorted
@@ -109,7 +112,19 @@ typedef struct {
    * tables and model features skip them. NULL = all kept. */
   guint8 *channel_kept;
   guint8 *event_kept;
+  /* Segments of the customers table (spec §12), bytewise sorted, always
+   * holding PC_SEGMENT_UNKNOWN; NULL stands for that one name alone (no
+   * customers table, or a hand-made PcNames): see pc_names_segments(). */
+  PcDict *segments;
 } PcNames;
+
+/* The segment of a customer absent from the customers table, of an empty
+ * segment field, and of every customer without a customers table. */
+#define PC_SEGMENT_UNKNOWN "(unknown)"
+
+/* nm->segments, or a static dictionary of PC_SEGMENT_UNKNOWN alone when it
+ * is NULL. Never NULL; never freed by the caller. */
+const PcDict *pc_names_segments(const PcNames *nm);
 
 /* The outcome of spec §4: target event ids (sorted), and per journey y and the
  * cut (index of the first target event, or n when y = 0). */

@@ -18,6 +18,7 @@ typedef struct {
   uint64_t customers;  /* N > 0 */
   uint64_t seed;
   uint64_t buckets;    /* B, 1..2^31 */
+  guint month;         /* 0: the default range; else pc_synth_set_month */
   gboolean quiet;      /* no progress lines */
 } PcGenerateOpts;
 

@@ -37,6 +37,7 @@ typedef struct {
   uint64_t *bucket_crm;
   /* derived prefix sums, B + 1 each */
   uint64_t *ev_start, *cust_start, *idb_start, *crm_start, *crmb_start;
+  uint64_t *crms_start;     /* segment bytes of the customers table */
   char *ingest_json;        /* the "ingest" attribute or NULL */
 } PcShardMeta;
 
@@ -48,6 +49,13 @@ gboolean pc_h5io_read_meta(const char *path, PcShardMeta **out,
                            GError **error);
 void pc_shard_meta_free(PcShardMeta *m);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcShardMeta, pc_shard_meta_free)
+
+/* The distinct non-empty segments of the shard's customers table (spec
+ * §12), as a sorted dictionary (*out, possibly empty). FALSE with
+ * PC_ERROR_FORMAT naming the file when /crm cannot be read. Caller frees
+ * *out with pc_dict_free(). */
+gboolean pc_h5io_read_segments(const PcShardMeta *m, PcDict **out,
+                               GError **error);
 
 /* Reads the customers, events and customers-table rows of the given buckets
  * (sorted ascending, distinct) into a PcShardData whose customer indices are
@@ -65,9 +73,14 @@ gboolean pc_h5io_read_buckets(const PcShardMeta *m, const uint32_t *buckets,
 gboolean pc_h5io_write_results(const char *path, GPtrArray *tables,
                                GError **error);
 
-/* Reads back one table of results.h5 (report, tests). */
+/* Reads back one table of results.h5 (report, diff, tests). */
 gboolean pc_h5io_read_table(const char *path, const char *name, PcTable **out,
                             GError **error);
+/* The names of the tables of results.h5 (its groups), sorted bytewise, in
+ * *out (a new array that frees its strings). FALSE with PC_ERROR_IO when
+ * path cannot be opened, PC_ERROR_FORMAT when it is not a results file. */
+gboolean pc_h5io_list_tables(const char *path, GPtrArray **out,
+                             GError **error);
 
 /* Silences HDF5's own error stack printing (we report through GError). */
 void pc_h5io_quiet(void);

@@ -15,13 +15,19 @@
 #include "pc_module.h"
 #include "pc_shard.h"
 
-/* Shard-local id -> global id maps of every shard, and the time filter. */
+/* Shard-local id -> global id maps of every shard, the time filter, the
+ * segments and the scope of spec §12. */
 typedef struct {
   guint n_shards;
   uint32_t *const *ch_map;  /* [shard][local channel id] */
   uint32_t *const *ev_map;  /* [shard][local event id] */
   gboolean has_from, has_to;
   int64_t from_us, to_us;   /* keep from <= ts < to */
+  const PcDict *segments;   /* the run's segments; NULL: every customer is
+                             * segment 0, PC_SEGMENT_UNKNOWN alone */
+  uint32_t segment_unknown; /* id of PC_SEGMENT_UNKNOWN in segments */
+  const guint8 *segment_keep; /* [segment id] scope.segments; NULL: all */
+  int64_t entry_event;      /* scope.entry_event global id, or -1 */
 } PcJourneyMaps;
 
 /* A batch: the slices of every shard for the same sorted buckets. */
@@ -34,8 +40,10 @@ PcBatch *pc_batch_new(PcShardData *const *slices, const PcJourneyMaps *maps,
 void pc_batch_free(PcBatch *b);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcBatch, pc_batch_free)
 
-/* Called once per customer with at least one kept event. j and its events
- * are valid during the call only. */
+/* Called once per customer with at least one kept event in scope (spec
+ * §12: the customer's segment among scope.segments, the journey from its
+ * first scope.entry_event on). j and its events are valid during the call
+ * only. */
 typedef void (*PcJourneyFn)(const PcJourney *j, void *user);
 
 /* Assembles the journeys of the batch's i-th bucket in customer id order.
@@ -43,6 +51,13 @@ typedef void (*PcJourneyFn)(const PcJourney *j, void *user);
  * may run on different threads at once. */
 void pc_batch_journeys(const PcBatch *b, size_t i, GArray *scratch,
                        PcJourneyFn fn, void *user);
+
+/* The scope of spec §12 on a journey whose events passed input.from/to
+ * and whose segment is set: FALSE when the customer is out of scope (a
+ * segment outside m->segment_keep, or no m->entry_event); else TRUE, and
+ * *j starts at its first entry event (events before it, ties sorted
+ * before it included, dropped). Pure. */
+gboolean pc_journey_scope(const PcJourneyMaps *m, PcJourney *j);
 
 /* How a journey's path tokens are named (path.token). */
 typedef struct {

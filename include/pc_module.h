@@ -41,6 +41,7 @@ typedef struct {
   const int64_t *ts;    /* j->ev[i].ts_us as a plain array, j->n */
   PcMoney revenue;      /* §6: customers-table revenue, or when the store has
                          * no customers table the sum of the event values */
+  uint32_t segment;     /* §12: id into pc_names_segments(env->names) */
 } PcJourneyView;
 
 /* Run-wide numbers that modules publish in reduce (on every rank) for the

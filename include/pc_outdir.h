@@ -31,6 +31,13 @@ gboolean pc_outdir_open(const char *dir, const char *store, gboolean force,
 void pc_outdir_close(PcOutDir *o);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcOutDir, pc_outdir_close)
 
+/* FALSE with PC_ERROR_CONFIG when dir is other, lies inside it or holds it
+ * (canonical paths; what names other in the message, e.g. "PREV"), or is
+ * "/"; PC_ERROR_IO when dir's parent does not exist. For commands whose
+ * output must stay apart from more inputs than the store (diff). */
+gboolean pc_outdir_check_apart(const char *dir, const char *other,
+                               const char *what, GError **error);
+
 /* The staging directory DIR.tmp-PID, created empty with the marker. */
 gboolean pc_outdir_stage(PcOutDir *o, GError **error);
 const char *pc_outdir_staging(const PcOutDir *o);

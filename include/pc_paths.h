@@ -33,15 +33,19 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcPaths, pc_paths_free)
  * One PcPaths per thread. Cannot fail. */
 void pc_paths_add(PcPaths *p, const uint32_t *tok, const int64_t *ts_us,
                   size_t n, gboolean y);
-/* Adds src's counts into dst (same configuration); src is unchanged. */
-void pc_paths_merge(PcPaths *dst, const PcPaths *src);
+/* Adds src's counts into dst (same configuration) and moves src's
+ * transition gaps to dst; src keeps its counts, loses its gaps, and may
+ * only be freed afterwards. */
+void pc_paths_merge(PcPaths *dst, PcPaths *src);
 
 /* Collective (every rank calls it). Partitions every table by key hash with
  * ops->exchange so each key is merged on exactly one owner rank, prunes
  * prefix nodes with reach < min_support after that merge, selects each
  * owner's top-k candidates, gathers them to rank 0, which appends to
  * tables (caller owns them, frees with pc_table_free): "variants",
- * "ngrams", "transitions", "prefix_tree" (spec §10). Token names: tokens
+ * "ngrams", "transitions", "prefix_tree", "transition_gaps" (spec §10; the
+ * gap percentiles by pc_quantile_select over the real pairs of
+ * transitions, whose list rank 0 broadcasts). Token names: tokens
  * ->names[id], "^" for PC_TOKEN_START, "$" for PC_TOKEN_END. *journeys =
  * journeys over all ranks, on every rank. Non-root ranks append nothing.
  * p is consumed: afterwards it holds only this rank's owned keys; only

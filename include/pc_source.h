@@ -27,6 +27,7 @@ typedef struct {
   PcDict *pair_tokens;      /* path.token = channel:event only */
   uint32_t *pair_token;     /* channel:event: [channel * E + event] */
   PcTarget target;          /* target.event ids present in the store */
+  guint8 *segment_keep;     /* [segment id] of scope.segments, or NULL */
   PcJourneyMaps maps;       /* views of the maps and the time filter */
   PcTokenMap token_map;
 } PcSource;
@@ -45,6 +46,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcSource, pc_source_free)
 
 /* The dictionary of the path tokens of cfg->token. */
 const PcDict *pc_source_tokens(const PcSource *s, PcTokenMode mode);
+
+/* Takes segments (the run's segment dictionary: every rank must pass the
+ * same, holding PC_SEGMENT_UNKNOWN) as names.segments, and resolves
+ * scope.segments against it into the journey maps. FALSE with
+ * PC_ERROR_CONFIG naming the job and the segment when one is not a
+ * segment of the store (segments is still taken). */
+gboolean pc_source_set_segments(PcSource *s, PcDict *segments,
+                                const PcJobConfig *cfg, GError **error);
 
 /* Sets names.event_kept / channel_kept from the kept-event counts per
  * global id (summed over ranks), then checks that a target event, if any,

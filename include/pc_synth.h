@@ -25,6 +25,7 @@
 #define PC_SYNTH_MIN_RANGE_US INT64_C(86400000000)         /* one day */
 #define PC_SYNTH_TARGET_EVENT "churn"
 #define PC_SYNTH_NPS_EVENT "nps_response"
+#define PC_SYNTH_MAX_MONTH 120     /* pc_synth_set_month: months 1..120 */
 
 /* ---- API ----------------------------------------------------------------- */
 
@@ -60,6 +61,13 @@ gboolean pc_synth_set_range(PcSynth *s,
                             int64_t from_us, /* first allowed timestamp */
                             int64_t to_us,   /* exclusive end */
                             GError **error);
+
+/* Makes s the world of calendar month `month` (1 = January 2026, 2 =
+ * February 2026, ..., 1 <= month <= PC_SYNTH_MAX_MONTH): its time range is
+ * that month, and from month 2 on the planted change of the monthly
+ * workflow is on: the sms offer sign-up rate rises from 0.11 to 0.17
+ * (docs/generate.md; truth.json "month"). Call before generating. */
+void pc_synth_set_month(PcSynth *s, guint month);
 
 /* The channel / event names, sorted bytewise, valid per spec §1. Static:
  * never freed. *n (OUT, may not be NULL) gets the count. Cannot fail. */

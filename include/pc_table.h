@@ -56,8 +56,9 @@ char *pc_fmt_double(char *buf, double v);
 /* Formats millionths with exactly 6 decimals ("-1.500000"), exact for every
  * PcMoney. buf: PC_MONEY_BYTES. Returns buf. */
 char *pc_fmt_micros(char *buf, PcMoney v);
-/* Parses what pc_fmt_micros writes: -?[0-9]+\.[0-9]{6}, up to 38 digits
- * before the point. TRUE and *out on success. */
+/* Parses what pc_fmt_micros writes: -?[0-9]+\.[0-9]{6}, up to 33 digits
+ * before the point, within the PcMoney range (-2^127 .. 2^127 - 1
+ * millionths). TRUE and *out on success; FALSE otherwise. */
 gboolean pc_parse_micros(const char *s, PcMoney *out);
 
 /* Writes path (a temporary name, then rename: never partial). */

@@ -52,4 +52,22 @@ char *pc_time_format_iso(int64_t us,          /* microseconds since the epoch */
                          PcTimeFrac frac,     /* when to write the fraction */
                          char buf[PC_TIME_ISO_BYTES]); /* OUT */
 
+/* ---- API: calendar periods (spec §13) ------------------------------------ */
+
+/* Periods of UTC time: a day, a week starting Monday 00:00 UTC, a calendar
+ * month. */
+typedef enum { PC_PERIOD_DAY, PC_PERIOD_WEEK, PC_PERIOD_MONTH } PcPeriod;
+
+/* Index of the period that holds us: days since 1970-01-01, weeks since
+ * the week of Monday 1969-12-29, months since 1970-01 (negative before).
+ * Consecutive periods have consecutive indices. Cannot fail. */
+int64_t pc_time_period_of(int64_t us, PcPeriod p);
+/* The first microsecond of period index i (inverse of pc_time_period_of:
+ * pc_time_period_of(pc_time_period_start(i, p), p) == i). For the indices
+ * of timestamps of spec §1 and a few thousand periods beyond. */
+int64_t pc_time_period_start(int64_t i, PcPeriod p);
+/* The UTC date of us as "YYYY-MM-DD" (years as pc_time_format_iso writes
+ * them) into buf; returns buf. Cannot fail. */
+char *pc_time_format_date(int64_t us, char buf[PC_TIME_ISO_BYTES]);
+
 #endif

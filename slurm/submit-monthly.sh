@@ -1,25 +1,29 @@
 #!/bin/bash
 # submit-monthly.sh MONTH [MONTHLY OPTIONS] [-- SBATCH OPTIONS]
-# Submits the month as a chain of three jobs of slurm/monthly.sbatch:
+# Submits the month as a chain of four jobs of slurm/monthly.sbatch:
 #   ingest  -> run (afterok:ingest) -> report (afterok:run, 1 task)
+#                                   -> diff (afterok:run, 1 task): parcours
+#                                      diff OUT/PREV OUT/MONTH -o OUT/diff/MONTH
+#                                      when the previous month's output exists
 # and prints their ids on stdout as shell assignments:
 #   ingest=1234
 #   run=1235
 #   report=1236
+#   diff=1237
 # A failing job cancels the rest of the chain (--kill-on-invalid-dep=yes)
 # instead of leaving it pending forever.
 #
 # MONTHLY OPTIONS are those of slurm/monthly.sbatch (--input, --store, --out,
-# --job, --customers, --buckets, --set, --force, --window, --launcher, ...),
-# given to all three jobs; --step is set here. Besides:
+# --job, --customers, --buckets, --set, --force, --window, --launcher,
+# --prev, ...), given to all four jobs; --step is set here. Besides:
 #   --logdir DIR          job logs go to DIR/parcours-<step>-MONTH-<jobid>.out (.)
 #   --ingest-sbatch "O"   extra sbatch options for the ingest job only
 #   --run-sbatch "O"      extra sbatch options for the run job only
 #   --after JOBID         the ingest job waits for JOBID (afterok) too
 # SBATCH OPTIONS after `--` go to every job (account, partition, time, ...;
 # the per-job options above and the report's one task win over them);
-# SBATCH_* environment variables work as usual. The report job always asks
-# for --ntasks=1 --cpus-per-task=1.
+# SBATCH_* environment variables work as usual. The report and diff jobs
+# always ask for --ntasks=1 --cpus-per-task=1.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 usage() { echo "usage: $0 MONTH [monthly options] [-- sbatch options]" >&2; exit 2; }
@@ -65,3 +69,6 @@ echo "run=$run"
 report=$(submit report --dependency="afterok:$run" --kill-on-invalid-dep=yes \
   --ntasks=1 --cpus-per-task=1)
 echo "report=$report"
+diff=$(submit diff --dependency="afterok:$run" --kill-on-invalid-dep=yes \
+  --ntasks=1 --cpus-per-task=1)
+echo "diff=$diff"

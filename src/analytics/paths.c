@@ -57,6 +57,7 @@ PcPaths *pc_paths_new(const PcJobConfig *cfg) {
   p->ngrams = pc_seqtab_new_local(2, 1); /* local word: journey stamp */
   p->trans = pc_seqtab_new(3);
   p->prefix = pc_seqtab_new(3);
+  p->gaps = pc_quantile_new();
   return p;
 }
 
@@ -66,6 +67,7 @@ void pc_paths_free(PcPaths *p) {
   pc_seqtab_free(p->ngrams);
   pc_seqtab_free(p->trans);
   pc_seqtab_free(p->prefix);
+  pc_quantile_free(p->gaps);
   g_free(p->uni);
   g_free(p->bi);
   g_free(p->tr);
@@ -223,6 +225,8 @@ static void count_transitions(PcPaths *p, const uint32_t *tok,
   enum { B = BATCH_KEYS / 2 };
   gboolean small = TRUE;
   for (size_t i = 0; i < n && small; i++) small = tok[i] < DENSE;
+  for (size_t i = 1; i < n; i++) /* real pairs: every gap for its percentiles */
+    pc_quantile_add(p->gaps, GAP_KEY(tok[i - 1], tok[i]), ts[i] - ts[i - 1]);
   if (small) { /* the whole journey in the dense matrix */
     for (size_t i = 0; i <= n; i++) {
       size_t a = i ? tok[i - 1] : DENSE, b = i < n ? tok[i] : DENSE + 1;
@@ -298,22 +302,24 @@ void pc_paths_flush_dense(PcPaths *p) {
   pc_paths_normalize_gaps(p->trans);
 }
 
-void pc_paths_merge(PcPaths *dst, const PcPaths *src) {
+void pc_paths_merge(PcPaths *dst, PcPaths *src) {
   g_return_if_fail(!dst->reduced && !src->reduced && dst != src);
   pc_paths_flush_dense(dst);
-  pc_paths_flush_dense((PcPaths *)src); /* moves counts between src's own stores */
+  pc_paths_flush_dense(src); /* moves counts between src's own stores */
   pc_seqtab_merge(dst->variants, src->variants);
   pc_seqtab_merge(dst->ngrams, src->ngrams);
   pc_seqtab_merge(dst->trans, src->trans);
   pc_paths_normalize_gaps(dst->trans);
   pc_seqtab_merge(dst->prefix, src->prefix);
+  pc_quantile_merge(dst->gaps, src->gaps); /* moves src's values */
   dst->journeys += src->journeys;
 }
 
 size_t pc_paths_memory_bytes(const PcPaths *p) {
   return sizeof *p + pc_seqtab_memory_bytes(p->variants) +
          pc_seqtab_memory_bytes(p->ngrams) + pc_seqtab_memory_bytes(p->trans) +
-         pc_seqtab_memory_bytes(p->prefix) + p->scratch_cap * 12;
+         pc_seqtab_memory_bytes(p->prefix) + pc_quantile_memory_bytes(p->gaps) +
+         p->scratch_cap * 12;
 }
 
 /* ---- The "paths" module (pc_module.h) ---- */

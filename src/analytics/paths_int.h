@@ -6,11 +6,14 @@
 #define PC_PATHS_INT_H
 
 #include "pc_paths.h"
+#include "pc_quantile.h"
 #include "pc_seqtab.h"
 
 #define GAP_LO_MASK UINT64_C(0xFFFFFFFF) /* gap_lo keeps the low 32 bits */
 #define DENSE 256u  /* token ids below it are counted in plain arrays */
 #define TR_N (DENSE + 2) /* transition rows/cols: tokens, ^ (DENSE), $ (DENSE+1) */
+/* The key of the gaps of the real pair (a, b) in PcPaths.gaps. */
+#define GAP_KEY(a, b) (((uint64_t)(a) << 32) | (uint32_t)(b))
 
 struct PcPaths {
   gboolean by_session;
@@ -19,6 +22,7 @@ struct PcPaths {
   guint ngram_max, depth;
   guint64 min_support, top_k;
   PcSeqTab *variants, *ngrams, *trans, *prefix;
+  PcQuantile *gaps;     /* every real transition's gap (µs) under GAP_KEY */
   int64_t journeys;
   uint64_t serial;      /* journeys counted here; n-gram stamps = it */
   /* Dense counters for small token ids (< DENSE): 1-grams, 2-grams and

@@ -1,5 +1,6 @@
 /* paths_tables.c - the collective reduce of the path tables of spec §3 and
- * their layouts of spec §10 (variants, ngrams, transitions, prefix_tree).
+ * their layouts of spec §10 (variants, ngrams, transitions, prefix_tree,
+ * transition_gaps).
  *
  * Owns nothing across calls; works on a PcPaths (paths_int.h). Invariants:
  * each key is merged on exactly one owner (hash % ranks); prefix pruning by
@@ -75,7 +76,10 @@ static void add_trans_row(PcTable *t, const TransRow *r, int64_t total) {
     pc_table_set_double(t, 4, mean_gap_s(r->e.c));
 }
 
-static PcTable *table_transitions(const PcSeqTab *g, const PcDict *d) {
+/* Also appends the key GAP_KEY(a, b) of every real pair to keys, in the
+ * order of the table (transition_gaps.csv follows it). */
+static PcTable *table_transitions(const PcSeqTab *g, const PcDict *d,
+                                  GArray *keys) {
   static const char *const cols[] = {"from:string", "to:string", "count:int",
                                      "probability:double",
                                      "mean_gap_s:double"};
@@ -93,7 +97,14 @@ static PcTable *table_transitions(const PcSeqTab *g, const PcDict *d) {
     int64_t total = 0; /* Σ_b count(a -> b), $ included */
     for (j = i; j < n && r[j].e.seq[0] == r[i].e.seq[0]; j++)
       total += r[j].e.c[0];
-    for (size_t x = i; x < j; x++) add_trans_row(t, &r[x], total);
+    for (size_t x = i; x < j; x++) {
+      add_trans_row(t, &r[x], total);
+      const uint32_t *k = r[x].e.seq;
+      if (k[0] != PC_TOKEN_START && k[1] != PC_TOKEN_END) {
+        uint64_t key = GAP_KEY(k[0], k[1]);
+        g_array_append_val(keys, key);
+      }
+    }
   }
   g_free(v);
   g_free(r);
@@ -119,13 +130,53 @@ static PcTable *table_prefix(const PcSeqTab *g, const PcDict *d) {
   return t;
 }
 
+/* transition_gaps.csv: count and percentiles (µs -> s) of every real pair
+ * of keys, which are in transitions.csv order. */
+static PcTable *table_gaps(const uint64_t *keys, size_t nk, const int64_t *n,
+                           const int64_t *q, const PcDict *d) {
+  static const char *const cols[] = {"from:string", "to:string", "count:int",
+                                     "p25_s:double", "median_s:double",
+                                     "p90_s:double"};
+  PcTable *t = pc_table_new("transition_gaps", cols, 6);
+  for (size_t i = 0; i < nk; i++) {
+    pc_table_add_row(t);
+    pc_table_set_string(t, 0, pc_seqred_token_name(d, (uint32_t)(keys[i] >> 32)));
+    pc_table_set_string(t, 1, pc_seqred_token_name(d, (uint32_t)keys[i]));
+    pc_table_set_int(t, 2, n[i]);
+    for (guint p = 0; p < 3 && n[i] > 0; p++)
+      pc_table_set_double(t, 3 + p, (double)q[3 * i + p] / 1e6);
+  }
+  return t;
+}
+
+/* Collective: rank 0 broadcasts the real pairs of transitions.csv (keys,
+ * rank 0 only), every rank takes part in the exact selection of their gap
+ * percentiles, rank 0 gets the table. */
+static gboolean reduce_gaps(PcPaths *p, const PcCommOps *ops,
+                            const PcDict *tokens, GArray *keys, PcTable **out,
+                            GError **error) {
+  static const guint pct[3] = {25, 50, 90};
+  void *buf = ops->rank == 0 ? keys->data : NULL;
+  size_t len = ops->rank == 0 ? keys->len * sizeof(uint64_t) : 0;
+  *out = NULL;
+  if (!ops->bcast(ops->ctx, &buf, &len, error)) return FALSE;
+  size_t nk = len / sizeof(uint64_t);
+  g_autofree uint64_t *mine = ops->rank == 0 ? NULL : buf;
+  g_autofree int64_t *n = g_new(int64_t, nk + 1);
+  g_autofree int64_t *q = g_new(int64_t, 3 * nk + 1);
+  if (!pc_quantile_select(p->gaps, ops, buf, nk, pct, 3, n, q, error))
+    return FALSE;
+  if (ops->rank == 0) *out = table_gaps(buf, nk, n, q, tokens);
+  return TRUE;
+}
+
 /* ---- Reduce ---- */
 
 /* Owner candidates of table `which` (0 variants, 1 ngrams, 2 transitions,
  * 3 prefix), gathered; on rank 0 *out = the output table. */
 static gboolean reduce_one(PcPaths *p, int which, const PcCommOps *ops,
                            const PcDict *tokens, int64_t journeys,
-                           PcTable **out, GError **error) {
+                           GArray *gap_keys, PcTable **out, GError **error) {
   PcSeqTab *tabs[4] = {p->variants, p->ngrams, p->trans, p->prefix};
   GByteArray *mine;
   if (which == 0) mine = pc_seqred_candidates_top(tabs[0], p->top_k, pc_seqred_cmp_count);
@@ -140,7 +191,7 @@ static gboolean reduce_one(PcPaths *p, int which, const PcCommOps *ops,
   if (!ok || !g) return ok;
   if (which == 0) *out = table_variants(g, p->top_k, journeys, tokens);
   else if (which == 1) *out = table_ngrams(g, p->ngram_max, p->top_k, tokens);
-  else if (which == 2) *out = table_transitions(g, tokens);
+  else if (which == 2) *out = table_transitions(g, tokens, gap_keys);
   else *out = table_prefix(g, tokens);
   pc_seqtab_free(g);
   return TRUE;
@@ -162,11 +213,13 @@ gboolean pc_paths_reduce(PcPaths *p, const PcCommOps *ops,
       !pc_seqred_exchange(&p->prefix, ops, error))
     return FALSE;
   pc_paths_normalize_gaps(p->trans);
-  PcTable *out[4] = {NULL, NULL, NULL, NULL};
+  PcTable *out[5] = {NULL, NULL, NULL, NULL, NULL};
+  g_autoptr(GArray) gap_keys = g_array_new(FALSE, FALSE, sizeof(uint64_t));
   gboolean ok = TRUE;
   for (int w = 0; w < 4 && ok; w++)
-    ok = reduce_one(p, w, ops, tokens, total, &out[w], error);
-  for (int w = 0; w < 4; w++) {
+    ok = reduce_one(p, w, ops, tokens, total, gap_keys, &out[w], error);
+  if (ok) ok = reduce_gaps(p, ops, tokens, gap_keys, &out[4], error);
+  for (int w = 0; w < 5; w++) {
     if (ok && out[w]) g_ptr_array_add(tables, out[w]);
     else pc_table_free(out[w]);
   }

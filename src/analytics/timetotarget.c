@@ -6,87 +6,29 @@
  * (time_to_target.csv).
  *
  * Owns the per-journey scan and the table. The values and their exact
- * percentiles belong to the shared exact distributed percentile code
- * (pc_quantile.h, spec §5's nearest rank on exact µs values, identical at
- * any P). That code is not on main yet (branch issue16-funnels): the four
- * ttt_q_* functions below stand in for pc_quantile_new/add/merge/select
- * with the same signatures and keep the values, but select only counts
- * them and leaves the percentile cells empty. Switching = deleting the
- * stand-in and calling pc_quantile_* (docs/choices.md). No MPI, no HDF5.
+ * percentiles are the shared exact distributed percentiles' (pc_quantile.h:
+ * spec §5's nearest rank on the exact µs values, the same at any P and
+ * thread count). No MPI, no HDF5.
  *
  * Invariants: key e (< E) is event token e, key E is "^"; a customer adds
  * one value per distinct token (journey stamps), each >= 0 µs because the
  * journey is in time order and the first target event ends it.
  */
 #include "pc_module.h"
-#include "pc_stats.h"
+#include "pc_quantile.h"
 
 #define N_PCT 3
 
-/* ---- Stand-in for pc_quantile.h (switch when it reaches main) ---- */
-
-typedef struct {
-  GHashTable *by_key; /* uint64 key -> GArray of int64 */
-} TttQuantile;
-
-static void ttt_q_array_free(gpointer p) { g_array_unref(p); }
-
-static TttQuantile *ttt_q_new(void) {
-  TttQuantile *q = g_new0(TttQuantile, 1);
-  q->by_key = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
-                                    ttt_q_array_free);
-  return q;
-}
-
-static void ttt_q_free(TttQuantile *q) {
-  if (!q) return;
-  g_hash_table_unref(q->by_key);
-  g_free(q);
-}
-
-static void ttt_q_add(TttQuantile *q, uint64_t key, int64_t value) {
-  GArray *a = g_hash_table_lookup(q->by_key, &key);
-  if (!a) {
-    a = g_array_new(FALSE, FALSE, sizeof(int64_t));
-    g_hash_table_insert(q->by_key, g_memdup2(&key, sizeof key), a);
-  }
-  g_array_append_val(a, value);
-}
-
-static void ttt_q_merge(TttQuantile *dst, TttQuantile *src) {
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init(&it, src->by_key);
-  while (g_hash_table_iter_next(&it, &k, &v)) {
-    const GArray *a = v;
-    for (guint i = 0; i < a->len; i++)
-      ttt_q_add(dst, *(const uint64_t *)k, g_array_index(a, int64_t, i));
-  }
-}
-
-/* Collective. n_out[i] = the values of keys[i] over every rank. The
- * percentiles (val_out) are pc_quantile_select's to compute: *have_pct =
- * FALSE until it replaces this stand-in. */
-static gboolean ttt_q_select(TttQuantile *q, const PcCommOps *ops,
-                             const uint64_t *keys, size_t nk, int64_t *n_out,
-                             gboolean *have_pct, GError **error) {
-  for (size_t i = 0; i < nk; i++) {
-    const GArray *a = g_hash_table_lookup(q->by_key, &keys[i]);
-    n_out[i] = a ? (int64_t)a->len : 0;
-  }
-  *have_pct = FALSE;
-  return ops->sum_i64(ops->ctx, n_out, nk, error);
-}
-
 /* ---- The module ---- */
+
+static const guint pct[N_PCT] = {25, 50, 90};
 
 typedef struct {
   guint E;
-  TttQuantile *q;
+  PcQuantile *q;
   uint64_t serial, *stamp; /* [E] last journey that counted the token */
   int64_t *n;            /* after reduce: [E + 1] customers per key */
   int64_t *pct;          /* after reduce: [(E + 1) * N_PCT] µs */
-  gboolean have_pct;
 } TimeToTarget;
 
 static gboolean ttt_enabled(const PcJobConfig *cfg) {
@@ -96,7 +38,7 @@ static gboolean ttt_enabled(const PcJobConfig *cfg) {
 static void *ttt_create(const PcModuleEnv *env, GError **error) {
   TimeToTarget *m = g_new0(TimeToTarget, 1);
   m->E = env->names->events->n;
-  m->q = ttt_q_new();
+  m->q = pc_quantile_new();
   m->stamp = g_new0(uint64_t, m->E + 1);
   return m;
 }
@@ -104,7 +46,7 @@ static void *ttt_create(const PcModuleEnv *env, GError **error) {
 static void ttt_destroy(void *self) {
   TimeToTarget *m = self;
   if (!m) return;
-  ttt_q_free(m->q);
+  pc_quantile_free(m->q);
   g_free(m->stamp);
   g_free(m->n);
   g_free(m->pct);
@@ -119,17 +61,17 @@ static void ttt_add(void *self, const PcJourneyView *jv) {
   const PcEvent *ev = jv->j->ev;
   int64_t target = ev[jv->cut].ts_us;
   uint64_t s = ++m->serial;
-  ttt_q_add(m->q, m->E, target - ev[0].ts_us);
+  pc_quantile_add(m->q, m->E, target - ev[0].ts_us);
   for (size_t i = 0; i < jv->cut; i++) {
     uint32_t e = ev[i].event;
     if (m->stamp[e] == s) continue;
     m->stamp[e] = s;
-    ttt_q_add(m->q, e, target - ev[i].ts_us);
+    pc_quantile_add(m->q, e, target - ev[i].ts_us);
   }
 }
 
 static void ttt_merge(void *dst, void *src) {
-  ttt_q_merge(((TimeToTarget *)dst)->q, ((TimeToTarget *)src)->q);
+  pc_quantile_merge(((TimeToTarget *)dst)->q, ((TimeToTarget *)src)->q);
 }
 
 static gboolean ttt_reduce(void *self, const PcModuleEnv *env,
@@ -140,16 +82,18 @@ static gboolean ttt_reduce(void *self, const PcModuleEnv *env,
   for (size_t i = 0; i < nk; i++) keys[i] = i;
   m->n = g_new0(int64_t, nk);
   m->pct = g_new0(int64_t, nk * N_PCT);
-  return ttt_q_select(m->q, env->ops, keys, nk, m->n, &m->have_pct, error);
+  return pc_quantile_select(m->q, env->ops, keys, nk, pct, N_PCT, m->n, m->pct,
+                            error);
 }
 
-/* One row: key (E = "^"), its customers and percentiles in seconds. */
+/* One row: key (E = "^"), its customers and percentiles in seconds (empty
+ * cells when no customer reaches the target: "^" only). */
 static void ttt_row(PcTable *t, const TimeToTarget *m, guint key,
                     const PcDict *events) {
   pc_table_add_row(t);
   pc_table_set_string(t, 0, key == m->E ? "^" : events->names[key]);
   pc_table_set_int(t, 1, m->n[key]);
-  for (guint p = 0; m->have_pct && p < N_PCT; p++)
+  for (guint p = 0; m->n[key] > 0 && p < N_PCT; p++)
     pc_table_set_double(t, 2 + p, (double)m->pct[(size_t)key * N_PCT + p] / 1e6);
 }
 
@@ -168,7 +112,7 @@ static gboolean ttt_tables(void *self, const PcModuleEnv *env, PcOutputs *out,
 }
 
 /* Per thread: the stamps; the values grow with the customers with y = 1
- * (16 bytes each per token of theirs while adding). */
+ * (pc_quantile.h: 16 bytes per value while adding, 8 once sealed). */
 static uint64_t ttt_memory(const PcModuleEnv *env, int threads,
                            uint64_t customers) {
   uint64_t E = env->names->events->n;

@@ -15,15 +15,15 @@
  *     line order, is parsed by the same typed setter (the KeySpec tables), so
  *     an override is validated exactly like the file and the last one wins.
  *  4. finish() checks what needs the whole job: required keys, funnel steps
- *     against their match mode, input.from < input.to; sorts the funnels
- *     and the flows.
+ *     against their match mode, a funnel mode against its steps (§5),
+ *     input.from < input.to; sorts the funnels and the flows.
  * Every failure is PC_ERROR_CONFIG (PC_ERROR_IO when the file cannot be read)
  * and its message starts with where: "JOB:LINE: [group] key" for the file,
  * "JOB: --set group.key" for an override.
  *
  * Invariants of a loaded PcJobConfig: store and dir non-empty; funnels and
- * flows sorted bytewise by name with unique names, every flow with an anchor; every list non-empty with trimmed,
- * non-empty items; target_events == NULL iff n_target_events == 0.
+ * flows sorted bytewise by name with unique names, every flow with an
+ * anchor; every list non-empty with trimmed, non-empty items; target_events == NULL iff n_target_events == 0.
  * The key tables and setters are in config_keys.c, the JSON form in
  * config_json.c.
  */
@@ -70,6 +70,7 @@ static PcJobConfig *config_new(void) {
   c->max_iter = 100;
   c->solver = g_strdup("newton");
   c->report = TRUE;
+  c->retention_periods = 12;
   return c;
 }
 
@@ -107,6 +108,9 @@ void pc_config_free(PcJobConfig *c) {
   g_free(c->flows);
   g_free(c->nps_event);
   g_free(c->solver);
+  g_strfreev(c->scope_segments);
+  g_free(c->entry_event);
+  g_free(c->return_event);
   g_free(c);
 }
 
@@ -328,6 +332,30 @@ static gboolean check_step(const PcFunnelConfig *f, const char *step,
   return TRUE;
 }
 
+/* Spec §5: a funnel with a mode has distinct steps (ClickHouse would let
+ * one event serve two equal conditions), and allow_reentry needs
+ * strict_order (ClickHouse refuses it alone). Both errors name the funnel. */
+static gboolean check_mode(Loader *ld, const PcFunnelConfig *f,
+                           const char *group, GError **error) {
+  if (!f->mode) return TRUE;
+  g_autofree char *id = g_strconcat(group, "\nmode", NULL);
+  const char *where = g_hash_table_lookup(ld->where, id);
+  if ((f->mode & PC_FUNNEL_ALLOW_REENTRY) && !(f->mode & PC_FUNNEL_STRICT_ORDER)) {
+    pc_set_error(error, PC_ERROR_CONFIG,
+                 "%s: funnel %s: allow_reentry needs strict_order", where, f->name);
+    return FALSE;
+  }
+  for (guint i = 0; i < f->n_steps; i++)
+    for (guint j = 0; j < i; j++)
+      if (!strcmp(f->steps[i], f->steps[j])) {
+        pc_set_error(error, PC_ERROR_CONFIG,
+                     "%s: funnel %s: a mode needs distinct steps (step %u repeats step %u, \"%s\")",
+                     where, f->name, i + 1, j + 1, f->steps[i]);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 static gboolean finish_funnel(Loader *ld, const PcFunnelConfig *f,
                               GError **error) {
   g_autofree char *group = g_strconcat(FUNNEL_PREFIX, f->name, NULL);
@@ -338,7 +366,7 @@ static gboolean finish_funnel(Loader *ld, const PcFunnelConfig *f,
   const char *where = g_hash_table_lookup(ld->where, id);
   for (guint i = 0; i < f->n_steps; i++)
     if (!check_step(f, f->steps[i], where, error)) return FALSE;
-  return TRUE;
+  return check_mode(ld, f, group, error);
 }
 
 static int funnel_cmp(const void *a, const void *b) {
@@ -401,6 +429,9 @@ static gboolean finish(Loader *ld, GError **error) {
     return FALSE;
   if (g_hash_table_contains(ld->where, "target") &&
       !require_key(ld, "target", "event", error))
+    return FALSE;
+  c->retention = g_hash_table_contains(ld->where, "retention");
+  if (c->retention && !require_key(ld, "retention", "period", error))
     return FALSE;
   if (c->has_from && c->has_to && c->from_us >= c->to_us) {
     const char *where = g_hash_table_lookup(ld->where, "input\nto");

@@ -21,13 +21,15 @@ typedef enum {
   V_EVENT,  /* one event name (spec §1 rules) */
   V_EVENTS, /* ';' list of event names -> char ** + guint count */
   V_STEPS,  /* ';' list, checked against match in finish() -> char ** + count */
+  V_LIST,   /* ';' list of free text (segments) -> char ** + count */
   V_TIME,   /* timestamp of spec §1 -> int64 us + gboolean has_ */
   V_BOOL,   /* true | false */
   V_INT,    /* plain decimal in [min, max] -> field of 4 or 8 bytes */
   V_DOUBLE, /* finite decimal number in [dmin, dmax] (dmin open if asked) */
   V_BYTES,  /* decimal with optional K/M/G/T (1024-based) -> guint64 */
   V_CHOICE, /* one of choices[]; its index is stored in an int field */
-  V_WORD    /* one of choices[], stored as a string (char * field) */
+  V_WORD,   /* one of choices[], stored as a string (char * field) */
+  V_FLAGS   /* ';' list of choices[] -> guint with bit i for choices[i] */
 } ValueKind;
 
 typedef struct {

@@ -27,8 +27,9 @@ static void json_value(JsonBuilder *b, const KeySpec *ks, const void *base) {
   case V_STRING: case V_EVENT: case V_WORD:
     pc_json_add_string(b, *(char *const *)f);
     break;
-  case V_EVENTS: case V_STEPS:
-    json_strv(b, *(char **const *)f, *(const guint *)((const char *)base + ks->off2));
+  case V_EVENTS: case V_STEPS: case V_LIST:
+    if (*(char **const *)f) json_strv(b, *(char **const *)f, *(const guint *)((const char *)base + ks->off2));
+    else json_builder_add_null_value(b);
     break;
   case V_TIME:
     if (*(const gboolean *)((const char *)base + ks->off2)) json_time(b, *(const int64_t *)f);
@@ -48,6 +49,12 @@ static void json_value(JsonBuilder *b, const KeySpec *ks, const void *base) {
     break;
   case V_CHOICE:
     json_builder_add_string_value(b, ks->choices[*(const int *)f]);
+    break;
+  case V_FLAGS:
+    json_builder_begin_array(b);
+    for (guint i = 0; ks->choices[i]; i++)
+      if (*(const guint *)f & (1u << i)) json_builder_add_string_value(b, ks->choices[i]);
+    json_builder_end_array(b);
     break;
   }
 }
@@ -88,15 +95,18 @@ static void json_flows(JsonBuilder *b, const PcJobConfig *c) {
   json_builder_end_object(b);
 }
 
-/* Groups in the order of docs/jobs.md ([target] is null without a target;
- * the funnels, then the flows follow it); every key with its effective value. */
+/* Groups in the order of docs/jobs.md ([target] is null without a target,
+ * [retention] without the group; the funnels, then the flows follow
+ * [target]); every key with its effective value ([scope] segments: null
+ * for every segment). */
 void pc_config_describe(const PcJobConfig *c, JsonBuilder *b) {
   json_builder_begin_object(b);
   pc_json_member_string(b, "job", c->job_path);
   for (guint g = 0; pc_cfg_known_groups[g]; g++) {
     const char *group = pc_cfg_known_groups[g];
     json_builder_set_member_name(b, group);
-    if (!strcmp(group, "target") && !c->n_target_events) {
+    if ((!strcmp(group, "target") && !c->n_target_events) ||
+        (!strcmp(group, "retention") && !c->retention)) {
       json_builder_add_null_value(b);
     } else {
       json_builder_begin_object(b);

@@ -16,6 +16,8 @@
 _Static_assert(sizeof(PcTokenMode) == sizeof(int), "enum size");
 _Static_assert(sizeof(PcUnit) == sizeof(int), "enum size");
 _Static_assert(sizeof(PcStrategy) == sizeof(int), "enum size");
+_Static_assert(sizeof(PcFunnelSplit) == sizeof(int), "enum size");
+_Static_assert(sizeof(PcPeriod) == sizeof(int), "enum size");
 _Static_assert(sizeof(gboolean) == sizeof(int), "gboolean size");
 
 /* ---- Key tables ---------------------------------------------------------- */
@@ -28,8 +30,13 @@ const char *const pc_cfg_strategy_choices[] = {"balanced", "hash", "range",
                                                NULL};
 const char *const pc_cfg_solver_choices[] = {"newton", NULL};
 const char *const pc_cfg_match_choices[] = {"event", "channel:event", NULL};
-const char *const pc_cfg_split_choices[] = {"none", "channel", NULL};
+const char *const pc_cfg_split_choices[] = {"none", "channel", "segment", NULL};
+const char *const pc_cfg_period_choices[] = {"day", "week", "month", NULL};
 const char *const pc_cfg_direction_choices[] = {"after", "before", NULL};
+/* Bit i of PcFunnelMode is the i-th name (ClickHouse's spellings). */
+const char *const pc_config_funnel_modes[] = {
+    "strict_order", "strict_deduplication", "strict_increase", "strict_once",
+    "allow_reentry", NULL};
 
 
 /* Order = the order of docs/jobs.md. Defaults live in config_new(). */
@@ -39,6 +46,9 @@ const KeySpec pc_cfg_job_keys[] = {
   {"input", "to", V_TIME, JF(to_us), .off2 = offsetof(PcJobConfig, has_to)},
   {"input", "max_reject_fraction", V_DOUBLE, JF(max_reject_fraction),
    .dmin = 0, .dmax = 1, .range = "0..1"},
+  {"scope", "segments", V_LIST, JF(scope_segments),
+   .off2 = offsetof(PcJobConfig, n_scope_segments)},
+  {"scope", "entry_event", V_EVENT, JF(entry_event)},
   {"output", "dir", V_STRING, JF(dir)},
   {"output", "top_k", V_INT, JF(top_k), .min = 1, .max = INT64_MAX, .range = ">= 1"},
   {"partition", "strategy", V_CHOICE, JF(strategy), .choices = pc_cfg_strategy_choices},
@@ -62,6 +72,10 @@ const KeySpec pc_cfg_job_keys[] = {
   {"target", "sequence_min_customers", V_INT, JF(sequence_min_customers), .min = 1,
    .max = INT64_MAX, .range = ">= 1"},
   {"kpi", "nps_event", V_EVENT, JF(nps_event)},
+  {"retention", "period", V_CHOICE, JF(retention_period), .choices = pc_cfg_period_choices},
+  {"retention", "periods", V_INT, JF(retention_periods), .min = 1, .max = 1000,
+   .range = "1..1000"},
+  {"retention", "return_event", V_EVENT, JF(return_event)},
   {"attribution", "enabled", V_BOOL, JF(attribution)},
   {"attribution", "half_life", V_DOUBLE, JF(half_life_s), .dmin = 0, .dmax = HUGE_VAL,
    .dmin_open = TRUE, .range = "> 0"},
@@ -84,7 +98,8 @@ const KeySpec pc_cfg_funnel_keys[] = {
   {"funnel", "window", V_INT, FF(window_s), .min = 0, .max = MAX_SECONDS,
    .range = "0..9223372036854"},
   {"funnel", "match", V_CHOICE, FF(match_channel_event), .choices = pc_cfg_match_choices},
-  {"funnel", "split", V_CHOICE, FF(split_channel), .choices = pc_cfg_split_choices},
+  {"funnel", "split", V_CHOICE, FF(split), .choices = pc_cfg_split_choices},
+  {"funnel", "mode", V_FLAGS, FF(mode), .choices = pc_config_funnel_modes},
 };
 
 const KeySpec pc_cfg_flow_keys[] = {
@@ -96,8 +111,8 @@ const KeySpec pc_cfg_flow_keys[] = {
 /* Groups (all optional) in the order of docs/jobs.md; [funnel.NAME] and
  * [flow.NAME] apart. */
 const char *const pc_cfg_known_groups[] = {
-  "input", "output", "partition", "path", "target", "kpi", "attribution",
-  "model", "report", "run", NULL};
+  "input", "scope", "output", "partition", "path", "target", "kpi",
+  "retention", "attribution", "model", "report", "run", NULL};
 
 const guint pc_cfg_n_job_keys = G_N_ELEMENTS(pc_cfg_job_keys);
 const guint pc_cfg_n_funnel_keys = G_N_ELEMENTS(pc_cfg_funnel_keys);
@@ -371,6 +386,28 @@ static gboolean read_list(Loader *ld, const char *group, const char *key,
   return TRUE;
 }
 
+/* A ';' list of options (any order, repeats allowed, as ClickHouse takes
+ * them) -> the OR of their bits. */
+static gboolean set_flags(Loader *ld, const KeySpec *ks, void *base,
+                          const char *group, const char *key,
+                          const char *where, GError **error) {
+  g_auto(GStrv) items = NULL;
+  guint n = 0, bits = 0;
+  if (!read_list(ld, group, key, where, &items, &n, error)) return FALSE;
+  for (guint i = 0; i < n; i++) {
+    int c = 0;
+    while (ks->choices[c] && strcmp(items[i], ks->choices[c]) != 0) c++;
+    if (!ks->choices[c]) {
+      g_autofree char *list = g_strjoinv(", ", (char **)ks->choices);
+      g_autofree char *why = g_strdup_printf("is not one of: %s", list);
+      return pc_cfg_bad_value(where, items[i], why, error);
+    }
+    bits |= 1u << c;
+  }
+  memcpy((char *)base + ks->off, &bits, sizeof bits);
+  return TRUE;
+}
+
 static gboolean set_list(Loader *ld, const KeySpec *ks, void *base,
                          const char *group, const char *key, const char *where,
                          GError **error) {
@@ -424,8 +461,10 @@ gboolean pc_cfg_apply_key(Loader *ld, const char *group, const char *key,
   void *base = ld->cfg;
   if (g_str_has_prefix(group, FUNNEL_PREFIX)) base = pc_cfg_funnel_get(ld, group);
   if (g_str_has_prefix(group, FLOW_PREFIX)) base = flow_get(ld, group);
-  if (ks->kind == V_EVENTS || ks->kind == V_STEPS)
+  if (ks->kind == V_EVENTS || ks->kind == V_STEPS || ks->kind == V_LIST)
     return set_list(ld, ks, base, group, key, where, error);
+  if (ks->kind == V_FLAGS)
+    return set_flags(ld, ks, base, group, key, where, error);
   g_autoptr(GError) e = NULL;
   g_autofree char *v = g_key_file_get_string(ld->kf, group, key, &e);
   if (!v) {

@@ -70,6 +70,18 @@ gint64 pc_dict_find(const PcDict *d, const char *name) {
   return -1;
 }
 
+gint64 pc_dict_find_len(const PcDict *d, const void *name, size_t len) {
+  guint lo = 0, hi = d->n;
+  while (lo < hi) {
+    guint mid = lo + (hi - lo) / 2;
+    int c = pc_bytes_cmp(d->names[mid], strlen(d->names[mid]), name, len);
+    if (c == 0) return mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return -1;
+}
+
 static gboolean target_has(const PcTarget *t, uint32_t ev) {
   guint lo = 0, hi = t->n;
   while (lo < hi) {
@@ -150,4 +162,10 @@ const PcCommOps *pc_commops_serial(void) {
                                 serial_sum_i64, serial_gather,
                                 serial_bcast,   serial_exchange};
   return &ops;
+}
+
+const PcDict *pc_names_segments(const PcNames *nm) {
+  static char *const unknown[] = {PC_SEGMENT_UNKNOWN};
+  static const PcDict only_unknown = {1, (char **)unknown};
+  return nm->segments ? nm->segments : &only_unknown;
 }

@@ -166,14 +166,19 @@ char *pc_fmt_micros(char *buf, PcMoney v) {
 gboolean pc_parse_micros(const char *s, PcMoney *out) {
   gboolean neg = *s == '-';
   const char *p = s + neg, *dot = strchr(p, '.');
-  if (!dot || dot == p || dot - p > 32 || strlen(dot + 1) != 6) return FALSE;
+  if (!dot || dot == p || dot - p > 33 || strlen(dot + 1) != 6) return FALSE;
+  /* every PcMoney (33 digits before the point at most), nothing beyond:
+   * |value| <= 2^127 - 1, or 2^127 for a negative one */
+  const unsigned __int128 lim = ((unsigned __int128)1 << 127) - (neg ? 0 : 1);
   unsigned __int128 u = 0;
   for (const char *q = p; *q; q++) {
     if (q == dot) continue;
     if (*q < '0' || *q > '9') return FALSE;
-    u = u * 10 + (unsigned)(*q - '0');
+    unsigned d = (unsigned)(*q - '0');
+    if (u > (lim - d) / 10) return FALSE;
+    u = u * 10 + d;
   }
-  *out = neg ? -(PcMoney)u : (PcMoney)u;
+  *out = neg ? (PcMoney)(0 - u) : (PcMoney)u;
   return TRUE;
 }
 

@@ -1,5 +1,5 @@
-/* time.c - the timestamp parser of spec §1 and the one ISO-8601 formatter
- * (pc_time.h).
+/* time.c - the timestamp parser of spec §1, the one ISO-8601 formatter and
+ * the calendar periods of spec §13 (day, Monday-week, month; pc_time.h).
  *
  * Owns the calendar arithmetic: H. Hinnant's days_from_civil and
  * civil_from_days (proleptic Gregorian, exact for every int64 day count, no
@@ -186,5 +186,33 @@ char *pc_time_format_iso(int64_t us, PcTimeFrac frac,
   if (frac == PC_TIME_FRAC_MICROS || f != 0)
     n += snprintf(buf + n, PC_TIME_ISO_BYTES - (size_t)n, ".%06d", (int)f);
   g_strlcpy(buf + n, "Z", PC_TIME_ISO_BYTES - (size_t)n);
+  return buf;
+}
+
+/* ---- Calendar periods ------------------------------------------------------ */
+
+/* 1970-01-01 was a Thursday: day d lies in the Monday-week floor((d+3)/7),
+ * which starts on day 7w - 3. */
+int64_t pc_time_period_of(int64_t us, PcPeriod p) {
+  int64_t r, y;
+  int m, d;
+  int64_t days = floor_div(us, DAY_S * MICROS, &r);
+  if (p == PC_PERIOD_DAY) return days;
+  if (p == PC_PERIOD_WEEK) return floor_div(days + 3, 7, &r);
+  civil_from_days(days, &y, &m, &d);
+  return (y - 1970) * 12 + (m - 1);
+}
+
+int64_t pc_time_period_start(int64_t i, PcPeriod p) {
+  int64_t r;
+  if (p == PC_PERIOD_DAY) return i * DAY_S * MICROS;
+  if (p == PC_PERIOD_WEEK) return (7 * i - 3) * DAY_S * MICROS;
+  int64_t y = 1970 + floor_div(i, 12, &r);
+  return days_from_civil(y, (int)r + 1, 1) * DAY_S * MICROS;
+}
+
+char *pc_time_format_date(int64_t us, char buf[PC_TIME_ISO_BYTES]) {
+  pc_time_format_iso(us, PC_TIME_FRAC_AUTO, buf);
+  *strchr(buf, 'T') = 0;
   return buf;
 }

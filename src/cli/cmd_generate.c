@@ -8,6 +8,7 @@
  */
 #include "pc_cmd.h"
 #include "pc_generate.h"
+#include "pc_synth.h"
 
 #include <stdio.h>
 
@@ -21,7 +22,7 @@ static gboolean generate(PcComm *c, const PcGenerateOpts *o, GError **error) {
 
 int pc_cmd_generate(PcComm *c, int argc, char **argv) {
   g_autofree char *out = NULL, *csv = NULL;
-  gint64 customers = 0, seed = 1, buckets = 4096;
+  gint64 customers = 0, seed = 1, buckets = 4096, month = 0;
   gboolean quiet = FALSE;
   GOptionEntry entries[] = {
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Store directory to create", "STORE"},
@@ -29,6 +30,7 @@ int pc_cmd_generate(PcComm *c, int argc, char **argv) {
       {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the world (default 1); same seed -> same events for any P", "S"},
       {"csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Also write the events as canonical CSV to FILE, and the customers table to FILE-customers.csv (FILE without .csv)", "FILE"},
       {"buckets", 0, 0, G_OPTION_ARG_INT64, &buckets, "Bucket count B of the store (default 4096)", "B"},
+      {"month", 0, 0, G_OPTION_ARG_INT64, &month, "Generate calendar month K only (1 = 2026-01); from month 2 on the sms offer sign-up rate is 0.17 instead of 0.11 (docs/generate.md)", "K"},
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress lines", NULL},
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
   int status;
@@ -37,11 +39,13 @@ int pc_cmd_generate(PcComm *c, int argc, char **argv) {
                     "with the customers table and STORE/truth.json, the planted effects.",
                     NULL, entries, &argc, &argv, &status))
     return status;
-  if (!out || customers <= 0 || buckets <= 0 || buckets > (INT64_C(1) << 31) || argc != 1) {
-    if (pc_comm_rank(c) == 0) fprintf(stderr, "parcours generate: -o STORE and --customers N > 0 are required, --buckets 1..2^31 (see --help)\n");
+  if (!out || customers <= 0 || buckets <= 0 || buckets > (INT64_C(1) << 31) || month < 0 ||
+      month > PC_SYNTH_MAX_MONTH || argc != 1) {
+    if (pc_comm_rank(c) == 0) fprintf(stderr, "parcours generate: -o STORE and --customers N > 0 are required, --buckets 1..2^31, --month 1..%d (see --help)\n", PC_SYNTH_MAX_MONTH);
     return 2;
   }
-  PcGenerateOpts o = {out, csv, (uint64_t)customers, (uint64_t)seed, (uint64_t)buckets, quiet};
+  PcGenerateOpts o = {.out = out, .csv = csv, .customers = (uint64_t)customers, .seed = (uint64_t)seed,
+                      .buckets = (uint64_t)buckets, .month = (guint)month, .quiet = quiet};
   g_autoptr(GError) e = NULL;
   if (!generate(c, &o, &e)) {
     pc_cmd_fail(c, "generate", e);

@@ -16,6 +16,7 @@ static const struct {
     {"plan", pc_cmd_plan, "show the partition plan for P ranks from the bucket index"},
     {"run", pc_cmd_run, "run a job file: journeys, path tables, outcomes, model, outputs"},
     {"report", pc_cmd_report, "write OUTDIR/report.html from a run's results"},
+    {"diff", pc_cmd_diff, "compare two runs' outputs: deltas, z tests, diff.json, report.html"},
 };
 
 static void usage(FILE *f) {

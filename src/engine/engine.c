@@ -1,7 +1,8 @@
 /* engine.c - the run of a job (pc_engine.h): open, scan, reduce, write.
  *
  * Prolog: rank 0 reads the MANIFEST and broadcasts the shard list; every
- * rank resolves the source (source.c); rank 0 plans (plan.c) and broadcasts
+ * rank resolves the source (source.c); the ranks agree on the segment
+ * dictionary (each reads some shards' customers tables); rank 0 plans (plan.c) and broadcasts
  * the owner of every bucket. Main loop: a rank reads its buckets in batches
  * (hyperslab unions of each shard, pc_h5io.h), and OpenMP threads assemble
  * the journeys of one bucket at a time (journey.c) and hand each to every
@@ -121,6 +122,51 @@ static gboolean workers_new(PcEngine *e, GError **error) {
   return TRUE;
 }
 
+/* NUL-terminated names of d appended to out. */
+static void append_names(GByteArray *out, const PcDict *d) {
+  for (guint i = 0; i < d->n; i++)
+    g_byte_array_append(out, (const guint8 *)d->names[i], strlen(d->names[i]) + 1);
+}
+
+/* The NUL-terminated names of buf[0..len) and PC_SEGMENT_UNKNOWN, as a
+ * sorted dictionary. */
+static PcDict *names_dict(const char *buf, size_t len) {
+  g_autoptr(GPtrArray) all = g_ptr_array_new();
+  g_ptr_array_add(all, (char *)PC_SEGMENT_UNKNOWN);
+  for (size_t at = 0; at < len; at += strlen(buf + at) + 1)
+    g_ptr_array_add(all, (char *)buf + at);
+  return pc_dict_new_sorted((char **)all->pdata, all->len);
+}
+
+/* The segment dictionary of the run (spec §12), the same on every rank:
+ * rank r reads the customers tables of shards r, r + P, ...; rank 0 takes
+ * the union and broadcasts it. Without a customers table: (unknown). */
+static gboolean agree_segments(PcEngine *e, GError **error) {
+  g_autoptr(GByteArray) mine = g_byte_array_new();
+  g_autoptr(GByteArray) all = NULL;
+  gboolean ok = TRUE;
+  for (guint s = (guint)e->rank; ok && e->src->has_crm && s < e->src->n_shards; s += (guint)e->size) {
+    g_autoptr(PcDict) d = NULL;
+    if (!e->src->meta[s]->n_crm) continue;
+    if ((ok = pc_h5io_read_segments(e->src->meta[s], &d, error))) append_names(mine, d);
+  }
+  if (!pc_comm_agree(e->comm, ok, error)) return FALSE;
+  ok = e->ops->gather(e->ops->ctx, mine->data, mine->len, &all, error);
+  if (!pc_comm_agree(e->comm, ok, error)) return FALSE;
+  g_autoptr(GByteArray) list = g_byte_array_new();
+  if (e->rank == 0) {
+    g_autoptr(PcDict) u = names_dict((const char *)all->data, all->len);
+    append_names(list, u);
+  }
+  void *buf = list->data;
+  size_t len = list->len;
+  pc_comm_bcast_bytes(e->comm, &buf, &len);
+  PcDict *segs = names_dict(buf, len);
+  if (e->rank != 0) g_free(buf);
+  ok = pc_source_set_segments(e->src, segs, e->cfg, error);
+  return pc_comm_agree(e->comm, ok, error);
+}
+
 gboolean pc_engine_open(PcEngine *e, GError **error) {
   pc_signals_phase(pc_comm_signals(e->comm), "opening the store and planning");
   pc_timer_start(&e->t, PC_T_PLAN);
@@ -130,6 +176,7 @@ gboolean pc_engine_open(PcEngine *e, GError **error) {
   gboolean ok = pc_engine_check_metas(e, buckets, shards->len, error) &&
                 pc_source_open(shards, buckets, e->cfg, &e->src, error);
   if (!pc_comm_agree(e->comm, ok, error)) return FALSE;
+  if (!agree_segments(e, error)) return FALSE;
   ok = make_plan(e, error);
   if (!pc_comm_agree(e->comm, ok, error)) return FALSE;
   pc_timer_stop(&e->t, PC_T_PLAN);

@@ -1,7 +1,8 @@
 /* journey.c - journey assembly (pc_journey.h): per bucket of a batch, a
  * k-way merge over the shards' slices by customer id, the events of each
  * customer mapped to global ids, filtered by input.from/to and sorted by
- * the journey key; and the per-journey view of the modules.
+ * the journey key, its customers-table row (revenue, segment id) found,
+ * the scope of spec §12 applied; and the per-journey view of the modules.
  *
  * Owns PcBatch (cursors into the caller's slices). No MPI, no HDF5.
  * Invariant: a shard slice is sorted by (bucket, id) and its events by
@@ -100,10 +101,12 @@ static void take_events(const PcJourneyMaps *m, Cursor *c, GArray *out) {
   }
 }
 
-/* Revenue from the customers-table rows of the cursors (later shards of the
- * manifest win: a later batch updates a customer's revenue). */
-static gboolean lookup_revenue(Cursor *cs, guint n, const char *id,
-                               uint32_t len, int64_t *rev) {
+/* The customer's customers-table row among the cursors' (later shards of
+ * the manifest win: a later batch updates a customer): its revenue, and
+ * its segment bytes (*seg NULL when the slice has none). FALSE when the
+ * customer has no row. */
+static gboolean lookup_crm(Cursor *cs, guint n, const char *id, uint32_t len,
+                           int64_t *rev, const char **seg, size_t *seg_len) {
   gboolean found = FALSE;
   for (guint s = 0; s < n; s++) {
     Cursor *c = &cs[s];
@@ -115,6 +118,9 @@ static gboolean lookup_revenue(Cursor *cs, guint n, const char *id,
       if (cmp > 0) break;
       if (cmp == 0) {
         *rev = d->crm_revenue[c->crm];
+        const uint64_t *so = d->crm_seg_offsets;
+        *seg = so ? (const char *)d->crm_seg_bytes + so[c->crm] : NULL;
+        *seg_len = so ? so[c->crm + 1] - so[c->crm] : 0;
         found = TRUE;
         break;
       }
@@ -122,6 +128,26 @@ static gboolean lookup_revenue(Cursor *cs, guint n, const char *id,
     }
   }
   return found;
+}
+
+/* Segment id of the bytes (spec §12: empty or absent = (unknown)). */
+static uint32_t segment_id(const PcJourneyMaps *m, const char *seg,
+                           size_t len) {
+  if (!m->segments || !seg || !len) return m->segment_unknown;
+  gint64 id = pc_dict_find_len(m->segments, seg, len);
+  return id >= 0 ? (uint32_t)id : m->segment_unknown;
+}
+
+gboolean pc_journey_scope(const PcJourneyMaps *m, PcJourney *j) {
+  if (m->segment_keep && !m->segment_keep[j->segment]) return FALSE;
+  if (m->entry_event < 0) return TRUE;
+  for (size_t i = 0; i < j->n; i++)
+    if ((int64_t)j->ev[i].event == m->entry_event) {
+      j->ev += i;
+      j->n -= i;
+      return TRUE;
+    }
+  return FALSE;
 }
 
 static int cmp_event(const void *a, const void *b) { return pc_event_cmp(a, b); }
@@ -144,9 +170,12 @@ void pc_batch_journeys(const PcBatch *b, size_t i, GArray *scratch,
     if (parts > 1)
       qsort(scratch->data, scratch->len, sizeof(PcEvent), cmp_event);
     PcJourney j = {id, len, pc_fnv1a64(id, len), (const PcEvent *)scratch->data,
-                   scratch->len, 0, FALSE};
-    j.has_revenue = lookup_revenue(cs, S, id, len, &j.revenue);
-    if (j.n) fn(&j, user);
+                   scratch->len, 0, FALSE, 0};
+    const char *seg = NULL;
+    size_t seg_len = 0;
+    j.has_revenue = lookup_crm(cs, S, id, len, &j.revenue, &seg, &seg_len);
+    j.segment = segment_id(b->maps, j.has_revenue ? seg : NULL, seg_len);
+    if (j.n && pc_journey_scope(b->maps, &j)) fn(&j, user);
     for (guint s = 0; s < S; s++)
       if (at_id(&cs[s], id, len)) cs[s].cu++;
   }
@@ -173,4 +202,5 @@ void pc_journey_view(PcJourneyView *v, const PcJourney *j,
   v->tok = tk;
   v->ts = t;
   v->revenue = has_crm ? j->revenue : revenue;
+  v->segment = j->segment;
 }

@@ -65,6 +65,20 @@ static gboolean check_not_store(const PcOutDir *o, GError **error) {
   return TRUE;
 }
 
+gboolean pc_outdir_check_apart(const char *dir, const char *other,
+                               const char *what, GError **error) {
+  g_autofree char *d = canonical(dir), *s = canonical(other);
+  if (!d) {
+    pc_set_error(error, PC_ERROR_IO, "%s: its parent directory does not exist", dir);
+    return FALSE;
+  }
+  if (!strcmp(d, "/") || (s && (is_within(s, d) || is_within(d, s)))) {
+    pc_set_error(error, PC_ERROR_CONFIG, "%s is %s (%s), a parent of it or inside it: refusing to write there", dir, what, other);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* DIR absent, or (force) a real directory with the marker. */
 static gboolean check_replaceable(const PcOutDir *o, GError **error) {
   struct stat st;

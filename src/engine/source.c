@@ -21,6 +21,8 @@ void pc_source_free(PcSource *s) {
   pc_dict_free(s->names.events);
   g_free(s->names.channel_kept);
   g_free(s->names.event_kept);
+  pc_dict_free(s->names.segments);
+  g_free(s->segment_keep);
   pc_dict_free(s->pair_tokens);
   g_free(s->pair_token);
   g_free(s->target.events);
@@ -81,8 +83,11 @@ static gboolean build_names(PcSource *s, const PcJobConfig *cfg,
     s->ch_map[i] = local_map(s->meta[i]->channels, s->names.channels);
     s->ev_map[i] = local_map(s->meta[i]->events, s->names.events);
   }
-  s->maps = (PcJourneyMaps){s->n_shards, s->ch_map, s->ev_map, cfg->has_from,
-                            cfg->has_to, cfg->from_us, cfg->to_us};
+  s->maps = (PcJourneyMaps){.n_shards = s->n_shards, .ch_map = s->ch_map,
+                            .ev_map = s->ev_map, .has_from = cfg->has_from,
+                            .has_to = cfg->has_to, .from_us = cfg->from_us,
+                            .to_us = cfg->to_us, .entry_event = -1};
+  if (cfg->entry_event) s->maps.entry_event = pc_dict_find(s->names.events, cfg->entry_event);
   s->token_map = (PcTokenMap){cfg->token, NULL, s->names.events->n};
   if (cfg->token != PC_TOKEN_CHANNEL_EVENT) return TRUE;
   if (!build_pair_tokens(s, error)) return FALSE;
@@ -107,8 +112,9 @@ static void build_target(PcSource *s, const PcJobConfig *cfg) {
   s->target.events = (uint32_t *)g_array_free(ids, FALSE);
 }
 
-/* A target, funnel step, flow anchor or NPS event that names nothing in the store is
- * almost always a typo in the job: say so before reading any data. */
+/* A target, funnel step, NPS, entry or return event or flow anchor that
+ * names nothing in the store is almost always a typo in the job: say so
+ * before reading any data. */
 static gboolean check_name(const PcJobConfig *cfg, const PcDict *d,
                            const char *name, const char *where,
                            const char *what, GError **error) {
@@ -134,6 +140,8 @@ static gboolean check_job_names(const PcSource *s, const PcJobConfig *cfg,
   for (guint i = 0; i < cfg->n_target_events; i++)
     if (!check_name(cfg, ev, cfg->target_events[i], "[target] event", "an event", error)) return FALSE;
   if (cfg->nps_event && !check_name(cfg, ev, cfg->nps_event, "[kpi] nps_event", "an event", error)) return FALSE;
+  if (cfg->entry_event && !check_name(cfg, ev, cfg->entry_event, "[scope] entry_event", "an event", error)) return FALSE;
+  if (cfg->return_event && !check_name(cfg, ev, cfg->return_event, "[retention] return_event", "an event", error)) return FALSE;
   for (guint f = 0; f < cfg->n_funnels; f++) {
     const PcFunnelConfig *fc = &cfg->funnels[f];
     g_autofree char *where = g_strdup_printf("[funnel.%s] steps", fc->name);
@@ -178,10 +186,43 @@ gboolean pc_source_set_kept(PcSource *s, const uint64_t *ev_count,
   s->names.channel_kept = g_new0(guint8, C + 1);
   for (guint k = 0; k < E; k++) s->names.event_kept[k] = ev_count[k] > 0;
   for (guint k = 0; k < C; k++) s->names.channel_kept[k] = ch_count[k] > 0;
-  /* input.from and input.to may leave no target event */
+  /* input.from and input.to, and the scope, may leave no target event */
   if (!s->target.n) return TRUE;
   for (guint i = 0; i < s->target.n; i++)
     if (s->names.event_kept[s->target.events[i]]) return TRUE;
-  pc_set_error(error, PC_ERROR_CONFIG, "%s: [target] event: no target event occurs between input.from and input.to", cfg->job_path);
+  pc_set_error(error, PC_ERROR_CONFIG, "%s: [target] event: no target event occurs between input.from and input.to%s", cfg->job_path,
+               cfg->scope_segments || cfg->entry_event ? " in the [scope] (segments, from the entry event on)" : "");
   return FALSE;
+}
+
+/* "a, b, c" of the first names of d, for a message. Caller g_free()s. */
+static char *some_names(const PcDict *d) {
+  GString *g = g_string_new(NULL);
+  for (guint i = 0; i < d->n && i < 12; i++)
+    g_string_append_printf(g, "%s%s", i ? ", " : "", d->names[i]);
+  if (d->n > 12) g_string_append_printf(g, ", ... (%u in all)", d->n);
+  return g_string_free(g, FALSE);
+}
+
+gboolean pc_source_set_segments(PcSource *s, PcDict *segments,
+                                const PcJobConfig *cfg, GError **error) {
+  s->names.segments = segments;
+  gint64 unknown = pc_dict_find(segments, PC_SEGMENT_UNKNOWN);
+  g_return_val_if_fail(unknown >= 0, FALSE);
+  s->maps.segments = segments;
+  s->maps.segment_unknown = (uint32_t)unknown;
+  if (!cfg->scope_segments) return TRUE;
+  s->segment_keep = g_new0(guint8, segments->n);
+  s->maps.segment_keep = s->segment_keep;
+  for (guint i = 0; i < cfg->n_scope_segments; i++) {
+    gint64 id = pc_dict_find(segments, cfg->scope_segments[i]);
+    if (id >= 0) {
+      s->segment_keep[id] = 1;
+      continue;
+    }
+    g_autofree char *list = some_names(segments);
+    pc_set_error(error, PC_ERROR_CONFIG, "%s: [scope] segments: \"%s\" is not a segment of the store %s (a typo? its segments: %s)", cfg->job_path, cfg->scope_segments[i], cfg->store, list);
+    return FALSE;
+  }
+  return TRUE;
 }

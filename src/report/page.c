@@ -278,13 +278,20 @@ static const char CSS[] =
     ".tw,.scroll-fig{overflow:visible;border:0}.scroll-fig svg{min-width:0}td.path{min-width:0}"
     "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}tbody tr:hover td{background:none}}";
 
-void pc_html_head(GString *out, const PcPage *p) {
+void pc_html_page_open(GString *out, const char *title, const char *h1) {
   g_string_append(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-                       "<meta name=\"generator\" content=\"parcours\"><title>parcours report</title><style>");
+                       "<meta name=\"generator\" content=\"parcours\"><title>");
+  pc_html_esc(out, title);
+  g_string_append(out, "</title><style>");
   g_string_append(out, CSS);
-  g_string_append(out, "</style></head><body><header class=\"top\"><div class=\"wrap\"><p class=\"brand\">parcours</p>"
-                       "<h1>Customer journey report</h1><p class=\"sub\">");
+  g_string_append(out, "</style></head><body><header class=\"top\"><div class=\"wrap\"><p class=\"brand\">parcours</p><h1>");
+  pc_html_esc(out, h1);
+  g_string_append(out, "</h1><p class=\"sub\">");
+}
+
+void pc_html_head(GString *out, const PcPage *p) {
+  pc_html_page_open(out, "parcours report", "Customer journey report");
   const PcTable *s = pc_cell_table(p->in, "summary");
   for (guint r = 0; s && r < pc_table_nrows(s); r++)
     if (!strcmp(pc_cell_s(s, r, "key"), "customers") || !strcmp(pc_cell_s(s, r, "key"), "events")) {

@@ -27,6 +27,7 @@ typedef struct {
 static const PcSection sections[] = {
     {"summary", "Summary", pc_sec_summary},
     {"journeys", "Journeys", pc_sec_journeys},
+    {"transitions", "Transitions", pc_sec_transitions},
     {"flows", "Around an event", pc_sec_flows},
     {"preceding", "Before the outcome", pc_sec_preceding},
     {"funnels", "Funnels", pc_sec_funnels},
@@ -36,6 +37,8 @@ static const PcSection sections[] = {
     {"channels", "Channels", pc_sec_channels},
     {"attribution_models", "More attribution models", pc_sec_attribution_models},
     {"model", "Outcome model", pc_sec_model},
+    {"segments", "Segments", pc_sec_segments},
+    {"retention", "Retention", pc_sec_retention},
     {"run", "Run", pc_sec_run},
     {"quality", "Data quality", pc_sec_quality},
 };

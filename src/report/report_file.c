@@ -18,12 +18,13 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Tables of results.h5 the page draws; ngrams, transitions and scores are
- * written by a run but not drawn, so they are not read. */
+/* Tables of results.h5 the page draws; ngrams and scores are written by a
+ * run but not drawn, so they are not read. */
 static const char *const table_names[] = {
-    "summary", "variants", "prefix_tree", "preceding_paths", "preceding_tokens", "funnels", "drivers",
-    "channel_drivers", "channels", "nps", "attribution", "model", "model_summary", "roc", "at_risk",
-    "flows", "sequence_drivers", "time_to_target", "attribution_models"};
+    "summary", "variants", "prefix_tree", "transitions", "transition_gaps", "preceding_paths",
+    "preceding_tokens", "funnels", "funnel_times", "drivers", "channel_drivers", "channels", "nps",
+    "attribution", "model", "model_summary", "roc", "at_risk", "segments", "retention", "flows",
+    "sequence_drivers", "time_to_target", "attribution_models"};
 
 /* An absent table is skipped; a file that cannot be opened is an error. */
 static gboolean read_tables(const char *h5, GPtrArray *tables, GError **error) {

@@ -9,7 +9,8 @@
  *   cells.c         table cells as csv/ writes them (pc_cell_*)
  *   rjson.c         run.json and batch records through json-glib (pc_rjson_*)
  *   sec_summary.c   section "summary"
- *   sec_paths.c     sections "journeys" (Sankey, variants) and "preceding"
+ *   sec_paths.c     sections "journeys" (Sankey, variants), "transitions"
+ *                   (counts and gap percentiles) and "preceding"
  *   sec_outcome.c   sections "funnels", "drivers" and "channels"
  *   sec_flows.c     section "flows" (the Sankey centred on an anchor)
  *   sec_deeper.c    sections "sequences", "time_to_target" and
@@ -17,6 +18,9 @@
  *   sec_model.c     section "model"
  *   sec_run.c       sections "run" and "quality" (run.json, batch records)
  *   report_file.c   pc_run_report(): results.h5 + run.json -> report.html
+ *   sec_monthly.c   sections "segments" and "retention"
+ *   diff.c, diff_table.c, diff_page.c  `parcours diff` (pc_diff.h): the
+ *                   two directories and DIR; one table compared; the page
  *
  * Invariants every section keeps: a table cell is written by
  * pc_cell_fmt() (the CSV rules of spec §10); every string from a table or
@@ -32,6 +36,7 @@
 #include <json-glib/json-glib.h>
 
 #define TOP_VARIANTS 20   /* rows of variants shown */
+#define TOP_TRANSITIONS 20 /* rows of transitions shown (by count) */
 #define TOP_PRECEDING 10  /* rows of preceding paths shown */
 #define TOP_TOKENS 15     /* rows of preceding tokens shown */
 #define TOP_DRIVERS 30    /* rows of the drivers tables */
@@ -71,6 +76,7 @@ typedef gboolean (*PcSectionFn)(PcPage *p);
 
 gboolean pc_sec_summary(PcPage *p);   /* sec_summary.c */
 gboolean pc_sec_journeys(PcPage *p);  /* sec_paths.c */
+gboolean pc_sec_transitions(PcPage *p); /* sec_paths.c */
 gboolean pc_sec_preceding(PcPage *p); /* sec_paths.c */
 gboolean pc_sec_funnels(PcPage *p);   /* sec_outcome.c */
 gboolean pc_sec_drivers(PcPage *p);   /* sec_outcome.c */
@@ -80,6 +86,8 @@ gboolean pc_sec_sequences(PcPage *p); /* sec_deeper.c */
 gboolean pc_sec_time_to_target(PcPage *p);     /* sec_deeper.c */
 gboolean pc_sec_attribution_models(PcPage *p); /* sec_deeper.c */
 gboolean pc_sec_model(PcPage *p);     /* sec_model.c */
+gboolean pc_sec_segments(PcPage *p);  /* sec_monthly.c */
+gboolean pc_sec_retention(PcPage *p); /* sec_monthly.c */
 gboolean pc_sec_run(PcPage *p);       /* sec_run.c */
 gboolean pc_sec_quality(PcPage *p);   /* sec_run.c */
 
@@ -124,6 +132,10 @@ void pc_html_kpi(GString *h, const char *label, const char *id, const char *valu
 void pc_html_target(GString *h, const PcPage *p);
 /* <!DOCTYPE …> to the end of the header: CSS, title, the summary line. */
 void pc_html_head(GString *out, const PcPage *p);
+/* <!DOCTYPE …>, the CSS, and the header up to its open sub line <p
+ * class="sub">: the caller writes that line and closes with
+ * "</p></div></header>". title and h1 are escaped. */
+void pc_html_page_open(GString *out, const char *title, const char *h1);
 
 /* ---- cells.c: table cells --------------------------------------------------- */
 

@@ -1,12 +1,14 @@
 /* sec_outcome.c - sections "funnels", "drivers" and "channels" of
  * report.html (report_int.h), drawn from the outcome tables of spec §5,
- * §6 and §8: funnels, drivers, channel_drivers, channels, nps and
- * attribution.
+ * §6 and §8: funnels, funnel_times, drivers, channel_drivers, channels,
+ * nps and attribution.
  *
- * Owns the funnel blocks (steps of split "(all)", then customers per
- * channel and step), the drivers chart (lift and revenue at risk) and the
- * attribution chart (each model's credit over that model's total). Reads
- * one thing from run.json: a funnel's window, shown when present.
+ * Owns the funnel blocks (a chart of the steps of split "(all)" with
+ * drop-off and median time from step 1, the exact figures, then customers
+ * per channel and step), the drivers chart (lift and revenue at risk) and
+ * the attribution chart (each model's credit over that model's total).
+ * Reads two things from run.json: a funnel's window and mode, shown when
+ * present.
  */
 #include "report_int.h"
 
@@ -19,9 +21,89 @@
 
 static gboolean is_all(const char *split) { return !strcmp(split, "(all)"); }
 
-/* The (all) rows of funnel rows [a, b) as bars and exact figures. */
-static void funnel_steps(PcPage *p, const PcTable *t, guint a, guint b, const char *fid) {
-  static const char *const cols[] = {"#Step", "Event", "", "#Customers", "#Conv. from previous", "#Conv. from step 1", "#Drop-off", NULL};
+/* ---- funnel chart: bars per step, drop-off, median time ------------------------ */
+
+/* funnel chart geometry, in px of the SVG viewBox */
+#define FC_W 1000.0
+#define FC_ROW 28.0
+#define FC_TOP 24.0
+#define FC_LABEL 190.0
+#define FC_BAR_X 200.0
+#define FC_BAR_W 380.0
+#define FC_DROP_X 700.0
+#define FC_TIME_X 840.0
+
+/* The funnel_times row of (funnel, split, step), or -1. Rows follow
+ * funnels.csv, so a scan from the start is enough for the few shown. */
+static gint time_row(const PcTable *tt, const char *funnel, const char *split, int64_t step) {
+  for (guint r = 0; tt && r < pc_table_nrows(tt); r++)
+    if (pc_cell_i(tt, r, "step") == step && !strcmp(pc_cell_s(tt, r, "funnel"), funnel) &&
+        !strcmp(pc_cell_s(tt, r, "split"), split))
+      return (gint)r;
+  return -1;
+}
+
+/* A duration for reading: "45 s", "12.5 min", "3.2 h", "2.1 d"; "–" when
+ * not a number. buf: 32 bytes. */
+static const char *human_duration(char *buf, double s) {
+  if (!isfinite(s)) snprintf(buf, 32, "\xe2\x80\x93");
+  else if (s < 60) snprintf(buf, 32, "%.3g s", s);
+  else if (s < 3600) snprintf(buf, 32, "%.1f min", s / 60);
+  else if (s < 86400) snprintf(buf, 32, "%.1f h", s / 3600);
+  else snprintf(buf, 32, "%.1f d", s / 86400);
+  return buf;
+}
+
+/* One step's row of the chart: label, bar, customers and share of step 1,
+ * then (step >= 2) the drop-off since the step before and the median t_k. */
+static void chart_step(PcPage *p, const PcTable *t, guint r, double y, double first, double prev,
+                       const PcTable *tt) {
+  char b1[32], b2[32];
+  double c = pc_cell_d(t, r, "customers"), w = first > 0 ? FC_BAR_W * c / first : 0;
+  int64_t k = pc_cell_i(t, r, "step");
+  g_string_append_printf(p->h, "<text class=\"dl\" x=\"%.0f\" y=\"%.1f\">%" PRId64 ". ", FC_LABEL, y + 17, k);
+  pc_html_esc_max(p->h, pc_cell_s(t, r, "token"), LABEL_BYTES);
+  g_string_append_printf(p->h, "</text><rect class=\"br\" x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" height=\"18\" rx=\"2\"/>"
+                               "<text class=\"dv\" x=\"%.1f\" y=\"%.1f\">%s \xc2\xb7 %s</text>",
+                         FC_BAR_X, y + 4, w, FC_BAR_X + w + 6, y + 17, pc_html_short_num(b1, c),
+                         pc_html_pct(b2, first > 0 ? c / first : NAN));
+  if (k < 2) return;
+  double drop = pc_cell_d(t, r, "drop_off");
+  g_string_append_printf(p->h, "<text class=\"dv\" x=\"%.0f\" y=\"%.1f\">\xe2\x88\x92%s (%s)</text>", FC_DROP_X,
+                         y + 17, pc_html_short_num(b1, drop), pc_html_pct(b2, prev > 0 ? drop / prev : NAN));
+  gint tr = time_row(tt, pc_cell_s(t, r, "funnel"), "(all)", k);
+  g_string_append_printf(p->h, "<text class=\"dv\" x=\"%.0f\" y=\"%.1f\">%s</text>", FC_TIME_X, y + 17,
+                         human_duration(b1, tr >= 0 ? pc_cell_d(tt, (guint)tr, "median_s") : NAN));
+}
+
+/* The steps of split "(all)" of funnel rows [a, b) as a chart. */
+static void funnel_chart(PcPage *p, const PcTable *t, guint a, guint b, const PcTable *tt) {
+  guint n = 0;
+  for (guint r = a; r < b; r++) n += is_all(pc_cell_s(t, r, "split")) && n < MAX_STEPS;
+  if (!n) return;
+  double h = FC_TOP + n * FC_ROW + 6, first = NAN, prev = NAN;
+  g_string_append_printf(p->h, "<figure class=\"fig scroll-fig\"><svg viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"Funnel steps\">"
+                               "<text class=\"ph\" x=\"%.0f\" y=\"14\">Customers reaching the step (share of step 1)</text>"
+                               "<text class=\"ph\" x=\"%.0f\" y=\"14\">Drop-off</text><text class=\"ph\" x=\"%.0f\" y=\"14\">Median time</text>",
+                         FC_W, h, FC_BAR_X, FC_DROP_X, FC_TIME_X);
+  for (guint r = a, k = 0; r < b && k < n; r++) {
+    if (!is_all(pc_cell_s(t, r, "split"))) continue;
+    double c = pc_cell_d(t, r, "customers");
+    if (k == 0) first = c;
+    if (k % 2 == 0)
+      g_string_append_printf(p->h, "<rect class=\"zebra\" x=\"0\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\"/>", FC_TOP + k * FC_ROW, FC_W, FC_ROW);
+    chart_step(p, t, r, FC_TOP + k++ * FC_ROW, first, prev, tt);
+    prev = c;
+  }
+  g_string_append(p->h, "</svg></figure>");
+}
+
+
+/* The (all) rows of funnel rows [a, b) as bars and exact figures, with
+ * the median t_k of funnel_times (tt, may be NULL). */
+static void funnel_steps(PcPage *p, const PcTable *t, guint a, guint b, const char *fid, const PcTable *tt) {
+  static const char *const cols[] = {"#Step", "Event", "", "#Customers", "#Conv. from previous", "#Conv. from step 1", "#Drop-off",
+                                     "#Median t (s)", NULL};
   double first = NAN;
   pc_html_thead(p->h, cols);
   for (guint r = a, k = 0; r < b && k < MAX_STEPS; r++) {
@@ -46,6 +128,9 @@ static void funnel_steps(PcPage *p, const PcTable *t, guint a, guint b, const ch
     }
     pc_cell_td(p->h, t, r, "conv_first", pre);
     pc_cell_td(p->h, t, r, "drop_off", pre);
+    gint tr = time_row(tt, pc_cell_s(t, r, "funnel"), "(all)", pc_cell_i(t, r, "step"));
+    if (tr >= 0) pc_cell_td(p->h, tt, (guint)tr, "median_s", pre);
+    else g_string_append(p->h, "<td class=\"num na\"></td>");
     g_string_append(p->h, "</tr>");
   }
   pc_html_tfoot(p->h);
@@ -62,7 +147,12 @@ static void funnel_splits(PcPage *p, const PcTable *t, guint a, guint b, const c
       g_ptr_array_add(splits, (gpointer)sp);
   }
   if (!splits->len) return;
-  g_string_append(p->h, "<h4>By channel of the first step</h4><div class=\"tw\"><table><thead><tr><th>Channel</th>");
+  /* split = segment (spec §12) names segments, split = channel channels */
+  JsonNode *sn = pc_rjson_member(pc_rjson_member(pc_rjson_get(p->run, "job.funnel"), pc_cell_s(t, a, "funnel")), "split");
+  g_autofree char *split = pc_rjson_text(sn, NULL);
+  gboolean seg = split && !strcmp(split, "segment");
+  g_string_append_printf(p->h, "<h4>%s</h4><div class=\"tw\"><table><thead><tr><th>%s</th>",
+                         seg ? "By segment of the customer" : "By channel of the first step", seg ? "Segment" : "Channel");
   for (guint k = 1; k <= steps; k++) g_string_append_printf(p->h, "<th class=\"num\">Step %u</th>", k);
   g_string_append(p->h, "</tr></thead><tbody>");
   for (guint r = a, row = 0; r < b; r++) {
@@ -98,11 +188,26 @@ static char *human_span(char *buf, uint64_t s) {
   return buf;
 }
 
-static void funnel_block(PcPage *p, const PcTable *t, guint a, guint b) {
+/* "Mode: strict_order, strict_increase." for a funnel with a mode. */
+static void funnel_mode_note(PcPage *p, JsonNode *funnel) {
+  JsonArray *m = pc_rjson_array(pc_rjson_member(funnel, "mode"));
+  guint n = m ? json_array_get_length(m) : 0;
+  if (!n) return;
+  g_string_append(p->h, "<p class=\"note\">Level of ClickHouse windowFunnel with mode ");
+  for (guint i = 0; i < n; i++) {
+    g_autofree char *s = pc_rjson_text(json_array_get_element(m, i), NULL);
+    if (i) g_string_append(p->h, ", ");
+    pc_html_esc(p->h, s ? s : "?");
+  }
+  g_string_append(p->h, "; times from the default chains.</p>");
+}
+
+static void funnel_block(PcPage *p, const PcTable *t, guint a, guint b, const PcTable *tt) {
   const char *name = pc_cell_s(t, a, "funnel");
   g_autofree char *fid = pc_html_id_of(name);
   /* the name is taken whole: a funnel called "a.b" is member "a.b" */
-  JsonNode *wnode = pc_rjson_member(pc_rjson_member(pc_rjson_get(p->run, "job.funnel"), name), "window");
+  JsonNode *fnode = pc_rjson_member(pc_rjson_get(p->run, "job.funnel"), name);
+  JsonNode *wnode = pc_rjson_member(fnode, "window");
   g_autofree char *win = pc_rjson_text(wnode, NULL);
   g_string_append(p->h, "<div class=\"funnel\"><h3>");
   pc_html_esc_max(p->h, name, 130);
@@ -115,21 +220,24 @@ static void funnel_block(PcPage *p, const PcTable *t, guint a, guint b) {
     pc_html_esc(p->h, win);
     g_string_append_printf(p->h, " s%s of the first.</p>", human_span(hb, s));
   }
-  funnel_steps(p, t, a, b, fid);
+  funnel_mode_note(p, fnode);
+  funnel_chart(p, t, a, b, tt);
+  funnel_steps(p, t, a, b, fid, tt);
   funnel_splits(p, t, a, b, fid);
   g_string_append(p->h, "</div>");
 }
 
 gboolean pc_sec_funnels(PcPage *p) {
-  const PcTable *t = pc_cell_table(p->in, "funnels");
+  const PcTable *t = pc_cell_table(p->in, "funnels"), *tt = pc_cell_table(p->in, "funnel_times");
   if (!t) return FALSE;
   g_string_append(p->h, "<p class=\"lede\">Customers reaching each step in order within the funnel's window; conversion "
-                        "from the previous step and from step 1, and how many stopped at the step before.</p>");
+                        "from the previous step and from step 1, how many stopped at the step before, and the median "
+                        "time from step 1 to the step (the shortest way each customer got there).</p>");
   guint nr = pc_table_nrows(t), shown = 0, a = 0;
   while (a < nr && shown < MAX_FUNNELS) {
     guint b = a + 1;
     while (b < nr && !strcmp(pc_cell_s(t, b, "funnel"), pc_cell_s(t, a, "funnel"))) b++;
-    funnel_block(p, t, a, b);
+    funnel_block(p, t, a, b, tt);
     shown++;
     a = b;
   }

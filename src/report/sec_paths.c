@@ -1,7 +1,7 @@
-/* sec_paths.c - sections "journeys" and "preceding" of report.html
- * (report_int.h), drawn from the path tables of spec §3-§4: prefix_tree
- * (the Sankey flow from the journey start), variants, preceding_paths and
- * preceding_tokens.
+/* sec_paths.c - sections "journeys", "transitions" and "preceding" of
+ * report.html (report_int.h), drawn from the path tables of spec §3-§4:
+ * prefix_tree (the Sankey flow from the journey start), variants,
+ * transitions with transition_gaps, preceding_paths and preceding_tokens.
  *
  * Owns the Sankey layout: which prefix-tree nodes are shown (the
  * SANKEY_PER_COL largest children of shown nodes, each at least 1% of all
@@ -304,6 +304,73 @@ gboolean pc_sec_journeys(PcPage *p) {
                         "that take that path.</p>");
   if (tree) sankey_draw(p, tree);
   if (var) variants_table(p, var);
+  return TRUE;
+}
+
+/* ---- transitions: the commonest steps with their gaps -------------------------------- */
+
+typedef struct {
+  guint row;   /* in transitions */
+  gint gap;    /* in transition_gaps, -1 none */
+  int64_t count;
+} TransPick;
+
+/* count desc, then table order: a total order, so the page depends on the
+ * tables only. */
+static int cmp_pick(const void *a, const void *b) {
+  const TransPick *x = a, *y = b;
+  if (x->count != y->count) return x->count > y->count ? -1 : 1;
+  return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* The real pairs of transitions with their row in transition_gaps, which
+ * lists them in the same order (a merge walk, names checked). */
+static GArray *trans_picks(const PcTable *t, const PcTable *g) {
+  GArray *v = g_array_new(FALSE, FALSE, sizeof(TransPick));
+  guint gr = 0, gn = g ? pc_table_nrows(g) : 0;
+  for (guint r = 0; r < pc_table_nrows(t); r++) {
+    const char *from = pc_cell_s(t, r, "from"), *to = pc_cell_s(t, r, "to");
+    if (!strcmp(from, "^") || !strcmp(to, "$")) continue;
+    TransPick pk = {r, -1, pc_cell_i(t, r, "count")};
+    if (gr < gn && !strcmp(pc_cell_s(g, gr, "from"), from) && !strcmp(pc_cell_s(g, gr, "to"), to)) pk.gap = (gint)gr++;
+    g_array_append_val(v, pk);
+  }
+  g_array_sort(v, cmp_pick);
+  return v;
+}
+
+gboolean pc_sec_transitions(PcPage *p) {
+  static const char *const cols[] = {"From", "To", "#Count", "#Probability", "#Mean (s)", "#Median (s)",
+                                     "#p90 (s)", NULL};
+  const PcTable *t = pc_cell_table(p->in, "transitions"), *g = pc_cell_table(p->in, "transition_gaps");
+  if (!t) return FALSE;
+  g_autoptr(GArray) v = trans_picks(t, g);
+  guint n = MIN(v->len, TOP_TRANSITIONS);
+  g_string_append(p->h, "<p class=\"lede\">The most common moves from one event to the next, and how long customers take: "
+                        "the mean hides a long tail that the median and the 90th percentile show.</p>");
+  pc_html_thead(p->h, cols);
+  for (guint i = 0; i < n; i++) {
+    TransPick *pk = &g_array_index(v, TransPick, i);
+    g_autofree char *pre = g_strdup_printf("transitions-%u", i + 1);
+    g_string_append(p->h, "<tr><td class=\"lbl\">");
+    pc_html_esc_max(p->h, pc_cell_s(t, pk->row, "from"), 40);
+    g_string_append(p->h, "</td><td class=\"lbl\">");
+    pc_html_esc_max(p->h, pc_cell_s(t, pk->row, "to"), 40);
+    g_string_append(p->h, "</td>");
+    pc_cell_td(p->h, t, pk->row, "count", pre);
+    pc_cell_td(p->h, t, pk->row, "probability", pre);
+    pc_cell_td(p->h, t, pk->row, "mean_gap_s", pre);
+    if (pk->gap >= 0) {
+      pc_cell_td(p->h, g, (guint)pk->gap, "median_s", pre);
+      pc_cell_td(p->h, g, (guint)pk->gap, "p90_s", pre);
+    } else {
+      g_string_append(p->h, "<td class=\"num na\"></td><td class=\"num na\"></td>");
+    }
+    g_string_append(p->h, "</tr>");
+  }
+  pc_html_tfoot(p->h);
+  pc_html_note(p->h, "The %u most common of %u transitions between events (journey start and end left out); "
+               "csv/transitions.csv and csv/transition_gaps.csv have all.", n, v->len);
   return TRUE;
 }
 

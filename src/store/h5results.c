@@ -1,6 +1,7 @@
 /* h5results.c - results.h5, a run's tables in HDF5 (docs/format.md,
  * pc_h5io.h): writing every PcTable as a group with a compound dataset and
- * its "columns" attribute, and reading one back (report, tests).
+ * its "columns" attribute, reading one back (report, diff, tests) and
+ * listing the tables of a file (diff).
  *
  * Owns the mapping of PcTable column types to HDF5 (int64, double,
  * variable-length string; money (micros) is the exact decimal text of the
@@ -243,4 +244,37 @@ gboolean pc_h5io_read_table(const char *path, const char *name, PcTable **out,
   pc_h5_close(f);
   if (!ok) pc_set_error(error, PC_ERROR_FORMAT, "%s: cannot read table %s", path, name);
   return ok;
+}
+
+/* A member of the root is a table when it holds a "table" dataset. */
+static herr_t add_group(hid_t loc, const char *name, const H5L_info_t *info,
+                        void *user) {
+  g_autofree char *ds = g_strdup_printf("%s/table", name);
+  if (H5Lexists(loc, name, H5P_DEFAULT) > 0 && H5Lexists(loc, ds, H5P_DEFAULT) > 0)
+    g_ptr_array_add(user, g_strdup(name));
+  return 0;
+}
+
+static gint cmp_strp(gconstpointer a, gconstpointer b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+gboolean pc_h5io_list_tables(const char *path, GPtrArray **out,
+                             GError **error) {
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) {
+    pc_set_error(error, PC_ERROR_IO, "%s: cannot open", path);
+    return FALSE;
+  }
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+  gboolean ok = check_results(f, path, error);
+  if (ok && H5Literate(f, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, add_group, names) < 0) {
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: cannot list its tables", path);
+    ok = FALSE;
+  }
+  pc_h5_close(f);
+  if (!ok) return FALSE;
+  g_ptr_array_sort(names, cmp_strp);
+  *out = g_steal_pointer(&names);
+  return TRUE;
 }

@@ -228,6 +228,7 @@ void pc_shard_meta_free(PcShardMeta *m) {
   g_free(m->idb_start);
   g_free(m->crm_start);
   g_free(m->crmb_start);
+  g_free(m->crms_start);
   g_free(m->ingest_json);
   g_free(m);
 }
@@ -259,7 +260,8 @@ static gboolean check_index(hid_t f, PcShardMeta *m, GError **error) {
     {"events/channel", m->ev_start[B]}, {"events/event", m->ev_start[B]},
     {"events/value", m->ev_start[B]}, {"customers/id_len", m->cust_start[B]},
     {"customers/id_bytes", m->idb_start[B]}, {"crm/id_len", m->crm_start[B]},
-    {"crm/id_bytes", m->crmb_start[B]}, {"crm/revenue", m->crm_start[B]}};
+    {"crm/id_bytes", m->crmb_start[B]}, {"crm/revenue", m->crm_start[B]},
+    {"crm/segment_len", m->crm_start[B]}, {"crm/segment_bytes", m->crms_start[B]}};
   if (m->ev_start[B] != m->n_events || m->cust_start[B] != m->n_customers || m->crm_start[B] != m->n_crm) {
     pc_set_error(error, PC_ERROR_FORMAT, "%s: bucket index totals disagree with the shard's event/customer counts", m->path);
     return FALSE;
@@ -287,6 +289,7 @@ static gboolean read_index(hid_t f, PcShardMeta *m, GError **error) {
   }
   g_autofree uint64_t *idb = g_new(uint64_t, B);
   g_autofree uint64_t *crmb = g_new(uint64_t, B);
+  g_autofree uint64_t *crms = g_new(uint64_t, B);
   m->bucket_events = g_new(uint64_t, B);
   m->bucket_customers = g_new(uint64_t, B);
   m->bucket_crm = g_new(uint64_t, B);
@@ -294,13 +297,15 @@ static gboolean read_index(hid_t f, PcShardMeta *m, GError **error) {
       !pc_h5_read_all(f, "index/customers", H5T_NATIVE_UINT64, m->bucket_customers, B, m->path, error) ||
       !pc_h5_read_all(f, "index/id_bytes", H5T_NATIVE_UINT64, idb, B, m->path, error) ||
       !pc_h5_read_all(f, "index/crm", H5T_NATIVE_UINT64, m->bucket_crm, B, m->path, error) ||
-      !pc_h5_read_all(f, "index/crm_id_bytes", H5T_NATIVE_UINT64, crmb, B, m->path, error))
+      !pc_h5_read_all(f, "index/crm_id_bytes", H5T_NATIVE_UINT64, crmb, B, m->path, error) ||
+      !pc_h5_read_all(f, "index/crm_segment_bytes", H5T_NATIVE_UINT64, crms, B, m->path, error))
     return FALSE;
   m->ev_start = prefix(m->bucket_events, B);
   m->cust_start = prefix(m->bucket_customers, B);
   m->idb_start = prefix(idb, B);
   m->crm_start = prefix(m->bucket_crm, B);
   m->crmb_start = prefix(crmb, B);
+  m->crms_start = prefix(crms, B);
   return check_index(f, m, error);
 }
 

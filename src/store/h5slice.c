@@ -1,10 +1,12 @@
 /* h5slice.c - the rows of a set of buckets of one shard
  * (pc_h5io_read_buckets, pc_h5io.h): one hyperslab union per dataset, so a
- * rank reads exactly its buckets and decompresses mostly its own chunks.
+ * rank reads exactly its buckets and decompresses mostly its own chunks;
+ * and the distinct segments of a shard's customers table
+ * (pc_h5io_read_segments, for the run's segment dictionary).
  *
  * Owns the bucket-range arithmetic over the prefix sums of PcShardMeta and
- * the checks a slice makes on its rows (id lengths against the index, every
- * event's customer inside its bucket). Does not own the layout (h5shard.c)
+ * the checks a slice makes on its rows (id and segment lengths against the
+ * index, every event's customer inside its bucket). Does not own the layout (h5shard.c)
  * nor which buckets a rank reads (plan.c).
  *
  * Invariant: the slice keeps the shard's (bucket, id) order; customer
@@ -144,6 +146,37 @@ static gboolean rebase_customers(const PcShardMeta *m, const uint32_t *b,
   return TRUE;
 }
 
+/* Segment lengths -> offsets (n + 1), checked against the byte count. */
+static uint64_t *seg_offsets(const uint32_t *len, uint64_t n, uint64_t bytes,
+                             const char *file, GError **error) {
+  uint64_t *off = g_new(uint64_t, n + 1);
+  off[0] = 0;
+  for (uint64_t i = 0; i < n; i++) off[i + 1] = off[i] + len[i];
+  if (off[n] == bytes) return off;
+  pc_set_error(error, PC_ERROR_FORMAT, "%s: crm/segment_len disagrees with the segment bytes of the bucket index", file);
+  g_free(off);
+  return NULL;
+}
+
+/* The segments of the customers-table rows of the selected buckets (the
+ * rows read_crm reads, in the same order). */
+static gboolean read_segs(hid_t f, const PcShardMeta *m, const uint32_t *b,
+                          size_t n, PcShardData *s, uint64_t *bytes_read,
+                          GError **error) {
+  g_auto(Ranges) rr = {0};
+  g_auto(Ranges) rb = {0};
+  ranges_init(&rr, m->crm_start, b, n);
+  ranges_init(&rb, m->crms_start, b, n);
+  g_autofree uint32_t *len = g_new(uint32_t, rr.total + 1);
+  s->crm_seg_bytes = g_malloc(rb.total + 1);
+  if (!read_ranges(f, "crm/segment_len", H5T_NATIVE_UINT32, len, &rr, m->path, error) ||
+      !read_ranges(f, "crm/segment_bytes", H5T_NATIVE_UINT8, s->crm_seg_bytes, &rb, m->path, error))
+    return FALSE;
+  *bytes_read += rr.total * 4 + rb.total;
+  s->crm_seg_offsets = seg_offsets(len, rr.total, rb.total, m->path, error);
+  return s->crm_seg_offsets != NULL;
+}
+
 static gboolean read_crm(hid_t f, const PcShardMeta *m, const uint32_t *b,
                          size_t n, PcShardData *s, uint64_t *bytes_read,
                          GError **error) {
@@ -154,7 +187,8 @@ static gboolean read_crm(hid_t f, const PcShardMeta *m, const uint32_t *b,
   ranges_init(&r, m->crm_start, b, n);
   s->crm_revenue = g_new(int64_t, r.total + 1);
   *bytes_read += r.total * 8;
-  return read_ranges(f, "crm/revenue", H5T_NATIVE_INT64, s->crm_revenue, &r, m->path, error);
+  return read_ranges(f, "crm/revenue", H5T_NATIVE_INT64, s->crm_revenue, &r, m->path, error) &&
+         read_segs(f, m, b, n, s, bytes_read, error);
 }
 
 /* The bucket index of the slice: the shard's counts on the selected
@@ -190,5 +224,36 @@ gboolean pc_h5io_read_buckets(const PcShardMeta *m, const uint32_t *buckets,
   if (!ok) return FALSE;
   slice_index(m, buckets, n, s);
   *out = g_steal_pointer(&s);
+  return TRUE;
+}
+
+gboolean pc_h5io_read_segments(const PcShardMeta *m, PcDict **out,
+                               GError **error) {
+  uint64_t n = m->crm_start[m->buckets], nb = m->crms_start[m->buckets];
+  g_autofree uint32_t *len = g_new(uint32_t, n + 1);
+  g_autofree guint8 *bytes = g_malloc(nb + 1);
+  hid_t f = H5Fopen(m->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) {
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: cannot open as HDF5", m->path);
+    return FALSE;
+  }
+  gboolean ok = pc_h5_read_all(f, "crm/segment_len", H5T_NATIVE_UINT32, len, n, m->path, error) &&
+                pc_h5_read_all(f, "crm/segment_bytes", H5T_NATIVE_UINT8, bytes, nb, m->path, error);
+  pc_h5_close(f);
+  g_autofree uint64_t *off = ok ? seg_offsets(len, n, nb, m->path, error) : NULL;
+  if (!off) return FALSE;
+  /* distinct first (a table of millions of rows has a handful of names):
+   * a row is copied only when its name is new */
+  g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GString) name = g_string_new(NULL);
+  for (uint64_t i = 0; i < n; i++) {
+    if (off[i + 1] == off[i]) continue;
+    g_string_truncate(name, 0);
+    g_string_append_len(name, (const char *)bytes + off[i], (gssize)(off[i + 1] - off[i]));
+    if (!g_hash_table_contains(seen, name->str)) g_hash_table_add(seen, g_strdup(name->str));
+  }
+  guint k = 0;
+  g_autofree char **names = (char **)g_hash_table_get_keys_as_array(seen, &k);
+  *out = pc_dict_new_sorted(names, k);
   return TRUE;
 }

@@ -50,6 +50,7 @@ PcGenerate *pc_generate_new(PcComm *c, const PcGenerateOpts *o) {
   g->size = pc_comm_size(c);
   g->o = o;
   g->synth = pc_synth_new(o->seed, o->customers);
+  if (o->month) pc_synth_set_month(g->synth, o->month);
   if (o->csv) {
     g_autofree char *stem = g_str_has_suffix(o->csv, ".csv") ? g_strndup(o->csv, strlen(o->csv) - 4) : g_strdup(o->csv);
     g->customers_csv = g_strdup_printf("%s-customers.csv", stem);

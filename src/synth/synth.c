@@ -26,6 +26,7 @@
  * when drawn, is the last event; n <= PC_SYNTH_MAX_EVENTS.
  */
 #include "synth_int.h"
+#include "pc_time.h"
 
 #include <math.h>
 
@@ -279,6 +280,17 @@ gboolean pc_synth_set_range(PcSynth *s, int64_t from_us, int64_t to_us,
   s->to_us = to_us;
   synth_init_scale(s);
   return TRUE;
+}
+
+void pc_synth_set_month(PcSynth *s, guint month) {
+  g_return_if_fail(s != NULL && month >= 1 && month <= PC_SYNTH_MAX_MONTH);
+  int64_t m = MONTH_ONE_INDEX + (int64_t)month - 1;
+  gboolean ok = pc_synth_set_range(s, pc_time_period_start(m, PC_PERIOD_MONTH),
+                                   pc_time_period_start(m + 1, PC_PERIOD_MONTH), NULL);
+  g_assert(ok); /* a month is longer than a day */
+  s->month = month;
+  double p = synth_offer_signup_p[MONTH_CHANGE_CH] + (month >= 2 ? MONTH_CHANGE_LIFT : 0);
+  s->offer_signup[MONTH_CHANGE_CH] = p32(p);
 }
 
 const char *const *pc_synth_channels(guint *n) {

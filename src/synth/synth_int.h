@@ -83,6 +83,11 @@ extern const Choice synth_account_choice;
 extern const Choice synth_offer_choice;
 extern const double synth_offer_signup_p[CH_N];
 extern const uint8_t synth_offer_signup_ch[CH_N];
+/* The planted month-over-month change (pc_synth_set_month): from month 2
+ * on, the sign-up rate of this channel's offers rises by this much. */
+#define MONTH_CHANGE_CH CH_SMS
+#define MONTH_CHANGE_LIFT 0.06
+#define MONTH_ONE_INDEX 672     /* calendar months since 1970-01 of 2026-01 */
 
 /* Flagged episodes: present or not per customer, independently of each other
  * and of the journey length (so presence is unconfounded by length). */
@@ -154,6 +159,7 @@ struct PcSynth {
   uint32_t flagged[EP_N];
   uint32_t nps_cum[CH_N][11]; /* per-mille cumulative */
   uint32_t segment_business;  /* u32 >= this: business */
+  unsigned month;             /* pc_synth_set_month, 0: not a month world */
   uint64_t churn53[4];        /* by driver bits: u53 < churn53 churns */
 };
 

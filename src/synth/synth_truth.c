@@ -250,6 +250,25 @@ static void truth_head(const PcSynth *s, JsonBuilder *b) {
   add_str(b, "target_event", PC_SYNTH_TARGET_EVENT);
 }
 
+/* "month" (only for a world of pc_synth_set_month): the month and the
+ * planted change a month-over-month diff must find. */
+static void truth_month(const PcSynth *s, JsonBuilder *b) {
+  if (!s->month) return;
+  double base = synth_offer_signup_p[MONTH_CHANGE_CH];
+  json_builder_set_member_name(b, "month");
+  json_builder_begin_object(b);
+  add_int(b, "month", s->month);
+  json_builder_set_member_name(b, "planted_change");
+  json_builder_begin_object(b);
+  add_str(b, "what", "offer sign-up rate of one channel, from month 2 on");
+  add_str(b, "channel", synth_channel_names[MONTH_CHANGE_CH]);
+  add_num(b, "signup_rate_month_1", base);
+  add_num(b, "signup_rate_from_month_2", base + MONTH_CHANGE_LIFT);
+  add_num(b, "signup_rate_now", s->month >= 2 ? base + MONTH_CHANGE_LIFT : base);
+  json_builder_end_object(b);
+  json_builder_end_object(b);
+}
+
 char *pc_synth_truth_json(const PcSynth *s) {
   g_return_val_if_fail(s != NULL, NULL);
   g_autoptr(JsonBuilder) b = json_builder_new();
@@ -262,6 +281,7 @@ char *pc_synth_truth_json(const PcSynth *s) {
   truth_funnel(b);
   truth_length(s, b);
   truth_segments(b);
+  truth_month(s, b);
   json_builder_end_object(b);
   g_autoptr(JsonNode) root = json_builder_get_root(b);
   g_autoptr(JsonGenerator) gen = json_generator_new();

@@ -16,6 +16,7 @@ real() { # NAME EVENTS_FILE EXPECTED_EVENTS EXPECTED_CUSTOMERS
   job $D/expected/job.ini $T/$ds-2 $T/$ds-out > $T/$ds.ini
   check "$ds: run the expected job (2 ranks)" $PRUN 2 $PARCOURS run -q $T/$ds.ini
   compare_tables "$ds: the independent oracle" $D/expected $T/$ds-out
+  check "$ds: segments.csv (spec §12) equals the oracle" python3 tests/compare.py $D/expected $T/$ds-out segments.csv
 }
 real bpic2012 journeys.csv 262200 13087
 real oulad_aaa_bbb journeys.csv.gz 759223 2514

@@ -2,7 +2,8 @@
 # test_valgrind.sh - bin/parcours under valgrind memcheck, 1 rank, 1 thread,
 # without mpirun: ingest (with a customers table) and run of a tiny log with
 # a target, a funnel, NPS and the model, then inspect, and two failure paths
-# (rejected rows, a bad job file). Each must exit as expected with no
+# (rejected rows, a bad job file); a monthly run (scope, segments, retention)
+# and a diff of the two outputs. Each must exit as expected with no
 # memcheck error and no definitely-lost block. tests/valgrind.supp holds the
 # known allocations of Open MPI only (never a parcours frame).
 # Run from the repo root; env PARCOURS. Last line "N passed, M failed".
@@ -58,4 +59,10 @@ vg inspect 0 $PARCOURS inspect "$T/S"
 vg ingest_rejects 1 $PARCOURS ingest -q -o "$T/S2" tests/data/bad/mixed_rejects.csv
 vg run_bad_job 1 $PARCOURS run -q tests/data/bad/jobs/unknown_key.ini
 vg run_exists 1 $PARCOURS run -q "$T/job.ini"
+# the monthly workflow: scope, segments, retention, split = segment, and the diff
+vg run_monthly 0 $PARCOURS run -q "$T/job.ini" --set output.dir="$T/M" --set retention.period=week \
+  --set "scope.segments=gold;(unknown)" --set scope.entry_event=visit --set funnel.buy.split=segment
+[ -f "$T/M/csv/segments.csv" ] && [ -f "$T/M/csv/retention.csv" ] && ok "run wrote segments, retention" || bad "monthly outputs missing"
+vg diff 0 $PARCOURS diff -q "$T/O" "$T/M" -o "$T/D"
+[ -f "$T/D/diff.json" ] && [ -f "$T/D/csv/funnels_diff.csv" ] && ok "diff wrote diff.json, funnels_diff.csv" || bad "diff outputs missing"
 finish

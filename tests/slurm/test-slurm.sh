@@ -1,9 +1,11 @@
 #!/bin/bash
 # test-slurm.sh - integration test of slurm/ on a real one-node Slurm cluster
 # started here (tests/slurm/local-cluster.sh), for `make check`.
-#   (a) the monthly chain (slurm/submit-monthly.sh: ingest -> run -> report)
-#       completes on generated data, and its csv/ files and results.h5 equal,
-#       byte for byte, those of a direct `tools/prun 2 parcours run`;
+#   (a) the monthly chain (slurm/submit-monthly.sh: ingest -> run -> report,
+#       diff) completes on generated data, and its csv/ files and results.h5
+#       equal, byte for byte, those of a direct `tools/prun 2 parcours run`;
+#       the first month's diff job finds no previous month; a second month
+#       appends and its diff job compares it with the first (OUT/diff/MONTH);
 #   (b) a partition-study array of 8 tasks completes and study.csv has one
 #       row per task with the grid point's parameters, status ok;
 #   (c) a chain given a broken CSV fails: the ingest job's ExitCode in
@@ -103,14 +105,14 @@ CUSTOPT=()
 
 # (a) monthly chain == direct run
 case_a() {
-  local ids ingest run report st
+  local ids ingest run report diff st
   if ! ids=$(slurm/submit-monthly.sh 2024-05 --input "$W/drops/{MONTH}/*.csv" "${CUSTOPT[@]}" \
         --store "$W/store" --out "$W/out" --job "$JOBINI" --logdir "$W/logs" -- "${SB[@]}" 2>&1); then
     echo "$ids"; fail "(a) submit-monthly.sh"; return
   fi
   eval "$ids"
-  echo "(a) jobs: ingest=$ingest run=$run report=$report"
-  st=$(wait_jobs 300 "$ingest" "$run" "$report")
+  echo "(a) jobs: ingest=$ingest run=$run report=$report diff=$diff"
+  st=$(wait_jobs 300 "$ingest" "$run" "$report" "$diff")
   echo "$st"
   if ! grep -qE "^$ingest COMPLETED 0:0\$" <<<"$st" || ! grep -qE "^$run COMPLETED 0:0\$" <<<"$st"; then
     show_logs "$W"/logs/parcours-*-2024-05-*.out; fail "(a) monthly ingest -> run did not complete"; return
@@ -122,6 +124,12 @@ case_a() {
     show_logs "$W"/logs/parcours-report-2024-05-*.out; fail "(a) report job / report.html"
   fi
   [ -f "$W/out/2024-05/run.json" ] && pass "(a) run.json in OUT/MONTH" || fail "(a) run.json missing in $W/out/2024-05"
+  if grep -qE "^$diff COMPLETED 0:0\$" <<<"$st" && [ ! -e "$W/out/diff/2024-05" ] &&
+     grep -q 'nothing to compare' "$W"/logs/parcours-diff-2024-05-*.out; then
+    pass "(a) first month: the diff job completes with nothing to compare"
+  else
+    show_logs "$W"/logs/parcours-diff-2024-05-*.out; fail "(a) first month's diff job"
+  fi
   if ! { tools/prun 2 "$PARCOURS" ingest -o "$W/direct-store" "${CUSTOPT[@]}" "$W/drops/2024-05/month.csv" &&
          tools/prun 2 "$PARCOURS" run "$JOBINI" --set "input.store=$W/direct-store" \
            --set "output.dir=$W/direct" --quiet; } >"$W/direct.log" 2>&1; then
@@ -143,12 +151,22 @@ case_a() {
   cp "$W/drops/2024-05/month.csv" "$W/drops/2024-06/month.csv"
   ids=$(slurm/submit-monthly.sh 2024-06 --input "$W/drops/{MONTH}/*.csv" --store "$W/store" \
         --out "$W/out" --job "$JOBINI" --logdir "$W/logs" -- "${SB[@]}" 2>&1) && eval "$ids"
-  st=$(wait_jobs 300 "$ingest" "$run" "$report")
+  st=$(wait_jobs 300 "$ingest" "$run" "$report" "$diff")
   if grep -qE "^$run COMPLETED 0:0\$" <<<"$st" &&
      grep -q -- '--append' "$W"/logs/parcours-ingest-2024-06-*.out; then
     pass "(a) second month ingested with --append and run"
   else
     echo "$st"; show_logs "$W"/logs/parcours-*-2024-06-*.out; fail "(a) second month (--append)"
+  fi
+  # the store holds the month twice now: the diff sees every count doubled
+  local ev1
+  ev1=$(grep '^events,' "$W/out/2024-05/csv/summary.csv" | cut -d, -f2)
+  if grep -qE "^$diff COMPLETED 0:0\$" <<<"$st" && [ -f "$W/out/diff/2024-06/diff.json" ] &&
+     [ -f "$W/out/diff/2024-06/report.html" ] &&
+     grep -qx "events,$ev1,$((2 * ev1)),$ev1" "$W/out/diff/2024-06/csv/summary_diff.csv"; then
+    pass "(a) second month: the diff job compares it with the first (events $ev1 -> $((2 * ev1)))"
+  else
+    show_logs "$W"/logs/parcours-diff-2024-06-*.out; fail "(a) second month's diff job / OUT/diff/2024-06"
   fi
 }
 
@@ -194,7 +212,7 @@ for r in csv.DictReader(open(sys.argv[1])):
 
 # (c) broken input: the failure is visible in Slurm and in the log
 case_c() {
-  local ids ingest run report st log
+  local ids ingest run report diff st log
   mkdir -p "$W/drops/2024-07"
   printf 'id;when;what\n1;2;3\n' > "$W/drops/2024-07/broken.csv"
   if ! ids=$(slurm/submit-monthly.sh 2024-07 --input "$W/drops/{MONTH}/*.csv" \
@@ -202,7 +220,7 @@ case_c() {
     echo "$ids"; fail "(c) submit-monthly.sh"; return
   fi
   eval "$ids"
-  st=$(wait_jobs 300 "$ingest" "$run" "$report")
+  st=$(wait_jobs 300 "$ingest" "$run" "$report" "$diff")
   echo "$st"
   local info
   info=$(scontrol show job "$ingest")
@@ -218,8 +236,8 @@ case_c() {
   else
     show_logs "$log"; fail "(c) log message"
   fi
-  if [ "$(grep -cE "^($run|$report) CANCELLED" <<<"$st")" = 2 ]; then
-    pass "(c) run and report jobs cancelled (dependency never satisfied)"
+  if [ "$(grep -cE "^($run|$report|$diff) CANCELLED" <<<"$st")" = 3 ]; then
+    pass "(c) run, report and diff jobs cancelled (dependency never satisfied)"
   else fail "(c) rest of the chain not cancelled"; fi
   [ ! -d "$W/out/2024-07" ] && pass "(c) no output for the failed month" ||
     fail "(c) output dir $W/out/2024-07 exists"

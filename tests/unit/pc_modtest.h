@@ -63,16 +63,26 @@ static inline void pc_modtest_free(PcModTest *m) {
   g_free(m);
 }
 
-/* One journey (events already in journey order) on thread `thread`. */
-static inline void pc_modtest_add(PcModTest *m, int thread, const PcEvent *ev,
-                                  size_t n, const char *id, int64_t revenue,
-                                  gboolean has_revenue) {
+/* One journey (events already in journey order) of segment id `segment`
+ * (pc_names_segments of the harness's names) on thread `thread`. */
+static inline void pc_modtest_add_seg(PcModTest *m, int thread,
+                                      const PcEvent *ev, size_t n,
+                                      const char *id, int64_t revenue,
+                                      gboolean has_revenue, uint32_t segment) {
   PcJourney j = {id, (uint32_t)strlen(id), pc_fnv1a64(id, strlen(id)), ev, n,
-                 revenue, has_revenue};
+                 revenue, has_revenue, segment};
   PcTokenMap tm = {PC_TOKEN_EVENT, NULL, m->env.names->events->n};
   PcJourneyView v;
   pc_journey_view(&v, &j, &m->target, &tm, m->env.has_crm, m->tok, m->ts);
   pc_modset_add(m->set, thread, &v);
+}
+
+/* One journey of segment 0 (PC_SEGMENT_UNKNOWN when the names have no
+ * segment dictionary). */
+static inline void pc_modtest_add(PcModTest *m, int thread, const PcEvent *ev,
+                                  size_t n, const char *id, int64_t revenue,
+                                  gboolean has_revenue) {
+  pc_modtest_add_seg(m, thread, ev, n, id, revenue, has_revenue, 0);
 }
 
 /* Merges, reduces, builds every table (summary first). Once per harness. */

@@ -207,7 +207,7 @@ static void test_every_key(void) {
   CU_ASSERT_STRING_EQUAL(c->funnels[0].steps[1], "app:buy");
   CU_ASSERT_EQUAL(c->funnels[0].window_s, 0);
   CU_ASSERT_TRUE(c->funnels[0].match_channel_event);
-  CU_ASSERT_TRUE(c->funnels[0].split_channel);
+  CU_ASSERT_EQUAL(c->funnels[0].split, PC_SPLIT_CHANNEL);
   CU_ASSERT_EQUAL_FATAL(c->n_flows, 1);
   CU_ASSERT_STRING_EQUAL(c->flows[0].name, "after_bill");
   CU_ASSERT_STRING_EQUAL(c->flows[0].anchor, "bill");
@@ -301,10 +301,10 @@ static void test_funnel_sorting(void) {
   CU_ASSERT_STRING_EQUAL(c->funnels[2].name, "beta");
   CU_ASSERT_STRING_EQUAL(c->funnels[3].name, "zeta");
   CU_ASSERT_EQUAL(c->funnels[0].window_s, 3);
-  CU_ASSERT_TRUE(c->funnels[0].split_channel);
+  CU_ASSERT_EQUAL(c->funnels[0].split, PC_SPLIT_CHANNEL);
   CU_ASSERT_FALSE(c->funnels[0].match_channel_event);
   CU_ASSERT_EQUAL(c->funnels[2].n_steps, 2);
-  CU_ASSERT_FALSE(c->funnels[3].split_channel);
+  CU_ASSERT_EQUAL(c->funnels[3].split, PC_SPLIT_NONE);
 }
 
 static void test_funnel_errors(void) {
@@ -329,6 +329,41 @@ static void test_funnel_errors(void) {
   expect_base_error("[funnel.]\nsteps = a\n", 5, "funnel.", "NAME is empty");
   expect_base_error("[funnel]\nsteps = a\n", 5, "[funnel]", "unknown group");
   expect_base_error("[funnel.a b]\n", 5, "funnel.a b", "space");
+}
+
+/* funnel.mode: a ';'-list of ClickHouse options in any order, repeats
+ * allowed, as bits; absent = 0 (the default definition). */
+static void test_funnel_mode(void) {
+  g_autoptr(PcJobConfig) c = load_ok(
+      BASE "[funnel.f]\nsteps = a;b;c\nwindow = 1\n"
+           "mode = allow_reentry ; strict_order;strict_increase;strict_order\n"
+           "[funnel.g]\nsteps = a;b\nwindow = 1\n"
+           "mode = strict_deduplication;strict_once\n"
+           "[funnel.h]\nsteps = a;a\nwindow = 1\n",
+      NULL);
+  CU_ASSERT_EQUAL_FATAL(c->n_funnels, 3);
+  CU_ASSERT_EQUAL(c->funnels[0].mode, PC_FUNNEL_ALLOW_REENTRY | PC_FUNNEL_STRICT_ORDER |
+                                          PC_FUNNEL_STRICT_INCREASE);
+  CU_ASSERT_EQUAL(c->funnels[1].mode, PC_FUNNEL_STRICT_DEDUPLICATION | PC_FUNNEL_STRICT_ONCE);
+  CU_ASSERT_EQUAL(c->funnels[2].mode, 0); /* repeated steps: fine without a mode */
+  const char *ov[] = {"funnel.h.mode=strict_once", NULL};
+  expect_error(BASE "[funnel.h]\nsteps = a;b;a\nwindow = 1\n", ov, "job.ini: --set funnel.h.mode",
+               "funnel h", "distinct steps (step 3 repeats step 1, \"a\")");
+}
+
+static void test_funnel_mode_errors(void) {
+  expect_base_error("[funnel.f]\nsteps = a;b\nwindow = 1\nmode = allow_reentry\n", 8,
+                    "mode", "funnel f: allow_reentry needs strict_order");
+  expect_base_error("[funnel.f]\nsteps = a;b\nwindow = 1\nmode = strict_increase;allow_reentry\n",
+                    8, "mode", "funnel f: allow_reentry needs strict_order");
+  expect_base_error("[funnel.f]\nsteps = a;b;a\nwindow = 1\nmode = strict_order\n", 8,
+                    "mode", "funnel f: a mode needs distinct steps");
+  expect_base_error("[funnel.f]\nsteps = w:a;w:a\nwindow = 1\nmatch = channel:event\n"
+                    "mode = strict_once\n", 9, "mode", "a mode needs distinct steps");
+  expect_base_error("[funnel.f]\nsteps = a;b\nwindow = 1\nmode = strict\n", 8, "mode",
+                    "is not one of: strict_order, strict_deduplication");
+  expect_base_error("[funnel.f]\nsteps = a;b\nwindow = 1\nmode = strict_order;\n", 8, "mode",
+                    "empty item");
 }
 
 /* ---- error kinds --------------------------------------------------------- */
@@ -639,7 +674,7 @@ static void test_json_exact(void) {
       "[input]\nstore = st\\\\ore\"1\nfrom = 2024-02-29T23:59:59.25+01:00\n"
       "[output]\ndir = out\\tdir\ntop_k = 7\n"
       "[target]\nevent = won;lost\n"
-      "[funnel.z]\nsteps = a\nwindow = 60\n"
+      "[funnel.z]\nsteps = a\nwindow = 60\nmode = strict_once; strict_order\n"
       "[funnel.a]\nsteps = web:x;app:y\nwindow = 5\nmatch = channel:event\n"
       "split = channel\n"
       "[flow.f]\nanchor = bill\ndirection = before\n"
@@ -651,6 +686,7 @@ static void test_json_exact(void) {
       "{\"job\":\"job.ini\","
       "\"input\":{\"store\":\"st\\\\ore\\\"1\",\"from\":\"2024-02-29T22:59:59.250000Z\","
       "\"to\":null,\"max_reject_fraction\":0.0},"
+      "\"scope\":{\"segments\":null,\"entry_event\":null},"
       "\"output\":{\"dir\":\"out\\tdir\",\"top_k\":7},"
       "\"partition\":{\"strategy\":\"balanced\",\"alpha\":1.0,\"batch_events\":4000000},"
       "\"path\":{\"token\":\"event\",\"collapse_repeats\":false,\"unit\":\"customer\","
@@ -658,10 +694,10 @@ static void test_json_exact(void) {
       "\"target\":{\"event\":[\"won\",\"lost\"],\"lookback\":5,\"sequence_max\":3,"
       "\"sequence_min_customers\":10},"
       "\"funnel\":{\"a\":{\"steps\":[\"web:x\",\"app:y\"],\"window\":5,"
-      "\"match\":\"channel:event\",\"split\":\"channel\"},"
-      "\"z\":{\"steps\":[\"a\"],\"window\":60,\"match\":\"event\",\"split\":\"none\"}},"
+      "\"match\":\"channel:event\",\"split\":\"channel\",\"mode\":[]},"
+      "\"z\":{\"steps\":[\"a\"],\"window\":60,\"match\":\"event\",\"split\":\"none\",\"mode\":[\"strict_order\",\"strict_once\"]}},"
       "\"flow\":{\"f\":{\"anchor\":\"bill\",\"direction\":\"before\",\"steps\":5}},"
-      "\"kpi\":{\"nps_event\":null},\"attribution\":{\"enabled\":true,"
+      "\"kpi\":{\"nps_event\":null},\"retention\":null,\"attribution\":{\"enabled\":true,"
       "\"half_life\":604800.0,\"markov_order\":1},"
       "\"model\":{\"enabled\":true,\"lambda\":0.10000000000000001,\"top_n\":1000,\"max_iter\":100,"
       "\"solver\":\"newton\"},\"report\":{\"enabled\":true},"
@@ -702,6 +738,8 @@ PC_TEST_MAIN("config",
              {"/config/list_bad_names", test_list_bad_names},
              {"/config/funnel_sorting", test_funnel_sorting},
              {"/config/funnel_errors", test_funnel_errors},
+             {"/config/funnel_mode", test_funnel_mode},
+             {"/config/funnel_mode_errors", test_funnel_mode_errors},
              {"/config/flows", test_flows},
              {"/config/deeper_ranges", test_deeper_ranges},
              {"/config/unknown_group", test_unknown_group},

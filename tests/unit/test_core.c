@@ -107,7 +107,7 @@ static void test_event_cmp(void) {
 /* ---- Target cut ------------------------------------------------------------ */
 
 static PcJourney journey(const PcEvent *ev, size_t n) {
-  PcJourney j = {"c", 1, 0, ev, n, 0, FALSE};
+  PcJourney j = {"c", 1, 0, ev, n, 0, FALSE, 0};
   return j;
 }
 

@@ -273,6 +273,46 @@ static void test_sequence_drivers_money(void) {
   fix_clear(&f);
 }
 
+/* ---- time to the target (§17) ---------------------------------------------- */
+
+/* Target churn (event names a, b, churn; seconds):
+ *   J1 a@0 b@10 a@20 churn@100   ^ 100, a 100 (its first a), b 90
+ *   J2 b@0 churn@50              ^ 50, b 50
+ *   J3 a@0                       y = 0: nothing
+ *   J4 churn@5                   ^ 0 (empty pre-target journey)
+ *   J5 a@30 churn@30 b@40        a sorts before churn at 30: a 0, ^ 0; b is after
+ * ^ [0 0 50 100]: ranks 1, 2, 4 -> 0, 0, 100; a [0 100]: ranks 1, 1, 2;
+ * b [50 90]: 50, 50, 90. Without a y = 1 customer only "^" with 0 and
+ * empty percentiles. Two thread instances. */
+static void test_time_to_target_by_hand(void) {
+  static const char *const ev[] = {"a", "b", "churn"};
+  Fix f;
+  fix_init(&f, ev, 3, web, 1);
+  PcJobConfig cfg = {0};
+  fix_start(&f, &cfg, TRUE, 2);
+  TEv j1[] = {{0, "web", "a"}, {10 * S, "web", "b"}, {20 * S, "web", "a"}, {100 * S, "web", "churn"}};
+  TEv j2[] = {{0, "web", "b"}, {50 * S, "web", "churn"}};
+  TEv j3[] = {{0, "web", "a"}};
+  TEv j4[] = {{5 * S, "web", "churn"}};
+  TEv j5[] = {{30 * S, "web", "churn"}, {30 * S, "web", "a"}, {40 * S, "web", "b"}};
+  fix_add(&f, 0, j1, 4, 0);
+  fix_add(&f, 1, j2, 2, 0);
+  fix_add(&f, 0, j3, 1, 0);
+  fix_add(&f, 1, j4, 1, 0);
+  fix_add(&f, 0, j5, 3, 0);
+  g_autofree char *csv = fix_csv(&f, "time_to_target");
+  assert_text(csv, "token,customers,p25_s,median_s,p90_s\n^,4,0,0,100\na,2,0,0,100\nb,2,50,50,90\n");
+  fix_clear(&f);
+  Fix g;
+  fix_init(&g, ev, 3, web, 1);
+  PcJobConfig cfg2 = {0};
+  fix_start(&g, &cfg2, TRUE, 1);
+  fix_add(&g, 0, j3, 1, 0);
+  g_autofree char *none = fix_csv(&g, "time_to_target");
+  assert_text(none, "token,customers,p25_s,median_s,p90_s\n^,0,,,\n");
+  fix_clear(&g);
+}
+
 /* ---- attribution models (§18) ----------------------------------------------- */
 
 static const char *const am_events[] = {"a", "churn"};
@@ -448,6 +488,7 @@ PC_TEST_MAIN("deeper",
              {"/deeper/sequence_drivers_by_hand", test_sequence_drivers_by_hand},
              {"/deeper/sequence_drivers_order", test_sequence_drivers_order},
              {"/deeper/sequence_drivers_money", test_sequence_drivers_money},
+             {"/deeper/time_to_target_by_hand", test_time_to_target_by_hand},
              {"/deeper/attribution_models_credit", test_attribution_models_credit},
              {"/deeper/markov_order2_by_hand", test_markov_order2_by_hand},
              {"/deeper/markov_too_many_states", test_markov_too_many_states},

@@ -193,7 +193,8 @@ static void test_meta_no_ingest(void) {
  * events b: (100 email buy 2000000) (200 web view 0) x2, a!: (50 app click
  * 1500000) -> customer 0 0 0 1; customers-table rows of bucket 1: b, zz.
  * bytes_read adds 2+3 (id lengths + id bytes) + 4*28 (event columns) +
- * 2+3 (crm ids) + 2*8 (revenue) = 138 to the 1000 it held. */
+ * 2+3 (crm ids) + 2*8 (revenue) + 2*4+6 (segment lengths, "silver" and
+ * "") = 152 to the 1000 it held. */
 static void test_read_buckets_1_3(void) {
   g_autofree char *dir = make_tmp_dir();
   g_autofree char *path = write_fixture(dir, "s.h5");
@@ -223,13 +224,15 @@ static void test_read_buckets_1_3(void) {
   CU_ASSERT_TRUE(id_is(s->crm_id_bytes, s->crm_id_offsets, 1, "zz"));
   CU_ASSERT_EQUAL(s->crm_revenue[0], 5000000);
   CU_ASSERT_EQUAL(s->crm_revenue[1], 0);
+  CU_ASSERT_TRUE(id_is(s->crm_seg_bytes, s->crm_seg_offsets, 0, "silver"));
+  CU_ASSERT_EQUAL(s->crm_seg_offsets[2], 6); /* "zz" has an empty segment */
   const uint64_t be[] = {0, 3, 0, 1}, bc[] = {0, 1, 0, 1}, br[] = {0, 2, 0, 0};
   for (int b = 0; b < 4; b++) {
     CU_ASSERT_EQUAL(s->bucket_events[b], be[b]);
     CU_ASSERT_EQUAL(s->bucket_customers[b], bc[b]);
     CU_ASSERT_EQUAL(s->bucket_crm[b], br[b]);
   }
-  CU_ASSERT_EQUAL(bytes, 1138);
+  CU_ASSERT_EQUAL(bytes, 1152);
   rm_tmp_dir(dir);
 }
 
@@ -474,6 +477,33 @@ static void test_results_round_trip(void) {
   CU_ASSERT_EQUAL(pc_table_nrows(s), 0);
   CU_ASSERT_EQUAL(pc_table_col_type(s, 0), PC_COL_STRING);
   CU_ASSERT_EQUAL(pc_table_col_type(s, 1), PC_COL_INT);
+  g_autoptr(GPtrArray) names = NULL;
+  CU_ASSERT_TRUE_FATAL(pc_h5io_list_tables(path, &names, &e));
+  CU_ASSERT_EQUAL_FATAL(names->len, 2); /* sorted bytewise */
+  CU_ASSERT_STRING_EQUAL(g_ptr_array_index(names, 0), "summary");
+  CU_ASSERT_STRING_EQUAL(g_ptr_array_index(names, 1), "variants");
+  rm_tmp_dir(dir);
+}
+
+/* The distinct non-empty segments of the fixture's customers table, in
+ * bytewise order ("zz" has an empty one); a store shard is no results
+ * file for pc_h5io_list_tables. */
+static void test_segments(void) {
+  g_autofree char *dir = make_tmp_dir();
+  g_autofree char *path = write_fixture(dir, "s.h5");
+  g_autoptr(PcShardMeta) m = NULL;
+  CU_ASSERT_TRUE_FATAL(pc_h5io_read_meta(path, &m, NULL));
+  g_autoptr(PcDict) d = NULL;
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL(pc_h5io_read_segments(m, &d, &e));
+  CU_ASSERT_EQUAL_FATAL(d->n, 3);
+  CU_ASSERT_STRING_EQUAL(d->names[0], "bronze");
+  CU_ASSERT_STRING_EQUAL(d->names[1], "gold");
+  CU_ASSERT_STRING_EQUAL(d->names[2], "silver");
+  GPtrArray *names = NULL;
+  CU_ASSERT_FALSE(pc_h5io_list_tables(path, &names, &e));
+  CU_ASSERT_EQUAL(e->code, PC_ERROR_FORMAT);
+  g_clear_error(&e);
   rm_tmp_dir(dir);
 }
 
@@ -581,6 +611,7 @@ PC_TEST_MAIN("h5io",
              {"/h5io/meta", test_meta},
              {"/h5io/meta_no_ingest", test_meta_no_ingest},
              {"/h5io/read_buckets_1_3", test_read_buckets_1_3},
+             {"/h5io/segments", test_segments},
              {"/h5io/read_bucket_2", test_read_bucket_2},
              {"/h5io/read_all_buckets", test_read_all_buckets},
              {"/h5io/read_no_bucket", test_read_no_bucket},

@@ -2,6 +2,7 @@
  * fixtures small enough to count by hand, and the determinism contract:
  * the same journeys split over instances, merge orders and (fake, threaded)
  * ranks give byte-identical CSV. */
+#include "pc_fakeworld.h"
 #include "pc_paths.h"
 #include "pc_table.h"
 #include "pc_test.h"
@@ -119,11 +120,12 @@ static void test_variants(void) {
   add_fixture1(p, -1);
   Out o = reduce_serial(p);
   CU_ASSERT_EQUAL(o.journeys, 5);
-  CU_ASSERT_EQUAL(o.tables->len, 4);
+  CU_ASSERT_EQUAL(o.tables->len, 5);
   CU_ASSERT_STRING_EQUAL(pc_table_name(o.tables->pdata[0]), "variants");
   CU_ASSERT_STRING_EQUAL(pc_table_name(o.tables->pdata[1]), "ngrams");
   CU_ASSERT_STRING_EQUAL(pc_table_name(o.tables->pdata[2]), "transitions");
   CU_ASSERT_STRING_EQUAL(pc_table_name(o.tables->pdata[3]), "prefix_tree");
+  CU_ASSERT_STRING_EQUAL(pc_table_name(o.tables->pdata[4]), "transition_gaps");
   PcTable *t = find_table(&o, "variants");
   CU_ASSERT_EQUAL(pc_table_nrows(t), 4);
   CU_ASSERT_EQUAL(pc_table_get_int(t, 0, 1), 2);
@@ -184,6 +186,14 @@ static void test_transitions(void) {
   CU_ASSERT(pc_table_is_empty(t, 1, 4));
   CU_ASSERT_FALSE(pc_table_is_empty(t, 0, 4));
   CU_ASSERT_EQUAL(pc_table_col_type(t, 4), PC_COL_DOUBLE);
+  /* Gaps, real pairs in transitions.csv order: A -> B 1, 1, 5, 10, 20 s:
+   * ranks ceil(1.25) = 2, ceil(2.5) = 3, ceil(4.5) = 5; one gap each for
+   * B -> A (1 s) and B -> a (20 s). */
+  assert_csv(&o, "transition_gaps",
+             "from,to,count,p25_s,median_s,p90_s\n"
+             "A,B,5,1,5,20\n"
+             "B,A,1,1,1,1\n"
+             "B,a,1,20,20,20\n");
   out_clear(&o);
 }
 
@@ -468,80 +478,7 @@ static void test_preceding_top_k_merge(void) {
   out_clear(&o);
 }
 
-/* ---- Determinism: a fake world of threaded ranks ----
- * Each rank is a thread with its own PcCommOps; collectives meet at a
- * barrier, as MPI ranks would. */
-
-typedef struct {
-  int size;
-  GMutex m;
-  GCond c;
-  int waiting, gen;
-  int64_t *i64[8];
-  GByteArray **send[8];
-  const void *mine[8];
-  size_t len[8];
-} World;
-
-typedef struct {
-  World *w;
-  int rank;
-} Rank;
-
-static void barrier(World *w) {
-  g_mutex_lock(&w->m);
-  int gen = w->gen;
-  if (++w->waiting == w->size) {
-    w->waiting = 0;
-    w->gen++;
-    g_cond_broadcast(&w->c);
-  } else
-    while (gen == w->gen) g_cond_wait(&w->c, &w->m);
-  g_mutex_unlock(&w->m);
-}
-
-static gboolean fake_sum_i64(void *ctx, int64_t *v, size_t n, GError **e) {
-  Rank *r = ctx;
-  int64_t *tmp = g_new0(int64_t, n ? n : 1);
-  r->w->i64[r->rank] = v;
-  barrier(r->w);
-  for (int k = 0; k < r->w->size; k++)
-    for (size_t i = 0; i < n; i++) tmp[i] += r->w->i64[k][i];
-  barrier(r->w);
-  memcpy(v, tmp, n * sizeof *v);
-  g_free(tmp);
-  return TRUE;
-}
-
-static gboolean fake_exchange(void *ctx, GByteArray **send, GByteArray **recv,
-                              GError **e) {
-  Rank *r = ctx;
-  r->w->send[r->rank] = send;
-  barrier(r->w);
-  *recv = g_byte_array_new();
-  for (int k = 0; k < r->w->size; k++) {
-    GByteArray *b = r->w->send[k][r->rank];
-    g_byte_array_append(*recv, b->data, b->len);
-  }
-  barrier(r->w);
-  return TRUE;
-}
-
-static gboolean fake_gather(void *ctx, const void *mine, size_t len,
-                            GByteArray **out, GError **e) {
-  Rank *r = ctx;
-  r->w->mine[r->rank] = mine;
-  r->w->len[r->rank] = len;
-  barrier(r->w);
-  *out = NULL;
-  if (r->rank == 0) {
-    *out = g_byte_array_new();
-    for (int k = 0; k < r->w->size; k++)
-      g_byte_array_append(*out, r->w->mine[k], r->w->len[k]);
-  }
-  barrier(r->w);
-  return TRUE;
-}
+/* ---- Determinism: a fake world of threaded ranks (pc_fakeworld.h) ---- */
 
 /* Random journeys over tokens 0..5, fixed seed: the same list every run. */
 typedef struct {
@@ -571,7 +508,7 @@ static Journey *random_journeys(size_t n) {
 }
 
 typedef struct {
-  Rank r;
+  PcWorldRank r;
   const Journey *j;
   size_t nj;
   int instances;       /* PcPaths per rank, merged in reverse order */
@@ -585,9 +522,8 @@ typedef struct {
  * instances, merge them, reduce. */
 static gpointer rank_main(gpointer data) {
   RankJob *job = data;
-  World *w = job->r.w;
-  PcCommOps ops = {&job->r,     job->r.rank, w->size,    NULL,
-                   fake_sum_i64, fake_gather, NULL,       fake_exchange};
+  PcWorld *w = job->r.w;
+  PcCommOps ops = pc_world_ops(&job->r);
   PcPaths *p[4];
   PcPreceding *q[4];
   for (int i = 0; i < job->instances; i++) {
@@ -622,11 +558,8 @@ static gpointer rank_main(gpointer data) {
 
 static char *run_world(int size, int instances, const Journey *j, size_t nj,
                        PcJobConfig cfg) {
-  World w;
-  memset(&w, 0, sizeof w);
-  w.size = size;
-  g_mutex_init(&w.m);
-  g_cond_init(&w.c);
+  PcWorld w;
+  pc_world_init(&w, size);
   uint64_t y = 0;
   for (size_t i = 0; i < nj; i++) y += j[i].y;
   RankJob jobs[8];
@@ -643,8 +576,7 @@ static char *run_world(int size, int instances, const Journey *j, size_t nj,
     CU_ASSERT_PTR_NULL(jobs[r].csv);
     g_free(jobs[r].csv);
   }
-  g_mutex_clear(&w.m);
-  g_cond_clear(&w.c);
+  pc_world_clear(&w);
   return jobs[0].csv;
 }
 

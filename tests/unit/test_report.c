@@ -251,6 +251,57 @@ static void test_file_round_trip(void) {
   CU_ASSERT_TRUE(g_error_matches(e2, PC_ERROR, PC_ERROR_IO));
 }
 
+
+/* segments.csv and retention.csv (spec §12, §13): the segment section with
+ * the cells as csv/ writes them and names escaped; the heat map with one
+ * cell per retention row, cohorts as row labels; neither section without
+ * its table. 40 cohorts: only the latest 36 are drawn. */
+static void test_monthly_sections(void) {
+  static const char *const sc[] = {"segment:string", "customers:int", "events:int", "customers_with_outcome:int",
+                                   "outcome_rate:double", "revenue:micros", "revenue_at_risk:micros"};
+  static const char *const rc[] = {"cohort:string", "period:int", "customers:int", "active:int", "rate:double"};
+  g_autoptr(GPtrArray) tables = g_ptr_array_new_with_free_func((GDestroyNotify)pc_table_free);
+  PcTable *s = pc_table_new("segments", sc, 7);
+  pc_table_add_row(s);
+  pc_table_set_string(s, 0, "<gold>");
+  pc_table_set_int(s, 1, 3);
+  pc_table_set_int(s, 2, 9);
+  pc_table_set_int(s, 3, 1);
+  pc_table_set_double(s, 4, 1.0 / 3.0);
+  pc_table_set_micros(s, 5, 10250000);
+  pc_table_set_micros(s, 6, 0);
+  g_ptr_array_add(tables, s);
+  PcReportInput in = {tables, NULL, NULL};
+  g_autofree char *h1 = pc_report_render(&in);
+  CU_ASSERT_PTR_NOT_NULL(strstr(h1, "<section id=\"segments\">"));
+  CU_ASSERT_PTR_NULL(strstr(h1, "<section id=\"retention\">"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(h1, "&lt;gold&gt;"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(h1, ">0.333333333333</td>"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(h1, ">10.250000</td>"));
+  PcTable *r = pc_table_new("retention", rc, 5);
+  for (int c = 0; c < 40; c++)
+    for (int j = 0; j < 2; j++) {
+      g_autofree char *date = g_strdup_printf("20%02d-01-01", c);
+      pc_table_add_row(r);
+      pc_table_set_string(r, 0, date);
+      pc_table_set_int(r, 1, j);
+      pc_table_set_int(r, 2, 4);
+      pc_table_set_int(r, 3, j ? 1 : 4);
+      pc_table_set_double(r, 4, j ? 0.25 : 1);
+    }
+  g_ptr_array_add(tables, r);
+  g_autofree char *h2 = pc_report_render(&in);
+  const char *sec = strstr(h2, "<section id=\"retention\">");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(sec);
+  guint rects = 0;
+  for (const char *q = sec; (q = strstr(q, "<rect")); q++) rects++;
+  CU_ASSERT_EQUAL(rects, 36 * 2);
+  CU_ASSERT_PTR_NULL(strstr(sec, ">2003-01-01<"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(sec, ">2004-01-01<"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(sec, ">25.0%<"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(sec, "The latest 36 of 40 cohorts are shown."));
+}
+
 /* flows.csv rows: a before flow and an after flow on one anchor. */
 static PcTable *flows(guint n_after) {
   static const char *const cols[] = {"flow:string", "rank:int", "customers:int", "share:double",
@@ -343,7 +394,7 @@ static void test_flows_without_run_json(void) {
   CU_ASSERT_PTR_NULL(strstr(html, "id=\"flow-a~20issue-11-customers\""));
 }
 
-PC_TEST_MAIN("report", {"/report/escape", test_escape}, {"/report/escape_in_page", test_escape_in_page},
+PC_TEST_MAIN("report", {"/report/monthly_sections", test_monthly_sections}, {"/report/escape", test_escape}, {"/report/escape_in_page", test_escape_in_page},
              {"/report/numbers", test_numbers}, {"/report/absent", test_absent},
              {"/report/size_bound", test_size_bound}, {"/report/run_json", test_run_json}, {"/report/run_json_job_only", test_run_json_job_only},
              {"/report/file_round_trip", test_file_round_trip},

@@ -448,6 +448,41 @@ static void test_truth_json_range(void) {
   assert_str(json_parser_get_root(p), "to", "0000-01-02T00:00:00.000001Z");
 }
 
+/* pc_synth_set_month: month 2 is February 2026 (every event inside it);
+ * the planted change: sms offers sign up at 0.17 in month 2 against 0.11
+ * in month 1 (50k customers: within 0.015 of each), email and app
+ * unchanged (within 0.015 of 0.03 and 0.07); truth.json says so. */
+static void test_month(void) {
+  double rate[3][3]; /* [month][sms, email, app] */
+  const char *chs[3] = {"sms", "email", "app"};
+  for (guint m = 1; m <= 2; m++) {
+    Stats st;
+    memset(&st, 0, sizeof st);
+    g_autoptr(PcSynth) s = pc_synth_new(STAT_SEED, STAT_CUSTOMERS);
+    pc_synth_set_month(s, m);
+    PcSynthCustomer c = {0};
+    for (uint64_t k = 0; k < STAT_CUSTOMERS; k++) {
+      pc_synth_customer(s, k, &c);
+      for (size_t i = 0; m == 2 && i < c.n; i++)
+        CU_ASSERT(c.ev[i].ts_us >= INT64_C(1769904000000000) && c.ev[i].ts_us < INT64_C(1772323200000000));
+      stats_customer(&st, &c);
+    }
+    pc_synth_customer_clear(&c);
+    for (int i = 0; i < 3; i++)
+      rate[m][i] = (double)st.signups[ch_id(chs[i])] / st.offers[ch_id(chs[i])];
+    g_autofree char *json = pc_synth_truth_json(s);
+    g_autoptr(JsonParser) p = json_parser_new();
+    CU_ASSERT_TRUE_FATAL(json_parser_load_from_data(p, json, -1, NULL));
+    JsonNode *r = json_parser_get_root(p);
+    assert_str(r, "from", m == 1 ? "2026-01-01T00:00:00Z" : "2026-02-01T00:00:00Z");
+    assert_str(r, "month.planted_change.channel", "sms");
+    assert_double(r, "month.planted_change.signup_rate_now", m == 1 ? 0.11 : 0.17);
+  }
+  CU_ASSERT_DOUBLE_EQUAL(rate[1][0], 0.11, 0.015);
+  CU_ASSERT_DOUBLE_EQUAL(rate[2][0], 0.17, 0.015);
+  for (int i = 1; i < 3; i++) CU_ASSERT_DOUBLE_EQUAL(rate[2][i], rate[1][i], 0.015);
+}
+
 PC_TEST_MAIN("synth",
              {"/synth/names", test_names},
              {"/synth/determinism", test_determinism},
@@ -461,4 +496,5 @@ PC_TEST_MAIN("synth",
              {"/synth/offer_best", test_offer_best},
              {"/synth/length", test_length},
              {"/synth/truth_json", test_truth_json},
-             {"/synth/truth_json_range", test_truth_json_range})
+             {"/synth/truth_json_range", test_truth_json_range},
+             {"/synth/month", test_month})

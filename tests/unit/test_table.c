@@ -135,7 +135,8 @@ static void test_fmt_micros_extremes(void) {
  * 8999999999999999999000.000000 - 10^9 millionths = ...999999999.000000
  * (computed: 8999999999999999999 * 10^9 millionths); the most negative
  * PcMoney -2^127 = -170141183460469231731687303715884.105728. Every text
- * parses back to the same value; malformed texts are refused. */
+ * parses back to the same value; malformed texts and values beyond the
+ * 128-bit range are refused. */
 static void test_fmt_micros_128(void) {
   char b[PC_MONEY_BYTES];
   PcMoney v = (PcMoney)INT64_C(8999999999999999999) * 3, back = 0;
@@ -153,7 +154,15 @@ static void test_fmt_micros_128(void) {
   CU_ASSERT_FALSE(pc_parse_micros(".500000", &back));
   CU_ASSERT_FALSE(pc_parse_micros("1e3.000000", &back));
   CU_ASSERT_FALSE(pc_parse_micros("", &back));
-  CU_ASSERT_FALSE(pc_parse_micros("123456789012345678901234567890123.000000", &back));
+  /* every text pc_fmt_micros writes parses back, the extremes included;
+   * one millionth beyond them is refused */
+  CU_ASSERT_TRUE(pc_parse_micros("-170141183460469231731687303715884.105728", &back) && back == most);
+  PcMoney largest = (PcMoney)((((unsigned __int128)1) << 127) - 1);
+  CU_ASSERT_TRUE(pc_parse_micros("170141183460469231731687303715884.105727", &back) && back == largest);
+  CU_ASSERT_TRUE(pc_parse_micros("123456789012345678901234567890123.000000", &back));
+  CU_ASSERT_FALSE(pc_parse_micros("170141183460469231731687303715884.105728", &back));
+  CU_ASSERT_FALSE(pc_parse_micros("-170141183460469231731687303715884.105729", &back));
+  CU_ASSERT_FALSE(pc_parse_micros("1234567890123456789012345678901234.000000", &back));
 }
 
 static void test_table_columns(void) {

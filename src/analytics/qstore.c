@@ -1,0 +1,253 @@
+/* qstore.c - the in-memory value store of the exact percentiles
+ * (qstore_int.h): one growable array of values per key, found through an
+ * open-addressing table, merged across threads by moving or appending
+ * arrays, each sorted once at seal.
+ *
+ * Owns QStore. No MPI, no HDF5. Invariants: every key has exactly one run;
+ * after seal, runs[] is sorted by key, each run's values ascending and
+ * trimmed to their count, and the hash table is gone.
+ *
+ * Memory: 8 bytes per value plus the doubling slack of its run (at most as
+ * much again) while adding, 8 bytes per value once sealed; 32 bytes per key
+ * for its run and 8 for its slot (4 after seal).
+ */
+#include "qstore_int.h"
+
+#include <stdlib.h>
+
+#define MIN_SLOTS 16
+#define SMALL_SORT 16 /* runs this short are insertion-sorted */
+
+typedef struct {
+  uint64_t key;
+  int64_t *v;
+  size_t n, cap;
+} Run;
+
+struct QStore {
+  Run *runs;
+  size_t nruns, cap_runs;
+  uint32_t *slot;   /* 1 + index in runs, 0 = empty; before seal only */
+  size_t nslots;    /* a power of two, at most half full */
+  size_t last;      /* run of the last append: keys often repeat */
+  uint64_t values;
+  gboolean sealed;
+};
+
+/* ---- private prototypes ---- */
+static Run *run_of(QStore *s, uint64_t key);
+static void sort_i64(int64_t *a, size_t n, int depth);
+
+QStore *qstore_new(void) { return g_new0(QStore, 1); }
+
+void qstore_free(QStore *s) {
+  if (!s) return;
+  for (size_t i = 0; i < s->nruns; i++) g_free(s->runs[i].v);
+  g_free(s->runs);
+  g_free(s->slot);
+  g_free(s);
+}
+
+static uint64_t mix(uint64_t x) { /* splitmix64 finalizer */
+  x ^= x >> 30;
+  x *= UINT64_C(0xbf58476d1ce4e5b9);
+  x ^= x >> 27;
+  x *= UINT64_C(0x94d049bb133111eb);
+  return x ^ (x >> 31);
+}
+
+static void rehash(QStore *s, size_t nslots) {
+  g_free(s->slot);
+  s->nslots = nslots;
+  s->slot = g_new0(uint32_t, nslots);
+  for (size_t i = 0; i < s->nruns; i++) {
+    size_t h = mix(s->runs[i].key) & (nslots - 1);
+    while (s->slot[h]) h = (h + 1) & (nslots - 1);
+    s->slot[h] = (uint32_t)(i + 1);
+  }
+}
+
+/* The run of key, created empty when new. */
+static Run *run_of(QStore *s, uint64_t key) {
+  if (s->last < s->nruns && s->runs[s->last].key == key) return &s->runs[s->last];
+  if (2 * (s->nruns + 1) > s->nslots) rehash(s, MAX(2 * s->nslots, (size_t)MIN_SLOTS));
+  size_t h = mix(key) & (s->nslots - 1);
+  for (; s->slot[h]; h = (h + 1) & (s->nslots - 1))
+    if (s->runs[s->slot[h] - 1].key == key) return &s->runs[s->last = s->slot[h] - 1];
+  g_assert(s->nruns < UINT32_MAX);
+  if (s->nruns == s->cap_runs) {
+    s->cap_runs = MAX(2 * s->cap_runs, (size_t)8);
+    s->runs = g_renew(Run, s->runs, s->cap_runs);
+  }
+  s->runs[s->nruns] = (Run){key, NULL, 0, 0};
+  s->slot[h] = (uint32_t)(s->nruns + 1);
+  return &s->runs[s->last = s->nruns++];
+}
+
+static void run_reserve(Run *r, size_t n) {
+  if (n <= r->cap) return;
+  r->cap = MAX(n, MAX(2 * r->cap, (size_t)4));
+  r->v = g_renew(int64_t, r->v, r->cap);
+}
+
+void qstore_append(QStore *s, uint64_t key, int64_t value) {
+  g_return_if_fail(!s->sealed);
+  Run *r = run_of(s, key);
+  if (r->n == r->cap) run_reserve(r, r->n + 1);
+  r->v[r->n++] = value;
+  s->values++;
+}
+
+void qstore_absorb(QStore *dst, QStore *src) {
+  g_return_if_fail(!dst->sealed && !src->sealed && dst != src);
+  for (size_t i = 0; i < src->nruns; i++) {
+    Run *from = &src->runs[i], *to = run_of(dst, from->key);
+    if (!to->n) { /* take the array whole */
+      g_free(to->v);
+      *to = *from;
+    } else {
+      run_reserve(to, to->n + from->n);
+      memcpy(to->v + to->n, from->v, from->n * sizeof *from->v);
+      to->n += from->n;
+      g_free(from->v);
+    }
+    from->v = NULL;
+  }
+  dst->values += src->values;
+  src->nruns = 0;
+  src->values = 0;
+  src->last = 0;
+  g_clear_pointer(&src->slot, g_free);
+  src->nslots = 0;
+}
+
+static int cmp_run(const void *a, const void *b) {
+  uint64_t x = ((const Run *)a)->key, y = ((const Run *)b)->key;
+  return x < y ? -1 : x > y;
+}
+
+void qstore_seal(QStore *s) {
+  if (s->sealed) return;
+  s->sealed = TRUE;
+  for (size_t i = 0; i < s->nruns; i++) {
+    Run *r = &s->runs[i];
+    sort_i64(r->v, r->n, 2 * g_bit_storage(r->n));
+    if (r->cap > r->n) r->v = g_renew(int64_t, r->v, r->n), r->cap = r->n;
+  }
+  qsort(s->runs, s->nruns, sizeof *s->runs, cmp_run);
+  g_clear_pointer(&s->slot, g_free);
+  s->nslots = 0;
+}
+
+/* The sealed run of key, or NULL. */
+static const Run *find_run(const QStore *s, uint64_t key) {
+  size_t a = 0, b = s->nruns;
+  while (a < b) {
+    size_t m = a + (b - a) / 2;
+    if (s->runs[m].key < key) a = m + 1;
+    else b = m;
+  }
+  return a < s->nruns && s->runs[a].key == key ? &s->runs[a] : NULL;
+}
+
+uint64_t qstore_count(const QStore *s, uint64_t key) {
+  g_return_val_if_fail(s->sealed, 0);
+  const Run *r = find_run(s, key);
+  return r ? r->n : 0;
+}
+
+uint64_t qstore_count_le(const QStore *s, uint64_t key, int64_t v) {
+  g_return_val_if_fail(s->sealed, 0);
+  const Run *r = find_run(s, key);
+  if (!r) return 0;
+  size_t a = 0, b = r->n;
+  while (a < b) { /* first value > v */
+    size_t m = a + (b - a) / 2;
+    if (r->v[m] <= v) a = m + 1;
+    else b = m;
+  }
+  return a;
+}
+
+uint64_t qstore_values(const QStore *s) { return s->values; }
+
+size_t qstore_memory_bytes(const QStore *s) {
+  size_t b = sizeof *s + s->cap_runs * sizeof(Run) + s->nslots * sizeof(uint32_t);
+  for (size_t i = 0; i < s->nruns; i++) b += s->runs[i].cap * sizeof(int64_t);
+  return b;
+}
+
+/* ---- sorting int64 in place ---------------------------------------------
+ * Introsort: quicksort on the median of three, insertion sort for short
+ * runs, heapsort when the depth budget is spent (O(n log n) worst case).
+ * No comparator call and no extra memory, unlike qsort. */
+
+static void insertion_i64(int64_t *a, size_t n) {
+  for (size_t i = 1; i < n; i++) {
+    int64_t x = a[i];
+    size_t j = i;
+    for (; j > 0 && a[j - 1] > x; j--) a[j] = a[j - 1];
+    a[j] = x;
+  }
+}
+
+static void sift_down(int64_t *a, size_t root, size_t n) {
+  for (size_t c; (c = 2 * root + 1) < n; root = c) {
+    if (c + 1 < n && a[c + 1] > a[c]) c++;
+    if (a[root] >= a[c]) return;
+    int64_t t = a[root];
+    a[root] = a[c];
+    a[c] = t;
+  }
+}
+
+static void heapsort_i64(int64_t *a, size_t n) {
+  for (size_t i = n / 2; i-- > 0;) sift_down(a, i, n);
+  for (size_t end = n; end-- > 1;) {
+    int64_t t = a[0];
+    a[0] = a[end];
+    a[end] = t;
+    sift_down(a, 0, end);
+  }
+}
+
+/* Hoare partition around a[0] (the median of three, moved there): returns
+ * j with a[0..j] <= p <= a[j+1..n), 0 <= j < n - 1. */
+static size_t partition_i64(int64_t *a, size_t n) {
+  size_t m = n / 2;
+  if (a[m] < a[0]) { int64_t t = a[m]; a[m] = a[0]; a[0] = t; }
+  if (a[n - 1] < a[0]) { int64_t t = a[n - 1]; a[n - 1] = a[0]; a[0] = t; }
+  if (a[n - 1] < a[m]) { int64_t t = a[n - 1]; a[n - 1] = a[m]; a[m] = t; }
+  int64_t t = a[0];
+  a[0] = a[m];
+  a[m] = t;
+  int64_t p = a[0];
+  size_t i = (size_t)-1, j = n;
+  for (;;) {
+    do i++; while (a[i] < p);
+    do j--; while (a[j] > p);
+    if (i >= j) return j;
+    t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+}
+
+static void sort_i64(int64_t *a, size_t n, int depth) {
+  while (n > SMALL_SORT) {
+    if (depth-- <= 0) {
+      heapsort_i64(a, n);
+      return;
+    }
+    size_t j = partition_i64(a, n) + 1; /* [0, j) and [j, n) */
+    if (j < n - j) { /* recurse into the smaller side, loop on the larger */
+      sort_i64(a, j, depth);
+      a += j;
+      n -= j;
+    } else {
+      sort_i64(a + j, n - j, depth);
+      n = j;
+    }
+  }
+  insertion_i64(a, n);
+}
