@@ -54,6 +54,7 @@
 #define SANKEY_DEPTH 5    /* prefix-tree depths drawn */
 #define SANKEY_PER_COL 6  /* paths per depth, the rest is "other" */
 #define FLOW_PER_COL 6    /* flow chart: nodes per column (the rest not drawn) */
+#define FLOW_DEPTH 3      /* flow chart: columns on each side of the anchor */
 #define TOP_FLOWS 10      /* rows of each flow's table */
 #define TOP_TTT 20        /* tokens of the time-to-target chart and table */
 #define JSON_MAX_DEPTH 64 /* nesting accepted in run.json and batch records */

@@ -101,12 +101,14 @@ gboolean pc_sec_sequences(PcPage *p) {
 #define TT_X0 210.0
 #define TT_X1 980.0
 
-/* "45 s", "12 min", "3.4 h", "2.1 d": a chart label. buf: 32 bytes. */
+/* "45 s", "12 min", "3.4 h", "2.1 d", "7 d": a chart label. buf: 32 bytes. */
 static char *human_time(char *buf, double s) {
-  if (s < 60) snprintf(buf, 32, "%.0f s", s);
-  else if (s < 3600) snprintf(buf, 32, "%.0f min", s / 60);
-  else if (s < 86400) snprintf(buf, 32, "%.1f h", s / 3600);
-  else snprintf(buf, 32, "%.1f d", s / 86400);
+  static const struct { double unit; const char *name; } u[] = {
+      {86400, "d"}, {3600, "h"}, {60, "min"}, {1, "s"}};
+  guint i = 0;
+  while (i + 1 < G_N_ELEMENTS(u) && s < u[i].unit) i++;
+  double v = s / u[i].unit;
+  snprintf(buf, 32, v == floor(v) || v >= 10 ? "%.0f %s" : "%.1f %s", v, u[i].name);
   return buf;
 }
 
@@ -127,55 +129,73 @@ static gint cmp_median(gconstpointer a, gconstpointer b) {
   return x->row < y->row ? -1 : (x->row > y->row);
 }
 
-/* x of s seconds on the log axis [1 s, smax]; 0 s sits at the left. */
-static double tt_x(double s, double lmax) {
-  return TT_X0 + (TT_X1 - TT_X0) * (s > 1 ? log10(s) : 0) / lmax;
+/* The log axis: lo..hi in log10 seconds (a value under 1 s sits at 1 s). */
+typedef struct {
+  double lo, hi;
+} TtAxis;
+
+static double tt_x(double s, const TtAxis *ax) {
+  double l = log10(MAX(s, 1.0));
+  return TT_X0 + (TT_X1 - TT_X0) * (l - ax->lo) / (ax->hi - ax->lo);
 }
 
-static void tt_axis(GString *h, double lmax, double y0, double y1) {
-  static const double ticks[] = {1, 60, 3600, 86400, 604800, 2592000, 31536000};
+static const double tt_ticks[] = {1, 10, 60, 600, 3600, 21600, 86400, 604800, 2592000, 31536000};
+
+static void tt_axis(GString *h, const TtAxis *ax, double y0, double y1) {
+  const double *ticks = tt_ticks;
   char b[32];
-  for (guint i = 0; i < G_N_ELEMENTS(ticks); i++) {
-    if (log10(ticks[i]) > lmax) break;
-    double x = tt_x(ticks[i], lmax);
+  for (guint i = 0; i < G_N_ELEMENTS(tt_ticks); i++) {
+    double l = log10(ticks[i]);
+    if (l < ax->lo || l > ax->hi) continue;
+    double x = tt_x(ticks[i], ax);
     g_string_append_printf(h, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.1f\"/>"
                               "<text class=\"ax\" x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>",
                            x, x, y0, y1, x, y0 - 4, human_time(b, ticks[i]));
   }
 }
 
-/* The chosen rows: "^" and the tokens with the most customers, by median. */
-static GArray *tt_rows(const PcTable *t, double *smax) {
+/* The chosen rows: "^" and the tokens with the most customers, by median;
+ * the axis spans their 25th to 90th percentiles (at least a minute), from
+ * the tick at or below the least. */
+static GArray *tt_rows(const PcTable *t, TtAxis *ax) {
   GArray *v = g_array_new(FALSE, FALSE, sizeof(TtRow));
-  *smax = 60;
   for (guint r = 0; r < pc_table_nrows(t); r++) {
     TtRow x = {r, pc_cell_d(t, r, "customers"), pc_cell_d(t, r, "median_s")};
     if (!isfinite(x.med) || !isfinite(pc_cell_d(t, r, "p90_s"))) continue;
-    *smax = MAX(*smax, pc_cell_d(t, r, "p90_s"));
     g_array_append_val(v, x);
   }
   g_array_sort(v, cmp_customers);
   g_array_set_size(v, MIN(v->len, (guint)TOP_TTT));
   g_array_sort(v, cmp_median);
+  double lo = INFINITY, hi = 60;
+  for (guint k = 0; k < v->len; k++) {
+    guint r = g_array_index(v, TtRow, k).row;
+    lo = MIN(lo, pc_cell_d(t, r, "p25_s"));
+    hi = MAX(hi, pc_cell_d(t, r, "p90_s"));
+  }
+  double tick = 1;
+  for (guint i = 0; i < G_N_ELEMENTS(tt_ticks) && tt_ticks[i] <= MIN(lo, hi / 60); i++) tick = tt_ticks[i];
+  ax->lo = log10(tick);
+  ax->hi = ceil(log10(hi) * 2) / 2 + 0.1;
   return v;
 }
 
 static void tt_chart(PcPage *p, const PcTable *t) {
-  double smax;
-  g_autoptr(GArray) v = tt_rows(t, &smax);
+  TtAxis ax;
+  g_autoptr(GArray) v = tt_rows(t, &ax);
   if (!v->len) return;
-  double lmax = log10(smax) * 1.02, top = 30, h = top + v->len * TT_ROW + 6;
+  double top = 30, h = top + v->len * TT_ROW + 6;
   g_string_append_printf(p->h, "<figure class=\"fig scroll-fig\"><svg viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"Time from an event to the target\">", TT_W, h);
-  tt_axis(p->h, lmax, top - 14, h - 4);
+  tt_axis(p->h, &ax, top - 14, h - 4);
   for (guint k = 0; k < v->len; k++) {
     const TtRow *x = &g_array_index(v, TtRow, k);
-    double y = top + k * TT_ROW, a = tt_x(pc_cell_d(t, x->row, "p25_s"), lmax);
-    double b = tt_x(pc_cell_d(t, x->row, "p90_s"), lmax), m = tt_x(x->med, lmax);
+    double y = top + k * TT_ROW, a = tt_x(pc_cell_d(t, x->row, "p25_s"), &ax);
+    double b = tt_x(pc_cell_d(t, x->row, "p90_s"), &ax), m = tt_x(x->med, &ax);
     const char *tok = pc_cell_s(t, x->row, "token");
     char hb[32];
     g_string_append_printf(p->h, "<g><text class=\"dl\" x=\"%.0f\" y=\"%.1f\">", TT_LABEL, y + 15);
     pc_html_esc_max(p->h, strcmp(tok, "^") ? tok : "journey start", LABEL_BYTES);
-    g_string_append_printf(p->h, "</text><rect class=\"br\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"12\" rx=\"2\"/>"
+    g_string_append_printf(p->h, "</text><rect fill=\"#e0a458\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"12\" rx=\"2\"/>"
                                  "<rect class=\"nd\" x=\"%.1f\" y=\"%.1f\" width=\"3\" height=\"18\"/>"
                                  "<title>median %s</title></g>",
                            a, y + 6, MAX(b - a, 1.0), m - 1.5, y + 3, human_time(hb, x->med));

@@ -9,8 +9,9 @@
  * flow). Nodes are outward prefixes of the listed paths (the top k of
  * flows.csv, so thinner paths may be missing), weighted by customers; per
  * column the FLOW_PER_COL heaviest children of drawn nodes with at least
- * 1% of the anchor's customers. Heights are customers on one scale, so
- * bands add up; ties break by path, so the chart depends on the table only.
+ * 1% of the anchor's customers, FLOW_DEPTH columns a side (so labels
+ * fit). Heights are customers on one scale, so bands add up; ties break by
+ * path, so the chart depends on the table only.
  * Does not own the page frame (report.c) nor the cells (cells.c).
  */
 #include "report_int.h"
@@ -19,12 +20,12 @@
 #include <math.h>
 #include <string.h>
 
-#define FL_W 1100.0
+#define FL_W 1300.0
 #define FL_TOP 8.0
 #define FL_PLOT_H 380.0
 #define FL_GAP 8.0
 #define FL_NODE_W 10.0
-#define FL_SIDE 470.0 /* px from the centre to the outermost column */
+#define FL_SIDE (FL_W / 2 - 170) /* centre to the outermost column; labels beyond */
 
 typedef struct {
   char *key;          /* side, then the outward prefix, owned */
@@ -69,7 +70,7 @@ static void flow_load(Flow *f, const PcTable *t, guint a, guint b, int side) {
     guint n = g_strv_length(tok);
     g_autoptr(GString) key = g_string_new(side < 0 ? "<" : ">");
     int parent = 0;
-    for (guint d = 1; d <= MIN(n, (guint)SANKEY_DEPTH); d++) {
+    for (guint d = 1; d <= MIN(n, (guint)FLOW_DEPTH); d++) {
       const char *t1 = tok[side < 0 ? n - d : d - 1];
       g_string_append_printf(key, "\x1f%s", t1);
       int i = flow_node(f, key->str, t1, side, (int)d, parent);
@@ -208,10 +209,10 @@ static void flow_chart(PcPage *p, const PcTable *t, const char *anchor,
   if (before) flow_load(&f, t, before[0], before[1], -1);
   if (after) flow_load(&f, t, after[0], after[1], +1);
   FN(&f, 0)->w = f.total;
-  GArray *cols[2 * SANKEY_DEPTH];
+  GArray *cols[2 * FLOW_DEPTH];
   guint nc = 0;
   for (int s = -1; s <= 1; s += 2)
-    for (int d = 1; f.total > 0 && d <= SANKEY_DEPTH; d++) {
+    for (int d = 1; f.total > 0 && d <= FLOW_DEPTH; d++) {
       GArray *c = flow_pick(&f, s, d);
       if (!c->len) {
         g_array_free(c, TRUE);
