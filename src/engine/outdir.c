@@ -52,10 +52,17 @@ static gboolean is_within(const char *b, const char *a) {
   return b[n] == 0 || b[n] == '/' || (n == 1 && a[0] == '/');
 }
 
+/* Makes the parent directories of DIR as needed (mkdir -p), checks that DIR
+ * is not the store, "/", an ancestor of the store or inside it. */
 static gboolean check_not_store(const PcOutDir *o, GError **error) {
+  g_autofree char *parent = g_path_get_dirname(o->dir);
+  if (g_mkdir_with_parents(parent, 0755) != 0) {
+    pc_set_error(error, PC_ERROR_IO, "output.dir %s: cannot create its parent directory: %s", o->dir, g_strerror(errno));
+    return FALSE;
+  }
   g_autofree char *d = canonical(o->dir), *s = canonical(o->store);
   if (!d) {
-    pc_set_error(error, PC_ERROR_IO, "output.dir %s: its parent directory does not exist", o->dir);
+    pc_set_error(error, PC_ERROR_IO, "output.dir %s: its parent directory cannot be resolved", o->dir);
     return FALSE;
   }
   if (!strcmp(d, "/") || (s && (is_within(s, d) || is_within(d, s)))) {
