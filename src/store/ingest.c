@@ -26,6 +26,7 @@
 
 #include "pc_batch.h"
 #include "pc_progress.h"
+#include "pc_rawread.h"
 #include "pc_h5io.h"
 #include "pc_shard.h"
 #include "pc_store.h"
@@ -190,7 +191,7 @@ static gboolean size_inputs(PcIngest *g, GError **error) {
     }
     g->sizes[2 * f] = (uint64_t)st.st_size;
     GError *e = NULL;
-    g->sizes[2 * f + 1] = pc_csv_is_gzip(p, &e);
+    g->sizes[2 * f + 1] = pc_rawread_probe_gzip(p, &e);
     if (e) {
       g_propagate_error(error, e);
       return FALSE;
@@ -361,7 +362,8 @@ static gboolean parse_piece(PcIngest *g, Cursor *cur, GByteArray **send,
     return FALSE;
   }
   if (*queued >= ROUND_BYTES) return TRUE;
-  if (p->first_line == 1 && pc_line_reader_offset(cur->reader) == 0 && p->start == 0) {
+  /* the same rule for plain and gzip: no header line is an error */
+  if (p->first_line == 1 && p->start == 0 && pc_line_reader_lines(cur->reader) == 0) {
     pc_set_error(error, PC_ERROR_FORMAT, "%s: empty file: the header line is missing", (char *)g_ptr_array_index(g->paths, p->file));
     return FALSE;
   }
