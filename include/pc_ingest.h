@@ -22,6 +22,7 @@ typedef struct {
   uint64_t buckets;       /* B of a new store; 0 = default (append: the store's) */
   double max_reject;      /* fail when rejected / data rows exceeds it */
   gboolean quiet;         /* no progress lines */
+  double lock_wait_s;     /* append: wait this long for another writer's lock */
 } PcIngestOpts;
 
 typedef struct PcIngest PcIngest;

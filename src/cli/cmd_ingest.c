@@ -27,13 +27,14 @@ int pc_cmd_ingest(PcComm *c, int argc, char **argv) {
   g_auto(GStrv) inputs = NULL;
   gboolean append = FALSE, quiet = FALSE;
   gint64 buckets = 0;
-  double max_reject = 0;
+  double max_reject = 0, lock_wait = 0;
   GOptionEntry entries[] = {
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Store directory to create (or to extend with --append)", "STORE"},
       {"append", 0, 0, G_OPTION_ARG_NONE, &append, "Add these inputs as a new batch of shards to an existing store (same bucket count); readers see the old or the new history, never a mix", NULL},
       {"customers", 0, 0, G_OPTION_ARG_FILENAME, &customers, "Customers table CSV (customer_id,revenue,segment; plain or gzip)", "FILE"},
       {"buckets", 0, 0, G_OPTION_ARG_INT64, &buckets, "Number of customer buckets B of a new store (default 4096); customer -> FNV-1a-64(id) mod B", "B"},
       {"max-reject-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &max_reject, "Fail (adding nothing) when rejected rows / data rows exceeds F (default 0: any rejected row fails)", "F"},
+      {"lock-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &lock_wait, "With --append, wait up to S seconds for another command writing the store to finish (default 0: fail at once, naming it)", "S"},
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress lines on stderr", NULL},
       {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &inputs, NULL, "INPUT..."},
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
@@ -53,7 +54,7 @@ int pc_cmd_ingest(PcComm *c, int argc, char **argv) {
     if (pc_comm_rank(c) == 0) fprintf(stderr, "parcours ingest: --buckets must be 1..2^31 and --max-reject-fraction 0..1\n");
     return 2;
   }
-  PcIngestOpts o = {out, inputs, customers, append, (uint64_t)buckets, max_reject, quiet};
+  PcIngestOpts o = {out, inputs, customers, append, (uint64_t)buckets, max_reject, quiet, lock_wait};
   g_autoptr(GError) e = NULL;
   if (!ingest(c, &o, &e)) {
     pc_cmd_fail(c, "ingest", e);

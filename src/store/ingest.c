@@ -29,7 +29,8 @@
 #include "pc_rawread.h"
 #include "pc_h5io.h"
 #include "pc_shard.h"
-#include "pc_store.h"
+#include "pc_storewriter.h"
+#include "pc_testhook.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -55,7 +56,7 @@ struct PcIngest {
   const PcIngestOpts *o;
   uint64_t buckets;
   guint batch;
-  PcStore *old;           /* append: the store as it was (rank 0) */
+  PcStoreWriter *writer;  /* rank 0: lock, staging, commit (pc_storewriter.h) */
   GPtrArray *paths;       /* all inputs: events files, then the customers file */
   guint n_event_files;
   uint64_t *sizes;        /* 2 per input: bytes, is gzip */
@@ -147,7 +148,7 @@ PcIngest *pc_ingest_new(PcComm *c, const PcIngestOpts *o) {
 
 void pc_ingest_free(PcIngest *g) {
   if (!g) return;
-  pc_store_free(g->old);
+  pc_storewriter_free(g->writer);
   g_ptr_array_unref(g->paths);
   g_free(g->sizes);
   g_array_unref(g->pieces);
@@ -161,21 +162,18 @@ void pc_ingest_free(PcIngest *g) {
 
 /* ---- 1. Target and inputs ------------------------------------------------------------ */
 
-/* Rank 0: B and the batch number of the target. */
+/* Rank 0: the writer (for an append: the lock, then the MANIFEST), B and
+ * the batch number of the target. */
 static gboolean check_target(PcIngest *g, uint64_t v[2], GError **error) {
   const PcIngestOpts *o = g->o;
-  if (!o->append) {
-    if (!g_file_test(o->out, G_FILE_TEST_EXISTS)) return TRUE;
-    pc_set_error(error, PC_ERROR_EXISTS, "%s: already exists (use --append to add a batch, or remove it)", o->out);
+  if (!pc_storewriter_open(o->out, o->append, o->lock_wait_s, &g->writer, error)) return FALSE;
+  const PcStore *old = pc_storewriter_store(g->writer);
+  if (old && o->buckets > 0 && o->buckets != old->buckets) {
+    pc_set_error(error, PC_ERROR_CONFIG, "%s: the store has %" G_GUINT64_FORMAT " buckets; --buckets %" G_GUINT64_FORMAT " differs (an append keeps the store's B)", o->out, old->buckets, o->buckets);
     return FALSE;
   }
-  if (!pc_store_open(o->out, &g->old, error)) return FALSE;
-  if (o->buckets > 0 && o->buckets != g->old->buckets) {
-    pc_set_error(error, PC_ERROR_CONFIG, "%s: the store has %" G_GUINT64_FORMAT " buckets; --buckets %" G_GUINT64_FORMAT " differs (an append keeps the store's B)", o->out, g->old->buckets, o->buckets);
-    return FALSE;
-  }
-  v[0] = g->old->buckets;
-  v[1] = g->old->batches + 1;
+  if (old) v[0] = old->buckets;
+  v[1] = pc_storewriter_batch(g->writer);
   return TRUE;
 }
 
@@ -523,7 +521,8 @@ static gboolean write_rejects(PcIngest *g, const GArray *all, GError **error) {
 
 /* Rank 0 creates the staging directory; everyone learns its name. */
 static gboolean stage(PcIngest *g, GError **error) {
-  gboolean ok = g->rank != 0 || (g->staging = pc_store_staging_dir(g->o->out, g->o->append, error)) != NULL;
+  gboolean ok = g->rank != 0 || pc_storewriter_stage(g->writer, error);
+  if (ok && g->rank == 0) g->staging = g_strdup(pc_storewriter_staging(g->writer));
   if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
   size_t len = g->rank == 0 ? strlen(g->staging) + 1 : 0;
   pc_comm_bcast_bytes(g->comm, (void **)&g->staging, &len);
@@ -559,7 +558,7 @@ static gboolean commit(PcIngest *g, GPtrArray *files, GError **error) {
     pc_set_error(error, PC_ERROR_IO, "%s: %s", path, e->message);
     return FALSE;
   }
-  return pc_store_commit(g->o->out, g->staging, g->old, g->buckets, files, error);
+  return pc_storewriter_commit(g->writer, g->buckets, files, error);
 }
 
 gboolean pc_ingest_commit(PcIngest *g, GError **error) {
@@ -567,15 +566,16 @@ gboolean pc_ingest_commit(PcIngest *g, GError **error) {
   g_autofree char *path = g_build_filename(g->staging, name, NULL);
   g_autoptr(PcShardData) shard = pc_shard_builder_finish(g_steal_pointer(&g->builder));
   gboolean ok = pc_h5io_write_shard(path, shard, g->record, error);
+  if (ok) pc_test_hook("ingest-after-shards");
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
   for (int r = 0; r < g->size; r++) g_ptr_array_add(files, pc_store_shard_name(g->batch, r));
   if (!pc_comm_agree(g->comm, ok, error)) {
-    if (g->rank == 0) pc_store_abandon(g->o->out, g->staging, g->o->append, files);
+    if (g->rank == 0) pc_storewriter_abandon(g->writer, files);
     return FALSE;
   }
   if (g->rank == 0) {
     ok = commit(g, files, error);
-    if (!ok) pc_store_abandon(g->o->out, g->staging, g->o->append, files);
+    if (!ok) pc_storewriter_abandon(g->writer, files);
     else if (!g->o->quiet)
       fprintf(stderr, "parcours: ingest: %s batch %u: %" G_GUINT64_FORMAT " events from %" G_GUINT64_FORMAT " data rows, %" G_GUINT64_FORMAT " rejected, %d shards, %.2f s\n", g->o->out, g->batch, g->totals[2], g->totals[0], g->totals[1], g->size, pc_comm_wtime() - g->t0);
   }
