@@ -38,6 +38,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcIngest, pc_ingest_free)
  *    learn B, the batch number and the sizes. PC_ERROR_EXISTS, _CONFIG,
  *    _IO or the store's errors. */
 gboolean pc_ingest_open(PcIngest *g, GError **error);
+/* 1b. Every input's content digest and rows (inputs spread over the
+ *    ranks); rank 0 then refuses two inputs of the same content, a plain
+ *    input whose size changed, an events input whose rows are already in
+ *    a committed batch (PC_ERROR_CONFIG), and looks for a committed batch
+ *    with this batch's key: then pc_ingest_committed() is TRUE, a line
+ *    says so on stderr and nothing else is to be done. A new store whose
+ *    directory exists is PC_ERROR_EXISTS unless it is exactly this batch. */
+gboolean pc_ingest_identify(PcIngest *g, GError **error);
+/* TRUE after identify found these inputs committed already. */
+gboolean pc_ingest_committed(const PcIngest *g);
 /* 2. Splits the inputs into pieces (plain files: P equal byte ranges of
  *    their concatenation; gzip files whole, to the least loaded rank) and
  *    numbers the first line of every piece. PC_ERROR_IO. */

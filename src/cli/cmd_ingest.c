@@ -15,8 +15,11 @@
  * visible to readers until the last one commits the MANIFEST. */
 static gboolean ingest(PcComm *c, const PcIngestOpts *o, GError **error) {
   g_autoptr(PcIngest) g = pc_ingest_new(c, o);
-  return pc_ingest_open(g, error) &&    /* target store, input sizes */
-         pc_ingest_split(g, error) &&   /* pieces per rank, line numbers */
+  if (!pc_ingest_open(g, error) ||    /* target store (lock), input sizes */
+      !pc_ingest_identify(g, error))  /* digests, key: committed already? */
+    return FALSE;
+  if (pc_ingest_committed(g)) return TRUE; /* a retry of a committed batch */
+  return pc_ingest_split(g, error) &&   /* pieces per rank, line numbers */
          pc_ingest_parse(g, error) &&   /* rounds: parse, send to bucket owner */
          pc_ingest_rejects(g, error) && /* rejects file, batch record, share */
          pc_ingest_commit(g, error);    /* shards, then MANIFEST */

@@ -128,7 +128,7 @@ if $PARCOURS ingest -o "$s" --max-reject-fraction 0.5 $D/mixed_rejects.csv >/dev
   printf 'file\tline\treason\ttext\n%s\t4\tblank_line\t\n%s\t6\tbad_timestamp\tc3,2024-13-01T12:00:00Z,web,view,1\n%s\t7\tbad_value\tc4,2024-03-01T12:03:00Z,web,view,1.1234567\n' \
     $D/mixed_rejects.csv $D/mixed_rejects.csv $D/mixed_rejects.csv > "$T/want.tsv"
   check_same "mixed_rejects.csv at 0.5: rejects file exact" "$T/want.tsv" "$s/rejects-b000001.tsv"
-  grep -q '"rejected":3,"rejected_by_reason":{"blank_line":1,"bad_timestamp":1,"bad_value":1}' "$s/batch-000001.json" &&
+  grep -q '"rows":7,"rejected":3,"sha256":"[0-9a-f]\{64\}"}\],"key":"[0-9a-f]\{64\}","rows":7,"accepted":4,"rejected":3,"event_rows":7,"event_rejected":3,"customer_rows":0,"customer_rejected":0,"rejected_by_reason":{"blank_line":1,"bad_timestamp":1,"bad_value":1}' "$s/batch-000001.json" &&
     ok "mixed_rejects.csv: batch record counts" || bad "mixed_rejects.csv: batch record counts"
 else bad "mixed_rejects.csv at 0.5 failed"; fi
 # the same under 2 ranks: rows of the second half are found by rank 1
