@@ -58,6 +58,13 @@ PcRejectReason pc_csv_parse_customer(const char *line, size_t len,
 /* Value of spec §1: [+-]?[0-9]+(\.[0-9]{1,6})?, |v| < 9e12, or empty (= 0). */
 gboolean pc_csv_parse_value(const char *s, size_t len, int64_t *micros);
 
+/* The rules of spec §1 for a stored string, which a shard reader applies
+ * to what it reads: a customer id (1..255 bytes, no control byte, ',' or
+ * '>'); a channel (channel TRUE: also no ':') or event name (1..63 bytes,
+ * none of those bytes, not a reserved name). Cannot fail. */
+gboolean pc_csv_id_ok(const char *s, size_t len);
+gboolean pc_csv_name_ok(const char *s, size_t len, gboolean channel);
+
 /* The header line (a UTF-8 BOM and a trailing CR allowed). customers:
  * "customer_id,revenue,segment", else "customer_id,timestamp,channel,event,value".
  * FALSE with PC_ERROR_FORMAT naming path and line 1. */

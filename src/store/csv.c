@@ -169,6 +169,14 @@ static gboolean name_ok(const char *s, size_t len, gboolean colon) {
   return string_ok(s, len, PC_MAX_NAME_BYTES, colon) && !name_reserved(s, len);
 }
 
+gboolean pc_csv_id_ok(const char *s, size_t len) {
+  return string_ok(s, len, PC_MAX_ID_BYTES, TRUE) && !memchr(s, ',', len);
+}
+
+gboolean pc_csv_name_ok(const char *s, size_t len, gboolean channel) {
+  return name_ok(s, len, !channel) && !memchr(s, ',', len);
+}
+
 /* Cannot fail beyond the reason returned; *out is filled only on NONE. */
 PcRejectReason pc_csv_parse_event(const char *line, size_t len,
                                   PcCsvRow *out) {

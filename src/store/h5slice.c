@@ -12,6 +12,7 @@
  * ev_customer[k]-th id of the slice.
  */
 #include "h5io_int.h"
+#include "pc_shardcheck.h"
 
 /* Element ranges of the selected buckets in one prefix-sum array,
  * neighbours merged: [start[i], start[i] + count[i]), total elements. */
@@ -95,7 +96,7 @@ static gboolean read_ids(hid_t f, const char *dir, const PcShardMeta *m,
   off[0] = 0;
   for (hsize_t i = 0; i < rr.total; i++) off[i + 1] = off[i] + len[i];
   if (off[rr.total] != rb.total) {
-    pc_set_error(error, PC_ERROR_FORMAT, "%s: %s: id lengths disagree with the id bytes of the bucket index", m->path, dir);
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: dataset %s: the id lengths of the buckets read add up to %" G_GUINT64_FORMAT " bytes, the bucket index says %" G_GUINT64_FORMAT, m->path, lname, off[rr.total], (uint64_t)rb.total);
     return FALSE;
   }
   *nrows = rr.total;
@@ -134,7 +135,7 @@ static gboolean rebase_customers(const PcShardMeta *m, const uint32_t *b,
     for (uint64_t k = 0; k < ne; k++, e++) {
       uint64_t ci = s->ev_customer[e];
       if (ci < base || ci >= base + nc || (k && ci < s->ev_customer[e - 1] + base - c)) {
-        pc_set_error(error, PC_ERROR_FORMAT, "%s: event %" G_GUINT64_FORMAT " of bucket %u refers to customer %" G_GUINT64_FORMAT " outside the bucket (index disagrees with data)", m->path, m->ev_start[b[i]] + k, b[i], ci);
+        pc_set_error(error, PC_ERROR_FORMAT, "%s: dataset events/customer: element %" G_GUINT64_FORMAT " (bucket %u) refers to customer %" G_GUINT64_FORMAT " outside the bucket (index disagrees with data)", m->path, m->ev_start[b[i]] + k, b[i], ci);
         return FALSE;
       }
       s->ev_customer[e] = (uint32_t)(ci - base + c);
@@ -187,7 +188,7 @@ gboolean pc_h5io_read_buckets(const PcShardMeta *m, const uint32_t *buckets,
                 rebase_customers(m, buckets, n, s, error) &&
                 read_crm(f, m, buckets, n, s, bytes_read, error);
   pc_h5_close(f);
-  if (!ok) return FALSE;
+  if (!ok || !pc_shardcheck_slice(m, buckets, n, s, error)) return FALSE;
   slice_index(m, buckets, n, s);
   *out = g_steal_pointer(&s);
   return TRUE;

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MANIFEST_NAME "MANIFEST"
@@ -206,6 +207,23 @@ static gboolean check_buckets(const PcStoreMeta *m, guint i,
   return FALSE;
 }
 
+/* Two paths of the list that are one file (a link, a second name): its
+ * rows would be read twice. FALSE naming both. A path that cannot be
+ * stat'ed is left to pc_h5io_read_meta to report. */
+static gboolean check_distinct(GPtrArray *paths, GError **error) {
+  g_autofree struct stat *st = g_new0(struct stat, paths->len + 1);
+  g_autofree gboolean *have = g_new0(gboolean, paths->len + 1);
+  for (guint i = 0; i < paths->len; i++) {
+    have[i] = stat(g_ptr_array_index(paths, i), &st[i]) == 0;
+    for (guint k = 0; have[i] && k < i; k++)
+      if (have[k] && st[k].st_dev == st[i].st_dev && st[k].st_ino == st[i].st_ino) {
+        pc_set_error(error, PC_ERROR_FORMAT, "%s is the same file as %s (listed twice in the MANIFEST): its rows would be counted twice", (char *)g_ptr_array_index(paths, i), (char *)g_ptr_array_index(paths, k));
+        return FALSE;
+      }
+  }
+  return TRUE;
+}
+
 gboolean pc_store_open_meta_paths(const char *dir, GPtrArray *paths,
                                   uint64_t buckets, PcStoreMeta **out,
                                   GError **error) {
@@ -214,6 +232,7 @@ gboolean pc_store_open_meta_paths(const char *dir, GPtrArray *paths,
     pc_set_error(error, PC_ERROR_FORMAT, "%s: the store lists no shard", dir);
     return FALSE;
   }
+  if (!check_distinct(paths, error)) return FALSE;
   g_autoptr(PcStoreMeta) m = g_new0(PcStoreMeta, 1);
   m->paths = g_ptr_array_new_full(paths->len, g_free);
   for (guint i = 0; i < paths->len; i++) g_ptr_array_add(m->paths, g_strdup(g_ptr_array_index(paths, i)));
