@@ -101,7 +101,7 @@ static gboolean make_plan(PcEngine *e, GError **error) {
   pc_progress(e->comm, e->quiet, "run: plan %s over %d ranks, %" G_GUINT64_FORMAT " buckets: imbalance %.3f (cost), %.3f (events)",
               pc_plan_strategy_name(e->cfg->strategy), e->size, B, e->plan->imbalance_cost, e->plan->imbalance_events);
   if (!e->cfg->memory_per_rank) return TRUE;
-  uint64_t need = pc_plan_memory_estimate(e->plan, e->rank, e->cfg->batch_events);
+  uint64_t need = pc_plan_memory_estimate(e->plan, e->rank, e->cfg->batch_events, e->src->n_shards);
   if (need <= e->cfg->memory_per_rank) return TRUE;
   pc_set_error(error, PC_ERROR_MEMORY, "the plan needs about %.1f MiB on rank %d, more than run.memory_per_rank = %.1f MiB: use more ranks (or a smaller partition.batch_events)", need / 1048576.0, e->rank, e->cfg->memory_per_rank / 1048576.0);
   return FALSE;
