@@ -76,7 +76,8 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/demo
 
-bench: deps
+bench:
+	@tools/install-deps bench
 	@$(MAKE) --no-print-directory all
 	@bench/run-all
 

@@ -213,9 +213,13 @@ file_case line_too_long "$T/longline.csv:2: line longer than 16777216 bytes" -- 
 rm -f "$T/longline.csv"
 # the store exists already (without --append): untouched
 m0=$(md5sum < "$T/store/MANIFEST")
-if fails exists $PARCOURS ingest -q -o "$T/store" "$T/good.csv" &&
+if fails exists $PARCOURS ingest -q -o "$T/store" $D/mixed_rejects.csv &&
    has exists "$T/err" "$T/store: already exists (use --append to add a batch, or remove it)" &&
    [ "$(md5sum < "$T/store/MANIFEST")" = "$m0" ]; then ok "existing store without --append: refused, unchanged"; fi
+# ... unless it is this very batch (the same command again after a crash
+# that came after the commit): exit 0, nothing added
+if $PARCOURS ingest -q -o "$T/store" "$T/good.csv" 2>"$T/err" && has "exists, same batch" "$T/err" "$T/store: these inputs are already batch 1" &&
+   [ "$(md5sum < "$T/store/MANIFEST")" = "$m0" ]; then ok "existing store, the same inputs again: already batch 1, exit 0, unchanged"; fi
 # --append to a missing store
 if fails append_missing $PARCOURS ingest -q --append -o "$T/nostore" "$T/good.csv" &&
    has append_missing "$T/err" "$T/nostore: not a parcours store" && [ ! -e "$T/nostore" ]; then ok "--append to a missing store"; fi
@@ -355,7 +359,8 @@ store_case dict_duplicate "$S: dictionary dict/events: entry 1 is empty, too lon
 store_case dict_unsorted "$S: dictionary dict/channels: entry 1" -- "$H5POKE" "$S" dict-swap dict/channels
 store_case not_hdf5 "$S: not an HDF5 file (foreign or truncated)" -- sh -c "echo hello > '$S'"
 store_case empty_shard "$S: not an HDF5 file (foreign or truncated)" -- truncate -s 0 "$S"
-store_case shard_missing "$T/dmg/b000009-r00000.h5: No such file or directory" -- sh -c "echo 'shard b000009-r00000.h5' >> '$T/dmg/MANIFEST'"
+store_case shard_missing "$T/dmg/b000001-r00007.h5: No such file or directory" -- sh -c "echo 'shard b000001-r00007.h5' >> '$T/dmg/MANIFEST'"
+store_case shard_of_uncounted_batch "$T/dmg/MANIFEST: shard b000009-r00000.h5 is of batch 9, but the MANIFEST counts 1 batches" -- sh -c "echo 'shard b000009-r00000.h5' >> '$T/dmg/MANIFEST'"
 store_case manifest_line "$T/dmg/MANIFEST:5: unexpected line \"shard ../x\"" -- sh -c "echo 'shard ../x' >> '$T/dmg/MANIFEST'"
 store_case manifest_version "$T/dmg/MANIFEST:1: not a parcours store manifest of version 1" -- sed -i 's/parcours-store 1/parcours-store 2/' "$T/dmg/MANIFEST"
 store_case manifest_missing "$T/dmg: not a parcours store" -- rm "$T/dmg/MANIFEST"

@@ -8,7 +8,9 @@
 #       row per task with the grid point's parameters, status ok;
 #   (c) a chain given a broken CSV fails: the ingest job's ExitCode in
 #       `scontrol show job` is non-zero, its log says which step failed and
-#       why, and the rest of the chain is cancelled.
+#       why, and the rest of the chain is cancelled;
+#   (d) `local-cluster.sh stop` with only SLURM_CONF set ends every process
+#       the cluster started (pgrep finds none) and removes its directory.
 # Last line: "N passed, M failed"; exit status 1 when M > 0. When Slurm
 # cannot be installed here (not root, no package mirror) it prints SKIP and
 # exits 0. PARCOURS=path overrides bin/parcours (tests/slurm/stand-in-parcours
@@ -222,7 +224,27 @@ case_c() {
     fail "(c) output dir $W/out/2024-07 exists"
 }
 
+# (d) stop with only SLURM_CONF set (what `eval "$(... start)"` exports, as
+# its help says) ends every process the cluster started: munged,
+# slurmctld, slurmd and whatever slurmd started (a slurmstepd), and removes
+# the directory; cgroup.conf pins cgroup/v1 so that slurmd needs no dbus.
+case_d() {
+  local d=$PC_SLURM_DIR pids p left=""
+  grep -qx 'CgroupPlugin=cgroup/v1' "$d/etc/cgroup.conf" && pass "(d) cgroup.conf pins CgroupPlugin=cgroup/v1" ||
+    fail "(d) cgroup.conf: $(cat "$d/etc/cgroup.conf" 2>&1)"
+  pids="$(cat "$d"/run/*.pid 2>/dev/null) $(pgrep -P "$(cat "$d/run/slurmd.pid")" 2>/dev/null)"
+  if (unset PC_SLURM_DIR; SLURM_CONF=$d/etc/slurm.conf tests/slurm/local-cluster.sh stop) >"$W/stop.log" 2>&1; then
+    pass "(d) stop with only SLURM_CONF=DIR/etc/slurm.conf: exit 0"
+  else fail "(d) stop with only SLURM_CONF: $(cat "$W/stop.log")"; fi
+  for p in $pids; do kill -0 "$p" 2>/dev/null && left="$left $p($(ps -o comm= -p "$p"))"; done
+  left="$left$(pgrep -f "$d" | tr '\n' ' ')"
+  [ -z "${left// /}" ] && pass "(d) no process of the cluster left (daemons and their children: $(echo $pids | wc -w))" ||
+    fail "(d) processes left:$left"
+  [ ! -e "$d" ] && pass "(d) cluster directory removed" || fail "(d) $d still exists"
+}
+
 case_a
 case_b
 case_c
+case_d
 finish

@@ -221,6 +221,31 @@ static void test_wrong_types(void) {
   CU_ASSERT_TRUE(has(q, "id=\"ingest-rejected-y\">2<"));
 }
 
+/* Records that keep the two tables apart: the card counts event rows as
+ * data rows and the customers table apart (it once added both: 15 "data
+ * rows" for 10 events); an old record beside them counts as events. */
+static void test_quality_events_apart(void) {
+  g_autoptr(GPtrArray) t = tables_new();
+  g_autoptr(GPtrArray) recs = g_ptr_array_new();
+  g_ptr_array_add(recs, "{\"rows\":15,\"accepted\":12,\"rejected\":3,\"event_rows\":10,\"event_rejected\":2,"
+                        "\"customer_rows\":5,\"customer_rejected\":1,\"rejected_by_reason\":{\"bad_value\":2,\"duplicate_customer\":1}}");
+  g_autofree char *q = render(t, NULL, recs);
+  CU_ASSERT_TRUE(has(q, "<div class=\"k\">Event rows</div><div class=\"v\" id=\"ingest-rows\">10<"));
+  CU_ASSERT_TRUE(has(q, "id=\"ingest-accepted\">8<"));
+  CU_ASSERT_TRUE(has(q, "id=\"ingest-rejected\">2</div><div class=\"n\">20.0% of rows<"));
+  CU_ASSERT_TRUE(has(q, "<div class=\"k\">Customers-table rows</div><div class=\"v\" id=\"ingest-customer-rows\">5</div><div class=\"n\">1 rejected<"));
+  CU_ASSERT_TRUE(has(q, "id=\"ingest-rejected-duplicate_customer\">1<"));
+  g_ptr_array_add(recs, "{\"rows\":4,\"accepted\":3,\"rejected\":1,\"rejected_by_reason\":{\"bad_value\":1}}");
+  g_autofree char *q2 = render(t, NULL, recs);
+  CU_ASSERT_TRUE(has(q2, "id=\"ingest-rows\">14<"));
+  CU_ASSERT_TRUE(has(q2, "id=\"ingest-accepted\">11<"));
+  CU_ASSERT_TRUE(has(q2, "id=\"ingest-rejected\">3<"));
+  g_autoptr(GPtrArray) none = g_ptr_array_new();
+  g_ptr_array_add(none, "{\"event_rows\":3,\"event_rejected\":0,\"customer_rows\":0,\"customer_rejected\":0,\"rejected_by_reason\":{}}");
+  g_autofree char *q3 = render(t, NULL, none);
+  CU_ASSERT_FALSE(has(q3, "ingest-customer-rows"));
+}
+
 /* Strings from run.json and batch records are escaped; numbers print as
  * run.json's writer prints them; a funnel name with a dot is one name. */
 static void test_escaped(void) {
@@ -253,4 +278,5 @@ static void test_escaped(void) {
 
 PC_TEST_MAIN("report_json", {"/report_json/store_non_ascii", test_store_non_ascii},
              {"/report_json/truncated", test_truncated}, {"/report_json/not_json", test_not_json},
-             {"/report_json/wrong_types", test_wrong_types}, {"/report_json/escaped", test_escaped})
+             {"/report_json/wrong_types", test_wrong_types}, {"/report_json/escaped", test_escaped},
+             {"/report_json/quality_events_apart", test_quality_events_apart})
