@@ -1,11 +1,13 @@
 /* pc_testhook.h - named points where a crash or concurrency test stops a
  * command: the environment variable PARCOURS_TEST_HOOK = "POINT:ACTION"
  * makes the process that reaches POINT do ACTION there: "kill" (SIGKILL
- * itself, as `kill -9` would, exit status 137) or "sleep=S" (sleep S
+ * itself, as `kill -9` would, exit status 137) or "sleep=S" (say
+ * "parcours: test hook POINT: sleeping S s" on stderr, then sleep S
  * seconds, e.g. to hold a lock while another command starts). Unset (every
  * production run), a hook costs one getenv and does nothing.
  *
  * Points (docs/reliability.md lists what each test proves there):
+ *   ingest-identified      every input hashed, nothing parsed yet
  *   ingest-after-shards    every shard of the batch written, nothing committed
  *   store-before-commit    batch record written, MANIFEST.tmp about to be renamed
  *   store-after-commit     the MANIFEST renamed (a new store: renamed into place)

@@ -19,6 +19,8 @@ void pc_test_hook(const char *point) {
     raise(SIGKILL);
   } else if (g_str_has_prefix(action, "sleep=") &&
              g_ascii_string_to_unsigned(action + 6, 10, 0, 3600, &s, NULL)) {
+    /* said first, so that a test can act while this one waits */
+    fprintf(stderr, "parcours: test hook %s: sleeping %" G_GUINT64_FORMAT " s\n", point, s);
     g_usleep(s * G_USEC_PER_SEC);
   } else {
     fprintf(stderr, "parcours: warning: PARCOURS_TEST_HOOK: unknown action \"%s\"\n", action);

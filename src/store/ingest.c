@@ -192,6 +192,7 @@ static gboolean find_committed(PcIngest *g, GError **error) {
 
 gboolean pc_ingest_identify(PcIngest *g, GError **error) {
   if (!hash_inputs(g, error)) return FALSE;
+  pc_test_hook("ingest-identified");
   gboolean ok = g->rank != 0 || find_committed(g, error);
   if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
   uint64_t c = g->committed;
@@ -274,15 +275,31 @@ static gboolean rows_as_hashed(const PcIngest *g, GError **error) {
   return FALSE;
 }
 
+/* Rank 0: every input has the size it had when ingest started. A plain
+ * file is read up to that size, so rows appended meanwhile would be
+ * silently left for a next batch that then repeats the first rows. */
+static gboolean inputs_unchanged(const PcIngest *g, GError **error) {
+  for (guint f = 0; f < g->paths->len; f++) {
+    struct stat st;
+    const char *p = g_ptr_array_index(g->paths, f);
+    uint64_t now = stat(p, &st) == 0 ? (uint64_t)st.st_size : UINT64_MAX;
+    if (now == g->sizes[2 * f]) continue;
+    pc_set_error(error, PC_ERROR_IO, "%s: changed while it was read (%" G_GUINT64_FORMAT " bytes at the start, %" G_GUINT64_FORMAT " at the end): is it still being written? Nothing was added to %s", p, g->sizes[2 * f], now, g->o->out);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean pc_ingest_rejects(PcIngest *g, GError **error) {
   g->totals[0] = g->data_rows;
   g->totals[1] = g->rejects->len;
   g->totals[2] = pc_shard_builder_events(g->builder);
   pc_comm_sum_u64(g->comm, g->totals, 3);
-  if (!rows_as_hashed(g, error) || !stage(g, error)) return FALSE;
+  gboolean ok = rows_as_hashed(g, error) && (g->rank != 0 || inputs_unchanged(g, error));
+  if (!pc_comm_agree(g->comm, ok, error) || !stage(g, error)) return FALSE;
   g_autoptr(GByteArray) mine = pack_rejects(g);
   g_autoptr(GByteArray) all = NULL;
-  gboolean ok = g->ops->gather(g->ops->ctx, mine->data, mine->len, &all, error);
+  ok = g->ops->gather(g->ops->ctx, mine->data, mine->len, &all, error);
   if (ok && g->rank == 0) {
     g_autoptr(GArray) rejects = unpack_rejects(all);
     ok = write_rejects(g, rejects, error);

@@ -57,7 +57,7 @@ $PARCOURS ingest -q --append -o "$T/ref" "$T/month.csv" || { echo "cannot append
 # The first append holds the lock (it sleeps just before its commit); the
 # second fails at once, names the holder, changes nothing.
 cp -r "$T/base" "$T/s1"
-PARCOURS_TEST_HOOK=store-before-commit:sleep=4 $PARCOURS ingest -q --append -o "$T/s1" "$T/month.csv" 2>"$T/first.err" &
+PARCOURS_TEST_HOOK=store-before-commit:sleep=6 $PARCOURS ingest -q --append -o "$T/s1" "$T/month.csv" 2>"$T/first.err" &
 pid=$!
 for _ in $(seq 50); do grep -q "PID $pid" "$T/s1/LOCK" 2>/dev/null && break; sleep 0.1; done
 expect "second append while the first runs: refused at once, naming the holder" 1 \
@@ -66,6 +66,15 @@ expect "second append while the first runs: refused at once, naming the holder" 
 wait $pid; rc=$?
 [ $rc = 0 ] && [ "$(batches "$T/s1")" = 2 ] && ok "the first append commits (exit 0, batch 2)" || bad "first append: exit $rc, batches $(batches "$T/s1")"
 same_store "the store holds base + month, nothing of the refused append" "$T/ref" "$T/s1"
+# The lock is inside the store: a second path to it (a link) is the same lock.
+ln -s "$T/s1" "$T/s1link"
+PARCOURS_TEST_HOOK=store-before-commit:sleep=6 $PARCOURS ingest -q --append -o "$T/s1" "$T/april.csv" 2>/dev/null &
+pid=$!
+for _ in $(seq 50); do grep -q "PID $pid" "$T/s1/LOCK" 2>/dev/null && break; sleep 0.1; done
+expect "second append through a link to the store: the same lock, refused" 1 \
+  "parcours ingest: error: rank 0: $T/s1link: another parcours command (PID $pid on host $HOST) is writing this store (it holds $T/s1link/LOCK); nothing was done: run again when it has finished, or pass --lock-timeout SECONDS to wait for it" \
+  $PARCOURS ingest -q --append -o "$T/s1link" "$T/month.csv"
+wait $pid
 # With --lock-timeout the second waits and commits its own batch after it.
 cp -r "$T/base" "$T/s2"
 PARCOURS_TEST_HOOK=store-before-commit:sleep=3 $PARCOURS ingest -q --append -o "$T/s2" "$T/month.csv" &
@@ -80,12 +89,12 @@ if [ $rc = 0 ] && [ "$(batches "$T/s2")" = 3 ] && grep -q "april.csv" "$T/s2/bat
 same_store "no batch lost: base + month + april" "$T/ref2" "$T/s2"
 # Two creations of one store: the one that renames first wins; the other
 # fails at its commit and leaves nothing.
-PARCOURS_TEST_HOOK=store-before-commit:sleep=3 $PARCOURS ingest -q -o "$T/s3" "$T/month.csv" 2>"$T/slow.err" &
+PARCOURS_TEST_HOOK=store-before-commit:sleep=8 $PARCOURS ingest -q -o "$T/s3" "$T/month.csv" 2>"$T/slow.err" &
 pid=$!
-sleep 1
+for _ in $(seq 100); do grep -q "test hook store-before-commit" "$T/slow.err" && break; sleep 0.1; done
 expect "two creations: the quick one commits" 0 "" $PARCOURS ingest -q -o "$T/s3" "$T/april.csv"
 wait $pid; rc=$?
-if [ $rc = 1 ] && [ "$(cat "$T/slow.err")" = "parcours ingest: error: rank 0: $T/s3: already exists: another command created it while this one ran; nothing was written (remove it, or use --append)" ]; then
+if [ $rc = 1 ] && [ "$(tail -1 "$T/slow.err")" = "parcours ingest: error: rank 0: $T/s3: already exists: another command created it while this one ran; nothing was written (remove it, or use --append)" ]; then
   ok "two creations: the slow one fails at its commit, naming the store"; else bad "slow creation: exit $rc: $(cat "$T/slow.err")"; fi
 $PARCOURS ingest -q -o "$T/s3ref" "$T/april.csv"
 same_store "two creations: the store is the quick one's, whole" "$T/s3ref" "$T/s3"
@@ -97,9 +106,9 @@ cp -r "$T/base" "$T/s4"
 printf '[input]\nstore = %s\n[output]\ndir = %s\n' "$T/base" "$T/out-base" > "$T/base.ini"
 printf '[input]\nstore = %s\n[output]\ndir = %s\n' "$T/s4" "$T/out-s4" > "$T/s4.ini"
 $PARCOURS run -q "$T/base.ini" || bad "run of base"
-PARCOURS_TEST_HOOK=store-opened:sleep=3 $PARCOURS run -q "$T/s4.ini" &
+PARCOURS_TEST_HOOK=store-opened:sleep=8 $PARCOURS run -q "$T/s4.ini" 2>"$T/run.err" &
 pid=$!
-sleep 1
+for _ in $(seq 100); do grep -q "test hook store-opened" "$T/run.err" && break; sleep 0.1; done
 expect "append while a run reads: exit 0" 0 "" $PARCOURS ingest -q --append -o "$T/s4" "$T/month.csv"
 wait $pid; rc=$?
 [ $rc = 0 ] && ok "the run completes (exit 0)" || bad "run during append: exit $rc"
@@ -164,6 +173,17 @@ expect "one file given twice: refused" 1 \
   "parcours ingest: error: rank 0: $T/april.csv has the same content as $T/april.csv (sha256 $sha): its rows would be added twice; give it once" \
   $PARCOURS ingest -q -o "$T/twice" "$T/april.csv" "$T/april.csv"
 [ "$(batches "$s")" = 2 ] && [ ! -e "$T/twice" ] && ok "none of these changed anything" || bad "store changed: batches $(batches "$s")"
+# An input that grows between its checksum and its parse (still being
+# written): the rows parsed would not be the rows of the checksum.
+cp "$T/april.csv" "$T/growing.csv"
+PARCOURS_TEST_HOOK=ingest-identified:sleep=3 $PARCOURS ingest -q --append -o "$s" "$T/growing.csv" 2>"$T/err" &
+pid=$!
+for _ in $(seq 100); do grep -q "test hook ingest-identified" "$T/err" && break; sleep 0.1; done
+printf 'c9,2024-04-03T12:00:00Z,web,view,\n' >> "$T/growing.csv"
+wait $pid; rc=$?
+if [ $rc = 1 ] && [ "$(tail -1 "$T/err")" = "parcours ingest: error: rank 0: $T/growing.csv: changed while it was read ($(stat -c %s "$T/april.csv") bytes at the start, $(stat -c %s "$T/growing.csv") at the end): is it still being written? Nothing was added to $s" ] &&
+   [ "$(batches "$s")" = 2 ]; then ok "an input written to while ingest reads it: refused, nothing added"
+else bad "growing input: exit $rc: $(cat "$T/err")"; fi
 grep -q "\"inputs\":\[{\"path\":\"$T/month.csv\",\"kind\":\"events\",\"rows\":$rows,\"rejected\":0,\"sha256\":\"$(sha256sum < "$T/month.csv" | cut -c1-64)\"}\],\"key\":\"" "$s/batch-000002.json" &&
   ok "the batch record holds each input's rows and sha256, and the key" || bad "batch record: $(cat "$s/batch-000002.json")"
 
