@@ -33,10 +33,12 @@ PcIngest *pc_ingest_new(PcComm *c, const PcIngestOpts *o);
 void pc_ingest_free(PcIngest *g);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcIngest, pc_ingest_free)
 
-/* 1. Rank 0 checks the target (a new store must not exist; an append
- *    opens it and keeps its B), sizes the inputs and detects gzip; all
- *    learn B, the batch number and the sizes. PC_ERROR_EXISTS, _CONFIG,
- *    _IO or the store's errors. */
+/* 1. Rank 0 opens the target with pc_storewriter_open (a new store must
+ *    not exist, unless identify finds it is exactly this batch; an append
+ *    takes STORE/LOCK, waiting up to lock_wait_s, then reads the MANIFEST
+ *    and keeps its B), sizes the inputs and detects gzip; all learn B, the
+ *    batch number and the sizes. PC_ERROR_BUSY, _CONFIG, _IO or the
+ *    store's errors. */
 gboolean pc_ingest_open(PcIngest *g, GError **error);
 /* 1b. Every input's content digest and rows (inputs spread over the
  *    ranks); rank 0 then refuses two inputs of the same content, a plain
@@ -57,7 +59,9 @@ gboolean pc_ingest_split(PcIngest *g, GError **error);
  *    rows, whose duplicates are rejected in (file, line) order.
  *    PC_ERROR_FORMAT (header, empty file, corrupt gzip) or PC_ERROR_IO. */
 gboolean pc_ingest_parse(PcIngest *g, GError **error);
-/* 4. Rank 0 creates the staging directory, gathers the rejects, writes the
+/* 4. Checks that the inputs did not change while read (rows parsed =
+ *    rows hashed, sizes as at the start: else PC_ERROR_IO), then rank 0
+ *    creates the staging directory, gathers the rejects, writes the
  *    rejects file and builds the batch record; fails with PC_ERROR_REJECTS
  *    when the reject share exceeds max_reject (the rejects file stays in
  *    the staging directory, named in the message). */

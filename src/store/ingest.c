@@ -1,7 +1,11 @@
-/* ingest.c - the work of `parcours ingest` (pc_ingest.h): input split,
- * parsing rounds, exchange by bucket owner, rejects, commit.
+/* ingest.c - the work of `parcours ingest` (pc_ingest.h): the target (the
+ * store writer and its lock), the identity of the inputs, rejects, commit;
+ * the parsing half is ingest_parse.c (state in the private ingest_int.h).
  *
- * Flow: rank 0 checks the store and sizes the inputs; plain files are cut
+ * Flow: rank 0 opens the target through the store writer (an append holds
+ * STORE/LOCK from here to the end) and sizes the inputs; every input is
+ * hashed and its rows counted (pc_batchid.h), and a batch already committed
+ * ends the command here (exit 0); plain files are cut
  * into P equal byte ranges of their total, gzip files go whole to the least
  * loaded rank; ranks count the lines of their ranges so every row keeps its
  * true line number; then rounds of (parse up to ROUND_BYTES of rows, send
@@ -9,11 +13,11 @@
  * rank is done. The owner of bucket b is b*P/B, so shard r holds a
  * contiguous bucket range. Rejected rows stay on the rank that found them
  * and are gathered to rank 0 for the rejects file, sorted by (file, line).
- * Nothing becomes visible before every rank wrote its shard and the reject
- * share is within --max-reject-fraction: then rank 0 commits the MANIFEST.
+ * Nothing becomes visible before every rank wrote its shard, the reject
+ * share is within --max-reject-fraction and the inputs are what was hashed:
+ * then rank 0 commits the MANIFEST.
  *
- * Owns the work split, the wire records rows travel in between ranks and
- * the order of a batch's writes. Does not own the CSV rules (csv.c), the
+ * Owns the order of a batch's phases and writes. Does not own the CSV rules (csv.c), the
  * shard layout (shardbuild.c, h5shard.c), the store's files (store.c) or
  * the texts of the rejects file and batch record (batch.c). Reaches other
  * ranks only through pc_comm.h.

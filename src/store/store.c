@@ -1,19 +1,20 @@
 /* store.c - the store directory (pc_store.h): its MANIFEST, the names of
- * every file in it, staging, commit and abandon of a batch, and opening a
- * store with its shards' metadata.
+ * every file in it, and opening a store with its shards' metadata.
  *
  * Owns the file names: MANIFEST, bBBBBBB-rRRRRR.h5, batch-NNNNNN.json,
- * rejects-bNNNNNN.tsv, truth.json and STORE.tmp-PID are spelled here and
- * nowhere else. Does not own what the files hold (h5shard.c writes shards,
- * batch.c the batch record and the rejects, synth the truth) and makes no
- * MPI call and no HDF5 call of its own.
+ * rejects-bNNNNNN.tsv, truth.json, LOCK and STORE.tmp-PID are spelled here
+ * and nowhere else. Does not own what the files hold (h5shard.c writes
+ * shards, batch.c the batch record and the rejects, synth the truth) nor
+ * how a batch is written (storewriter.c: lock, staging, commit), and makes
+ * no MPI call and no HDF5 call of its own.
  *
  * MANIFEST is text: "parcours-store 1", "buckets B", "batches N", then one
- * "shard FILE" line per shard. It is the commit point of every ingest: it
- * is written to MANIFEST.tmp, fsync'ed and renamed.
+ * "shard FILE" line per shard. It is the commit point of every ingest
+ * (storewriter.c writes MANIFEST.tmp, fsyncs it and renames it).
  *
- * Invariant: a store opened with pc_store_open_meta has at least one shard
- * and every shard has the MANIFEST's bucket count.
+ * Invariants: a store opened with pc_store_open_meta has at least one
+ * shard, no shard twice (by name or by file) and every shard has the
+ * MANIFEST's bucket count; no listed shard is of a batch above "batches".
  */
 #include "pc_store.h"
 #include "pc_testhook.h"
