@@ -124,6 +124,20 @@ exact "a shard listed under a second name (a link to it)" inspect \
 exact "unsorted events of a customer" inspect \
   "parcours inspect: error: rank 0: $P: dataset events/ts: element 1 breaks the journey order of its customer (timestamp, event, channel, value)" \
   set events/ts 1 -1000000
+# Oversized: every events/* dataset 2^40 elements long (chunked, nothing
+# stored), the attribute and the first non-empty bucket agreeing: an error
+# naming the dataset, not an abort on a failed allocation.
+rm -rf "$T/dmg" "$T/out"; cp -r "$T/good" "$T/dmg"
+N=$((1 << 40)); E=$(h5dump -H -d /events/ts "$P" | sed -n 's/.*( \([0-9]*\) ).*/\1/p')
+b0=$(h5dump -d /index/events -y -w 0 "$P" | sed -n '/DATA {/,/^ *}/p' | sed '1d' | tr -cs '0-9' '\n' | grep -v '^$' | awk '$1 > 0 {print NR - 1; exit}')
+for d in customer ts channel event value; do "$H5POKE" "$P" extend events/$d $N; done
+"$H5POKE" "$P" set-u64 events $N && "$H5POKE" "$P" add index/events "$b0" $((N - E))
+for c in inspect run; do
+  if [ $c = run ]; then $PARCOURS run -q "$T/dmg.ini" >/dev/null 2>"$T/err"; rc=$?; else $PARCOURS inspect "$T/dmg" >/dev/null 2>"$T/err"; rc=$?; fi
+  if [ $rc = 1 ] && grep -qx "parcours $c: error: rank 0: $P: dataset events/customer: cannot hold the [0-9]* elements the bucket index claims for the buckets read" "$T/err"; then
+    ok "2^40 events claimed: $c exit 1 naming events/customer"; else bad "2^40 events: $c exit $rc: $(cat "$T/err")"; fi
+done
+
 rm -rf "$T/dmg"; cp -r "$T/good" "$T/dmg"; "$H5POKE" "$P" set customers/id_bytes 0 122
 $PARCOURS inspect "$T/dmg" >/dev/null 2>"$T/err"; rc=$?
 if [ $rc = 1 ] && grep -qE "^parcours inspect: error: rank 0: $P: dataset customers/id_bytes: element 0 starts an id that is not of bucket [0-9]+, where the index files it\$" "$T/err"; then

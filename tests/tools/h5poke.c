@@ -19,6 +19,8 @@
  *                                         zeros added)
  *   h5poke FILE rank2 DATASET             the dataset rewritten as N x 1
  *   h5poke FILE delete DATASET            the dataset removed
+ *   h5poke FILE extend DATASET N          the dataset rewritten chunked with N elements, only
+ *                                         its old ones stored (N may be 2^40: no space used)
  * Exit 0 on success, 1 with a message otherwise.
  */
 #include <hdf5.h>
@@ -202,9 +204,42 @@ static int reshape(hid_t f, const char *ds, const char *to, long long n_new, int
   return rc;
 }
 
+/* The dataset as a chunked one of n elements, its old values first. */
+static int extend(hid_t f, const char *ds, unsigned long long n) {
+  hid_t d = H5Dopen2(f, ds, H5P_DEFAULT);
+  if (d < 0) return fail("H5Dopen2");
+  hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
+  hsize_t old = 0;
+  H5Sget_simple_extent_dims(sp, &old, NULL);
+  char *buf = calloc(old + 1, H5Tget_size(t));
+  int rc = old && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0 ? fail("H5Dread") : 0;
+  H5Sclose(sp);
+  H5Dclose(d);
+  hsize_t dims = n, maxd = H5S_UNLIMITED, chunk = 1024;
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, 1, &chunk);
+  if (!rc && H5Ldelete(f, ds, H5P_DEFAULT) < 0) rc = fail("H5Ldelete");
+  hid_t nsp = H5Screate_simple(1, &dims, &maxd);
+  hid_t nd = rc ? -1 : H5Dcreate2(f, ds, t, nsp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  if (!rc && nd < 0) rc = fail("H5Dcreate2");
+  if (!rc && old) {
+    hsize_t start = 0;
+    hid_t ms = H5Screate_simple(1, &old, NULL);
+    H5Sselect_hyperslab(nsp, H5S_SELECT_SET, &start, NULL, &old, NULL);
+    if (H5Dwrite(nd, t, ms, nsp, H5P_DEFAULT, buf) < 0) rc = fail("H5Dwrite");
+    H5Sclose(ms);
+  }
+  if (nd >= 0) H5Dclose(nd);
+  H5Sclose(nsp);
+  H5Pclose(dcpl);
+  H5Tclose(t);
+  free(buf);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: h5poke FILE set-u64|set-str|add|shift|dict-dup|dict-swap|chunk|set|dict-set|retype|resize|rank2|delete ARGS\n");
+    fprintf(stderr, "usage: h5poke FILE set-u64|set-str|add|shift|dict-dup|dict-swap|chunk|set|dict-set|retype|resize|rank2|delete|extend ARGS\n");
     return 2;
   }
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -231,6 +266,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(op, "retype") && argc == 5) rc = reshape(f, argv[3], argv[4], -1, 1);
   else if (!strcmp(op, "resize") && argc == 5) rc = reshape(f, argv[3], NULL, strtoll(argv[4], NULL, 10), 1);
   else if (!strcmp(op, "rank2")) rc = reshape(f, argv[3], NULL, -1, 2);
+  else if (!strcmp(op, "extend") && argc == 5) rc = extend(f, argv[3], strtoull(argv[4], NULL, 10));
   else if (!strcmp(op, "delete")) rc = H5Ldelete(f, argv[3], H5P_DEFAULT) < 0 ? fail("H5Ldelete") : 0;
   else {
     fprintf(stderr, "h5poke: unknown operation %s\n", op);
