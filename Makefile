@@ -81,11 +81,13 @@ demo: deps
 
 # spec §5 against ClickHouse itself (chDB, npm peers of bench/): the levels
 # of every windowFunnel mode combination on random journeys (docs/conformance.md).
-conformance: deps
+conformance:
+	@tools/install-deps bench
 	@$(MAKE) --no-print-directory all bin/conformance/funnel_levels
 	@tests/conformance/run
 
-bench: deps
+bench:
+	@tools/install-deps bench
 	@$(MAKE) --no-print-directory all
 	@bench/run-all
 

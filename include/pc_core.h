@@ -33,7 +33,8 @@ typedef enum {
   PC_ERROR_CONVERGE,  /* the model fit did not converge */
   PC_ERROR_COMM,      /* another rank failed */
   PC_ERROR_EXISTS,    /* output exists and --force was not given */
-  PC_ERROR_INTERNAL
+  PC_ERROR_INTERNAL,
+  PC_ERROR_BUSY       /* another process holds the writer lock */
 } PcErrorCode;
 
 /* ---- Limits (spec §1) ---------------------------------------------------- */
@@ -41,6 +42,10 @@ typedef enum {
 #define PC_MAX_ID_BYTES 255    /* customer_id */
 #define PC_MAX_NAME_BYTES 63   /* channel, event */
 #define PC_VALUE_LIMIT_MICROS INT64_C(9000000000000000000) /* |value| < 9e12 */
+/* Buckets of a store: each shard and each reader keeps about 90 bytes per
+ * bucket per shard, so B = 10^8 made a 3-event run need 15 GB. 2^20 is
+ * 256 times the default and still costs under 100 MiB per shard. */
+#define PC_MAX_BUCKETS (UINT64_C(1) << 20)
 
 /* Special token ids used in path tables: journey start and end. They sort
  * after every real token id (ids are < 2^31). Their names are "^" and "$". */

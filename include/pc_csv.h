@@ -58,6 +58,13 @@ PcRejectReason pc_csv_parse_customer(const char *line, size_t len,
 /* Value of spec §1: [+-]?[0-9]+(\.[0-9]{1,6})?, |v| < 9e12, or empty (= 0). */
 gboolean pc_csv_parse_value(const char *s, size_t len, int64_t *micros);
 
+/* The rules of spec §1 for a stored string, which a shard reader applies
+ * to what it reads: a customer id (1..255 bytes, no control byte, ',' or
+ * '>'); a channel (channel TRUE: also no ':') or event name (1..63 bytes,
+ * none of those bytes, not a reserved name). Cannot fail. */
+gboolean pc_csv_id_ok(const char *s, size_t len);
+gboolean pc_csv_name_ok(const char *s, size_t len, gboolean channel);
+
 /* The header line (a UTF-8 BOM and a trailing CR allowed). customers:
  * "customer_id,revenue,segment", else "customer_id,timestamp,channel,event,value".
  * FALSE with PC_ERROR_FORMAT naming path and line 1. */
@@ -79,18 +86,19 @@ PcLineReader *pc_line_reader_open(const char *path, uint64_t start,
                                   GError **error);
 /* Next line without its LF (CR kept: the row parser ignores it). *line is
  * valid until the next call. FALSE at the end of the range or on error
- * (then *error is set, PC_ERROR_IO or PC_ERROR_FORMAT for a corrupt gzip). */
+ * (then *error is set, PC_ERROR_IO or PC_ERROR_FORMAT for a corrupt gzip
+ * or bytes after its last member, see pc_rawread.h). */
 gboolean pc_line_reader_next(PcLineReader *r, const char **line, size_t *len,
                              uint64_t *line_no, GError **error);
 /* Bytes consumed so far (for progress). */
 uint64_t pc_line_reader_offset(const PcLineReader *r);
+/* Lines returned so far (0 after the whole file: it is empty). */
+uint64_t pc_line_reader_lines(const PcLineReader *r);
 void pc_line_reader_free(PcLineReader *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcLineReader, pc_line_reader_free)
 
 /* Number of lines that start in [start, end) of a plain file. */
 gboolean pc_csv_count_lines(const char *path, uint64_t start, uint64_t end,
                             uint64_t *n, GError **error);
-/* TRUE when the file starts with the gzip magic bytes. */
-gboolean pc_csv_is_gzip(const char *path, GError **error);
 
 #endif

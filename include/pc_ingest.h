@@ -22,6 +22,7 @@ typedef struct {
   uint64_t buckets;       /* B of a new store; 0 = default (append: the store's) */
   double max_reject;      /* fail when rejected / data rows exceeds it */
   gboolean quiet;         /* no progress lines */
+  double lock_wait_s;     /* append: wait this long for another writer's lock */
 } PcIngestOpts;
 
 typedef struct PcIngest PcIngest;
@@ -32,11 +33,23 @@ PcIngest *pc_ingest_new(PcComm *c, const PcIngestOpts *o);
 void pc_ingest_free(PcIngest *g);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcIngest, pc_ingest_free)
 
-/* 1. Rank 0 checks the target (a new store must not exist; an append
- *    opens it and keeps its B), sizes the inputs and detects gzip; all
- *    learn B, the batch number and the sizes. PC_ERROR_EXISTS, _CONFIG,
- *    _IO or the store's errors. */
+/* 1. Rank 0 opens the target with pc_storewriter_open (a new store must
+ *    not exist, unless identify finds it is exactly this batch; an append
+ *    takes STORE/LOCK, waiting up to lock_wait_s, then reads the MANIFEST
+ *    and keeps its B), sizes the inputs and detects gzip; all learn B, the
+ *    batch number and the sizes. PC_ERROR_BUSY, _CONFIG, _IO or the
+ *    store's errors. */
 gboolean pc_ingest_open(PcIngest *g, GError **error);
+/* 1b. Every input's content digest and rows (inputs spread over the
+ *    ranks); rank 0 then refuses two inputs of the same content, a plain
+ *    input whose size changed, an events input whose rows are already in
+ *    a committed batch (PC_ERROR_CONFIG), and looks for a committed batch
+ *    with this batch's key: then pc_ingest_committed() is TRUE, a line
+ *    says so on stderr and nothing else is to be done. A new store whose
+ *    directory exists is PC_ERROR_EXISTS unless it is exactly this batch. */
+gboolean pc_ingest_identify(PcIngest *g, GError **error);
+/* TRUE after identify found these inputs committed already. */
+gboolean pc_ingest_committed(const PcIngest *g);
 /* 2. Splits the inputs into pieces (plain files: P equal byte ranges of
  *    their concatenation; gzip files whole, to the least loaded rank) and
  *    numbers the first line of every piece. PC_ERROR_IO. */
@@ -46,7 +59,9 @@ gboolean pc_ingest_split(PcIngest *g, GError **error);
  *    rows, whose duplicates are rejected in (file, line) order.
  *    PC_ERROR_FORMAT (header, empty file, corrupt gzip) or PC_ERROR_IO. */
 gboolean pc_ingest_parse(PcIngest *g, GError **error);
-/* 4. Rank 0 creates the staging directory, gathers the rejects, writes the
+/* 4. Checks that the inputs did not change while read (rows parsed =
+ *    rows hashed, sizes as at the start: else PC_ERROR_IO), then rank 0
+ *    creates the staging directory, gathers the rejects, writes the
  *    rejects file and builds the batch record; fails with PC_ERROR_REJECTS
  *    when the reject share exceeds max_reject (the rejects file stays in
  *    the staging directory, named in the message). */

@@ -30,7 +30,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcPlan, pc_plan_free)
 /* The buckets of rank r, ascending. *n set. Caller g_free()s. */
 uint32_t *pc_plan_buckets_of(const PcPlan *p, int r, size_t *n);
 const char *pc_plan_strategy_name(PcStrategy s);
-/* Estimated peak bytes of rank r while reading (batch of batch_events). */
-uint64_t pc_plan_memory_estimate(const PcPlan *p, int r, uint64_t batch_events);
+/* Estimated peak bytes of rank r while reading (batch of batch_events)
+ * a store of `shards` shards: rows held, journeys, and the arrays of one
+ * entry per bucket that every rank keeps per shard (B matters: 10^8
+ * buckets cost 9 GB per shard whatever the events). */
+uint64_t pc_plan_memory_estimate(const PcPlan *p, int r, uint64_t batch_events,
+                                 uint64_t shards);
 
 #endif

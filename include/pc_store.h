@@ -1,8 +1,8 @@
 /* pc_store.h - the event store as a directory: its MANIFEST, the names of
- * every file in it, the batches of shards ingest adds, atomic creation and
- * append, and opening a store with every shard's metadata (docs/format.md).
- * No MPI and no hdf5.h: shard metadata is read through pc_h5io.h. The
- * directory work (open, staging, commit, abandon) is rank 0's.
+ * every file in it, and opening a store with every shard's metadata
+ * (docs/format.md). Writing a batch (lock, staging, commit) is
+ * pc_storewriter.h. No MPI and no hdf5.h: shard metadata is read through
+ * pc_h5io.h.
  *
  * A store is readable exactly when STORE/MANIFEST lists its shards; a new
  * store is built as STORE.tmp-PID and renamed; an append writes its shards
@@ -26,8 +26,12 @@ typedef struct {
 /* ---- API: opening --------------------------------------------------------- */
 
 /* Reads dir/MANIFEST. FALSE with PC_ERROR_IO (no MANIFEST: "not a parcours
- * store") or PC_ERROR_FORMAT (a bad line, no buckets line or no shard).
- * Caller frees *out with pc_store_free(). */
+ * store") or PC_ERROR_FORMAT naming the line: an unknown line, buckets
+ * outside 1..PC_MAX_BUCKETS, a missing or repeated buckets or batches
+ * line, no shard, a shard listed twice (its rows would count twice), a
+ * shard of a batch above the batches count (an append would overwrite
+ * it). Caller frees *out with pc_store_free(). No lock: the MANIFEST is
+ * replaced by rename, so this reads the old or the new one whole. */
 gboolean pc_store_open(const char *dir, PcStore **out, GError **error);
 void pc_store_free(PcStore *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcStore, pc_store_free)
@@ -69,31 +73,21 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcStoreMeta, pc_store_meta_free)
 typedef enum {
   PC_STORE_FILE_BATCH_RECORD, /* batch-NNNNNN.json: the batch record */
   PC_STORE_FILE_REJECTS,      /* rejects-bNNNNNN.tsv: rejected rows */
-  PC_STORE_FILE_TRUTH         /* truth.json: generate's planted truth */
+  PC_STORE_FILE_TRUTH,        /* truth.json: generate's planted truth */
+  PC_STORE_FILE_LOCK,         /* LOCK: the writer lock (pc_storewriter.h) */
+  PC_STORE_FILE_MANIFEST      /* MANIFEST: the commit point */
 } PcStoreFile;
 
 /* File name of a store file (batch ignored for the truth). Caller g_free()s. */
 char *pc_store_file_name(PcStoreFile file, guint batch);
 /* dir/pc_store_file_name(file, batch). Caller g_free()s. */
 char *pc_store_file_path(const char *dir, PcStoreFile file, guint batch);
-
-/* ---- API: writing ---------------------------------------------------------- */
-
-/* Where a batch is written: for a new store a fresh STORE.tmp-PID directory
- * (created), for an append STORE itself. Caller g_free()s. NULL with
- * PC_ERROR_EXISTS if a new store's directory already exists, PC_ERROR_IO
- * if it cannot be created. */
-char *pc_store_staging_dir(const char *dir, gboolean append, GError **error);
 /* Shard file name of (batch, rank): bBBBBBB-rRRRRR.h5. Caller g_free()s. */
 char *pc_store_shard_name(guint batch, int rank);
-/* Makes the batch visible: writes the MANIFEST listing the old shards (if
- * any) plus new_files, and renames staging into place for a new store. On
- * failure (PC_ERROR_IO) nothing changes for readers. */
-gboolean pc_store_commit(const char *dir, const char *staging,
-                         const PcStore *old, uint64_t buckets,
-                         GPtrArray *new_files, GError **error);
-/* Removes a failed batch's files (best effort: cannot fail). */
-void pc_store_abandon(const char *dir, const char *staging,
-                      gboolean append, GPtrArray *new_files);
+/* Where this process builds a new store: STORE.tmp-PID. Caller g_free()s. */
+char *pc_store_staging_path(const char *dir);
+/* TRUE when name is a file of one batch (bBBBBBB-rRRRRR.h5,
+ * batch-BBBBBB.json, rejects-bBBBBBB.tsv); *batch gets its number. */
+gboolean pc_store_name_batch(const char *name, guint *batch);
 
 #endif

@@ -22,6 +22,11 @@
  * 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z. Epoch input is held to it. */
 #define PC_TIME_EPOCH_MIN_S INT64_C(-62167219200)
 #define PC_TIME_EPOCH_MAX_S INT64_C(253402300799)
+/* What a parsed timestamp can be in microseconds UTC: the span above widened
+ * by the largest offset (23:59), the last second's microseconds included.
+ * A store holds nothing outside it; readers refuse a shard that does. */
+#define PC_TIME_US_MIN ((PC_TIME_EPOCH_MIN_S - 86340) * INT64_C(1000000))
+#define PC_TIME_US_MAX ((PC_TIME_EPOCH_MAX_S + 86340) * INT64_C(1000000) + 999999)
 
 typedef enum {
   PC_TIME_FRAC_AUTO,   /* ".ffffff" only when the microseconds are non-zero */

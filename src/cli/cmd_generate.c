@@ -27,9 +27,9 @@ int pc_cmd_generate(PcComm *c, int argc, char **argv) {
   GOptionEntry entries[] = {
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Store directory to create", "STORE"},
       {"customers", 'n', 0, G_OPTION_ARG_INT64, &customers, "Number of customers (about 10 events each)", "N"},
-      {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the world (default 1); same seed -> same events for any P", "S"},
+      {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the world, 0 or more (default 1); same seed -> same events for any P", "S"},
       {"csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Also write the events as canonical CSV to FILE, and the customers table to FILE-customers.csv (FILE without .csv)", "FILE"},
-      {"buckets", 0, 0, G_OPTION_ARG_INT64, &buckets, "Bucket count B of the store (default 4096)", "B"},
+      {"buckets", 0, 0, G_OPTION_ARG_INT64, &buckets, "Bucket count B of the store, 1..1048576 (default 4096)", "B"},
       {"month", 0, 0, G_OPTION_ARG_INT64, &month, "Generate calendar month K only (1 = 2026-01); from month 2 on the sms offer sign-up rate is 0.17 instead of 0.11 (docs/generate.md)", "K"},
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress lines", NULL},
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
@@ -39,9 +39,9 @@ int pc_cmd_generate(PcComm *c, int argc, char **argv) {
                     "with the customers table and STORE/truth.json, the planted effects.",
                     NULL, entries, &argc, &argv, &status))
     return status;
-  if (!out || customers <= 0 || buckets <= 0 || buckets > (INT64_C(1) << 31) || month < 0 ||
-      month > PC_SYNTH_MAX_MONTH || argc != 1) {
-    if (pc_comm_rank(c) == 0) fprintf(stderr, "parcours generate: -o STORE and --customers N > 0 are required, --buckets 1..2^31, --month 1..%d (see --help)\n", PC_SYNTH_MAX_MONTH);
+  if (!out || customers <= 0 || seed < 0 || buckets <= 0 || buckets > (gint64)PC_MAX_BUCKETS ||
+      month < 0 || month > PC_SYNTH_MAX_MONTH || argc != 1) {
+    if (pc_comm_rank(c) == 0) fprintf(stderr, "parcours generate: -o STORE and --customers N > 0 are required, --seed S >= 0, --buckets 1..%" G_GUINT64_FORMAT " (2^20), --month 1..%d, no other argument (see --help)\n", PC_MAX_BUCKETS, PC_SYNTH_MAX_MONTH);
     return 2;
   }
   PcGenerateOpts o = {.out = out, .csv = csv, .customers = (uint64_t)customers, .seed = (uint64_t)seed,

@@ -15,25 +15,43 @@
  * visible to readers until the last one commits the MANIFEST. */
 static gboolean ingest(PcComm *c, const PcIngestOpts *o, GError **error) {
   g_autoptr(PcIngest) g = pc_ingest_new(c, o);
-  return pc_ingest_open(g, error) &&    /* target store, input sizes */
-         pc_ingest_split(g, error) &&   /* pieces per rank, line numbers */
+  if (!pc_ingest_open(g, error) ||    /* target store (lock), input sizes */
+      !pc_ingest_identify(g, error))  /* digests, key: committed already? */
+    return FALSE;
+  if (pc_ingest_committed(g)) return TRUE; /* a retry of a committed batch */
+  return pc_ingest_split(g, error) &&   /* pieces per rank, line numbers */
          pc_ingest_parse(g, error) &&   /* rounds: parse, send to bucket owner */
          pc_ingest_rejects(g, error) && /* rejects file, batch record, share */
          pc_ingest_commit(g, error);    /* shards, then MANIFEST */
+}
+
+/* What is wrong with the command line, or NULL. Caller g_free()s. */
+static char *usage_error(const char *out, char **inputs, gint64 buckets,
+                         double max_reject, double lock_wait) {
+  if (!out || !inputs || !inputs[0]) return g_strdup("-o STORE and at least one INPUT are required");
+  for (char **p = inputs; *p; p++)
+    if (!**p) return g_strdup("an INPUT is an empty name");
+  if (buckets == 0 || buckets < -1) return g_strdup_printf("--buckets %" G_GINT64_FORMAT ": B must be 1..%" G_GUINT64_FORMAT, buckets, PC_MAX_BUCKETS);
+  if (buckets > (gint64)PC_MAX_BUCKETS)
+    return g_strdup_printf("--buckets %" G_GINT64_FORMAT ": more than %" G_GUINT64_FORMAT " (2^20), the most a store may have: every reader keeps about 90 bytes per bucket and shard (%.1f GiB per shard at this B)", buckets, PC_MAX_BUCKETS, buckets * 90.0 / (1 << 30));
+  if (max_reject < 0 || max_reject > 1) return g_strdup_printf("--max-reject-fraction %g: F must be 0..1", max_reject);
+  if (lock_wait < 0) return g_strdup_printf("--lock-timeout %g: S must be 0 or more seconds", lock_wait);
+  return NULL;
 }
 
 int pc_cmd_ingest(PcComm *c, int argc, char **argv) {
   g_autofree char *out = NULL, *customers = NULL;
   g_auto(GStrv) inputs = NULL;
   gboolean append = FALSE, quiet = FALSE;
-  gint64 buckets = 0;
-  double max_reject = 0;
+  gint64 buckets = -1; /* not given: 4096, or the store's for --append */
+  double max_reject = 0, lock_wait = 0;
   GOptionEntry entries[] = {
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Store directory to create (or to extend with --append)", "STORE"},
       {"append", 0, 0, G_OPTION_ARG_NONE, &append, "Add these inputs as a new batch of shards to an existing store (same bucket count); readers see the old or the new history, never a mix", NULL},
       {"customers", 0, 0, G_OPTION_ARG_FILENAME, &customers, "Customers table CSV (customer_id,revenue,segment; plain or gzip)", "FILE"},
-      {"buckets", 0, 0, G_OPTION_ARG_INT64, &buckets, "Number of customer buckets B of a new store (default 4096); customer -> FNV-1a-64(id) mod B", "B"},
+      {"buckets", 0, 0, G_OPTION_ARG_INT64, &buckets, "Number of customer buckets B of a new store, 1..1048576 (default 4096); customer -> FNV-1a-64(id) mod B", "B"},
       {"max-reject-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &max_reject, "Fail (adding nothing) when rejected rows / data rows exceeds F (default 0: any rejected row fails)", "F"},
+      {"lock-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &lock_wait, "With --append, wait up to S seconds for another command writing the store to finish (default 0: fail at once, naming it)", "S"},
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress lines on stderr", NULL},
       {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &inputs, NULL, "INPUT..."},
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
@@ -45,15 +63,12 @@ int pc_cmd_ingest(PcComm *c, int argc, char **argv) {
                     "Run under mpirun -np P to parse and write in parallel. Exit status 0 on success.",
                     entries, &argc, &argv, &status))
     return status;
-  if (!out || !inputs || !inputs[0]) {
-    if (pc_comm_rank(c) == 0) fprintf(stderr, "parcours ingest: -o STORE and at least one INPUT are required (see --help)\n");
+  g_autofree char *why = usage_error(out, inputs, buckets, max_reject, lock_wait);
+  if (why) {
+    if (pc_comm_rank(c) == 0) fprintf(stderr, "parcours ingest: %s\n(see parcours ingest --help)\n", why);
     return 2;
   }
-  if (buckets < 0 || buckets > (INT64_C(1) << 31) || max_reject < 0 || max_reject > 1) {
-    if (pc_comm_rank(c) == 0) fprintf(stderr, "parcours ingest: --buckets must be 1..2^31 and --max-reject-fraction 0..1\n");
-    return 2;
-  }
-  PcIngestOpts o = {out, inputs, customers, append, (uint64_t)buckets, max_reject, quiet};
+  PcIngestOpts o = {out, inputs, customers, append, buckets < 0 ? 0 : (uint64_t)buckets, max_reject, quiet, lock_wait};
   g_autoptr(GError) e = NULL;
   if (!ingest(c, &o, &e)) {
     pc_cmd_fail(c, "ingest", e);

@@ -215,7 +215,7 @@ static gboolean plan(const char *dir, gint64 ranks, char **sets, GError **error)
            dir, B, ranks, pc_plan_strategy_name(cfg->strategy), cfg->cost_alpha, p->imbalance_cost, p->imbalance_events);
     printf("rank,buckets,events,customers,cost,memory_estimate_bytes\n");
     for (int r = 0; r < (int)ranks; r++)
-      printf("%d,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%.0f,%" G_GUINT64_FORMAT "\n", r, p->rank_buckets[r], p->rank_events[r], p->rank_customers[r], p->rank_cost[r], pc_plan_memory_estimate(p, r, cfg->batch_events));
+      printf("%d,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%.0f,%" G_GUINT64_FORMAT "\n", r, p->rank_buckets[r], p->rank_events[r], p->rank_customers[r], p->rank_cost[r], pc_plan_memory_estimate(p, r, cfg->batch_events, o->n));
   }
   return ok;
 }

@@ -65,6 +65,7 @@ static gboolean shard_list(PcEngine *e, GPtrArray **out, uint64_t *buckets,
   *buckets = 0;
   if (e->rank == 0 && (ok = pc_store_open(e->cfg->store, &st, error))) {
     *buckets = st->buckets;
+    e->batches = st->batches;
     for (guint i = 0; i < st->shards->len; i++) {
       const char *p = g_ptr_array_index(st->shards, i);
       g_byte_array_append(list, (const guint8 *)p, strlen(p) + 1);

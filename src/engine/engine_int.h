@@ -28,6 +28,7 @@ struct PcEngine {
   PcOutDir *outdir;         /* rank 0: output.dir, locked from check to commit */
   PcTimers t;
   PcSource *src;
+  guint batches;          /* rank 0: the MANIFEST's batches this run reads */
   PcPlan *plan;
   PcFacts facts;
   PcModuleEnv env;

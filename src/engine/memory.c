@@ -66,7 +66,7 @@ gboolean pc_engine_check_run(const PcEngine *e, GError **error) {
   uint64_t fixed = e->src->n_shards * e->src->buckets * META_BYTES_PER_BUCKET +
                    names_bytes(e->src) + mods;
   /* what grows with the rank's events is an explicit budget's business */
-  uint64_t scan = set ? pc_plan_memory_estimate(e->plan, e->rank, e->cfg->batch_events) : 0;
+  uint64_t scan = set ? pc_plan_memory_estimate(e->plan, e->rank, e->cfg->batch_events, e->src->n_shards) : 0;
   if (fixed + scan <= have) return TRUE;
   g_autofree char *what = g_strdup_printf("analyses %.1f MiB, the largest %s; reading %.1f MiB; bucket index and names %.1f MiB", mods / 1048576.0, largest ? largest : "-", scan / 1048576.0, (fixed - mods) / 1048576.0);
   return refuse(e, fixed + scan, have, set, what, error);

@@ -79,6 +79,7 @@ static void json_job(const PcEngine *e, JsonBuilder *b) {
   pc_json_member_string(b, "store", e->cfg->store);
   pc_json_member_uint(b, "shards", e->src->n_shards);
   pc_json_member_uint(b, "buckets", e->src->buckets);
+  pc_json_member_uint(b, "batches", e->batches); /* the report's batch records */
   json_builder_end_object(b);
 }
 

@@ -133,9 +133,15 @@ const char *pc_plan_strategy_name(PcStrategy s) {
  * copy (24); per customer: id and journey header; plus the rank's share of
  * path-table keys, estimated as 16 bytes per event. A planning figure, not
  * a bound. */
-uint64_t pc_plan_memory_estimate(const PcPlan *p, int r, uint64_t batch) {
+#define PLAN_BUCKET_BYTES 24  /* per bucket: totals (16), owner (4), a rank's list (4) */
+#define SHARD_BUCKET_BYTES 88 /* per bucket and shard: metadata counts and prefix
+                                 sums (64), a slice's counts (24) */
+
+uint64_t pc_plan_memory_estimate(const PcPlan *p, int r, uint64_t batch,
+                                 uint64_t shards) {
   uint64_t ev = p->rank_events[r];
   uint64_t held = MIN(ev, batch);
   return held * 52 + p->rank_customers[r] * 48 / MAX(ev / MAX(held, 1), 1) +
-         ev * 16 + (UINT64_C(64) << 20);
+         ev * 16 + p->buckets * (PLAN_BUCKET_BYTES + shards * SHARD_BUCKET_BYTES) +
+         (UINT64_C(64) << 20);
 }

@@ -13,6 +13,7 @@
  */
 #include "pc_h5io.h"
 #include "pc_run.h"
+#include "pc_store.h"
 #include "report_int.h"
 
 #include <stdio.h>
@@ -43,29 +44,31 @@ static gboolean read_tables(const char *h5, GPtrArray *tables, GError **error) {
   return TRUE;
 }
 
-/* g_ptr_array_sort passes pointers to the elements. */
-static gint cmp_name(gconstpointer a, gconstpointer b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
+/* How many batches the run read: run.json's input.batches, else (a
+ * run.json of an older parcours) the store's MANIFEST now; 0 when neither
+ * is there. */
+static guint batches_read(JsonNode *run, const char *store) {
+  uint64_t n;
+  if (pc_rjson_u64(pc_rjson_get(run, "input.batches"), &n) && n <= G_MAXUINT) return (guint)n;
+  g_autoptr(PcStore) st = NULL;
+  return store && pc_store_open(store, &st, NULL) ? st->batches : 0;
 }
 
-/* The store's batch records (STORE/batch-NNNNNN.json, in name order) when
- * run.json's input.store names a directory readable from here; else none.
- * Never fails. Caller frees the array (it frees its strings). */
+/* The batch records of the batches the run read (STORE/batch-NNNNNN.json,
+ * N = 1..batches) when run.json's input.store names a directory readable
+ * from here; else none. Records of batches the MANIFEST does not count (an
+ * append in progress, or one that died) and of batches committed after the
+ * run are not its input and are left out. Never fails. Caller frees the
+ * array (it frees its strings). */
 static GPtrArray *read_ingest(const char *run_json) {
   GPtrArray *recs = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(JsonNode) run = pc_rjson_parse(run_json);
   JsonNode *node = pc_rjson_get(run, "input.store");
   const char *store = node && JSON_NODE_HOLDS_VALUE(node) && json_node_get_value_type(node) == G_TYPE_STRING
                           ? json_node_get_string(node) : NULL;
-  GDir *d = store ? g_dir_open(store, 0, NULL) : NULL;
-  if (!d) return recs;
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-  for (const char *n; (n = g_dir_read_name(d));)
-    if (g_str_has_prefix(n, "batch-") && g_str_has_suffix(n, ".json")) g_ptr_array_add(names, g_strdup(n));
-  g_dir_close(d);
-  g_ptr_array_sort(names, cmp_name);
-  for (guint i = 0; i < names->len; i++) {
-    g_autofree char *path = g_build_filename(store, g_ptr_array_index(names, i), NULL);
+  guint n = store ? batches_read(run, store) : 0;
+  for (guint b = 1; b <= n; b++) {
+    g_autofree char *path = pc_store_file_path(store, PC_STORE_FILE_BATCH_RECORD, b);
     char *text = NULL;
     if (g_file_get_contents(path, &text, NULL, NULL)) g_ptr_array_add(recs, text);
   }

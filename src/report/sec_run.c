@@ -149,16 +149,35 @@ static void reason_add(GPtrArray *reasons, GHashTable *by, const char *reason, u
   *sum += v;
 }
 
-/* Sums of the batch records: rows, accepted, rejected and per reason
- * (reasons in order of first appearance). A record that is not JSON adds
- * nothing; a figure that is not an integer >= 0 adds nothing. */
-static void quality_sum(const GPtrArray *recs, uint64_t tot[3], GPtrArray *reasons, GHashTable *by) {
-  static const char *const keys[3] = {"rows", "accepted", "rejected"};
+/* The figures of the events table in one batch record into tot (rows,
+ * accepted, rejected) and of the customers table into cust (rows,
+ * rejected). A record written before parcours kept them apart has only
+ * rows/accepted/rejected of both tables: they count as events, as they
+ * did. A figure that is not an integer >= 0 adds nothing. */
+static void quality_figures(JsonNode *j, uint64_t tot[3], uint64_t cust[2]) {
+  static const char *const old[3] = {"rows", "accepted", "rejected"};
+  uint64_t v, r = 0, x = 0;
+  if (!pc_rjson_member(j, "event_rows")) {
+    for (int k = 0; k < 3; k++)
+      if (pc_rjson_u64(pc_rjson_member(j, old[k]), &v)) tot[k] += v;
+    return;
+  }
+  if (pc_rjson_u64(pc_rjson_member(j, "event_rows"), &v)) r = v;
+  if (pc_rjson_u64(pc_rjson_member(j, "event_rejected"), &v) && v <= r) x = v;
+  tot[0] += r, tot[1] += r - x, tot[2] += x;
+  if (pc_rjson_u64(pc_rjson_member(j, "customer_rows"), &v)) cust[0] += v;
+  if (pc_rjson_u64(pc_rjson_member(j, "customer_rejected"), &v)) cust[1] += v;
+}
+
+/* Sums of the batch records: event rows, accepted, rejected; customers-
+ * table rows and rejected; rejected rows per reason (reasons in order of
+ * first appearance). A record that is not JSON adds nothing. */
+static void quality_sum(const GPtrArray *recs, uint64_t tot[3], uint64_t cust[2],
+                        GPtrArray *reasons, GHashTable *by) {
   for (guint b = 0; b < recs->len; b++) {
     g_autoptr(JsonNode) j = pc_rjson_parse(g_ptr_array_index(recs, b));
     uint64_t v;
-    for (int k = 0; k < 3; k++)
-      if (pc_rjson_u64(pc_rjson_member(j, keys[k]), &v)) tot[k] += v;
+    quality_figures(j, tot, cust);
     JsonObject *o = pc_rjson_object(pc_rjson_member(j, "rejected_by_reason"));
     g_autoptr(GList) names = o ? json_object_get_members(o) : NULL;
     for (GList *l = names; l; l = l->next)
@@ -191,22 +210,26 @@ static void quality_reasons(PcPage *p, GPtrArray *reasons, GHashTable *by, uint6
 gboolean pc_sec_quality(PcPage *p) {
   const GPtrArray *recs = p->in->ingest_json;
   if (!recs || !recs->len) return FALSE;
-  uint64_t tot[3] = {0, 0, 0};
+  uint64_t tot[3] = {0, 0, 0}, cust[2] = {0, 0};
   g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GHashTable) by = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
-  quality_sum(recs, tot, reasons, by);
-  g_string_append(p->h, "<p class=\"lede\">Rows read by ingest into the store this run used, summed over its batches. "
+  quality_sum(recs, tot, cust, reasons, by);
+  g_string_append(p->h, "<p class=\"lede\">Rows read by ingest into the store this run used, summed over its batches: "
+                        "events, and apart from them the rows of the customers table. "
                         "Rejected rows are listed with file, line and reason in the store's rejects files.</p>");
-  char b[3][32], pb[32], hb[64];
+  char b[5][32], pb[32], hb[64], cb[64];
   for (int k = 0; k < 3; k++) snprintf(b[k], 32, "%" PRIu64, tot[k]);
+  snprintf(b[3], 32, "%" PRIu64, cust[0]);
   snprintf(hb, sizeof hb, "%s of rows", pc_html_pct(pb, tot[0] ? (double)tot[2] / (double)tot[0] : 0));
+  snprintf(cb, sizeof cb, "%" PRIu64 " rejected", cust[1]);
   g_string_append(p->h, "<div class=\"kpis\">");
   snprintf(pb, sizeof pb, "%u", recs->len);
   pc_html_kpi(p->h, "Batches", NULL, pb, NULL);
-  pc_html_kpi(p->h, "Data rows", "ingest-rows", b[0], NULL);
+  pc_html_kpi(p->h, "Event rows", "ingest-rows", b[0], NULL);
   pc_html_kpi(p->h, "Accepted", "ingest-accepted", b[1], NULL);
   pc_html_kpi(p->h, "Rejected", "ingest-rejected", b[2], hb);
+  if (cust[0]) pc_html_kpi(p->h, "Customers-table rows", "ingest-customer-rows", b[3], cb);
   g_string_append(p->h, "</div>");
-  if (reasons->len) quality_reasons(p, reasons, by, tot[2]);
+  if (reasons->len) quality_reasons(p, reasons, by, tot[2] + cust[1]);
   return TRUE;
 }

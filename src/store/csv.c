@@ -1,6 +1,6 @@
 /* csv.c - the canonical CSV of spec §1: row validation, value parsing,
  * header checks, and the line reader (plain files, byte ranges of plain
- * files, gzip files read whole). Timestamps are parsed by time.c
+ * files, gzip files read whole through pc_rawread.h). Timestamps are parsed by time.c
  * (pc_time.h), the one parser the job file uses too.
  *
  * Owns: the reject rules of the event and customers tables and the bytes of
@@ -25,13 +25,13 @@
  * channel and event only; a segment may hold any byte but a control byte.
  */
 #include "pc_csv.h"
+#include "pc_rawread.h"
 #include "pc_time.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define PC_CSV_BLOCK_BYTES ((size_t)4 << 20)     /* one read(); 4 MiB */
 #define PC_CSV_MAX_LINE_BYTES ((size_t)16 << 20) /* a valid row is < 1 KiB */
@@ -146,6 +146,14 @@ static gboolean name_ok(const char *s, size_t len, gboolean colon) {
   return string_ok(s, len, PC_MAX_NAME_BYTES, colon) && !name_reserved(s, len);
 }
 
+gboolean pc_csv_id_ok(const char *s, size_t len) {
+  return string_ok(s, len, PC_MAX_ID_BYTES, TRUE) && !memchr(s, ',', len);
+}
+
+gboolean pc_csv_name_ok(const char *s, size_t len, gboolean channel) {
+  return name_ok(s, len, !channel) && !memchr(s, ',', len);
+}
+
 /* Cannot fail beyond the reason returned; *out is filled only on NONE. */
 PcRejectReason pc_csv_parse_event(const char *line, size_t len,
                                   PcCsvRow *out) {
@@ -212,43 +220,24 @@ gboolean pc_csv_check_header(const char *line, size_t len, gboolean customers,
 
 /* ---- Line reader ----------------------------------------------------------- */
 
-/* buf[pos..fill) holds bytes not yet returned; buf[0] is at file offset
- * base (uncompressed offset for gzip). */
+/* buf[pos..fill) holds bytes not yet returned; buf[0] is at content
+ * offset base (uncompressed offset for gzip). */
 struct PcLineReader {
   char *path;
-  int fd;             /* plain file, or -1 */
-  gzFile gz;          /* gzip file, or NULL */
+  PcRawRead *raw;     /* the file's bytes (pc_rawread.h) */
   char *buf;
   size_t cap, pos, fill;
   uint64_t base;
   uint64_t start, end;
   uint64_t line_no;   /* number of the next line returned */
+  uint64_t returned;  /* lines returned so far */
   gboolean skip;      /* still skipping the line that straddles start */
   gboolean eof, done;
 };
 
 /* Reads up to n bytes at buf[fill]; 0 at EOF. -1 with *error set. */
 static ssize_t read_some(PcLineReader *r, size_t n, GError **error) {
-  if (r->gz) {
-    int got = gzread(r->gz, r->buf + r->fill, (unsigned)n);
-    int zerr = Z_OK;
-    const char *msg = gzerror(r->gz, &zerr);
-    if (got < 0 || (got == 0 && zerr != Z_OK)) {
-      pc_set_error(error, zerr == Z_ERRNO ? PC_ERROR_IO : PC_ERROR_FORMAT,
-                   "%s: corrupt gzip data near line %" G_GUINT64_FORMAT ": %s",
-                   r->path, r->line_no, zerr == Z_ERRNO ? g_strerror(errno) : msg);
-      return -1;
-    }
-    return got;
-  }
-  for (;;) {
-    ssize_t got = read(r->fd, r->buf + r->fill, n);
-    if (got >= 0) return got;
-    if (errno == EINTR) continue;
-    pc_set_error(error, PC_ERROR_IO, "%s: read error near line %" G_GUINT64_FORMAT
-                 ": %s", r->path, r->line_no, g_strerror(errno));
-    return -1;
-  }
+  return pc_rawread_read(r->raw, r->buf + r->fill, n, error);
 }
 
 /* Makes room after fill: drops returned bytes, then grows up to the line
@@ -303,65 +292,31 @@ static gboolean skip_partial(PcLineReader *r, GError **error) {
   return TRUE;
 }
 
-static gboolean open_plain(PcLineReader *r, GError **error) {
-  r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
-  if (r->fd < 0) {
-    pc_set_error(error, PC_ERROR_IO, "%s: cannot open: %s", r->path,
-                 g_strerror(errno));
-    return FALSE;
-  }
-  if (r->start == 0) return TRUE;
-  r->base = r->start - 1;
-  r->skip = TRUE;
-  if (lseek(r->fd, (off_t)r->base, SEEK_SET) < 0) {
-    pc_set_error(error, PC_ERROR_IO, "%s: cannot seek to %" G_GUINT64_FORMAT
-                 ": %s", r->path, r->base, g_strerror(errno));
-    return FALSE;
-  }
-  return TRUE;
-}
-
-static gboolean open_gzip(PcLineReader *r, GError **error) {
-  if (r->start != 0) {
-    pc_set_error(error, PC_ERROR_INTERNAL,
-                 "%s: a gzip file is read whole, not from byte %" G_GUINT64_FORMAT,
-                 r->path, r->start);
-    return FALSE;
-  }
-  r->end = UINT64_MAX; /* a range of compressed bytes means nothing here */
-  r->gz = gzopen(r->path, "rb");
-  if (!r->gz) {
-    pc_set_error(error, PC_ERROR_IO, "%s: cannot open: %s", r->path,
-                 g_strerror(errno));
-    return FALSE;
-  }
-  gzbuffer(r->gz, 1 << 20);
-  return TRUE;
-}
-
 /* NULL with PC_ERROR_IO when the file cannot be opened or sought.
  * Caller frees with pc_line_reader_free(). */
 PcLineReader *pc_line_reader_open(const char *path, uint64_t start,
                                   uint64_t end, uint64_t first_line,
                                   GError **error) {
-  GError *err = NULL;
-  gboolean gz = pc_csv_is_gzip(path, &err);
-  if (err) {
-    g_propagate_error(error, err);
+  /* a plain range starts one byte early: the line holding byte start - 1
+   * began before start and belongs to the previous range */
+  uint64_t from = start ? start - 1 : 0;
+  PcRawRead *raw = pc_rawread_open(path, from, error);
+  if (!raw) return NULL;
+  if (pc_rawread_is_gzip(raw) && start != 0) {
+    pc_set_error(error, PC_ERROR_INTERNAL, "%s: a gzip file is read whole, not from byte %" G_GUINT64_FORMAT, path, start);
+    pc_rawread_close(raw);
     return NULL;
   }
   PcLineReader *r = g_new0(PcLineReader, 1);
   r->path = g_strdup(path);
-  r->fd = -1;
+  r->raw = raw;
   r->start = start;
-  r->end = end;
+  r->end = pc_rawread_is_gzip(raw) ? UINT64_MAX : end; /* gzip: whole file */
+  r->base = from;
+  r->skip = start != 0;
   r->line_no = first_line;
   r->cap = PC_CSV_BLOCK_BYTES;
   r->buf = g_malloc(r->cap);
-  if (!(gz ? open_gzip(r, error) : open_plain(r, error))) {
-    pc_line_reader_free(r);
-    return NULL;
-  }
   return r;
 }
 
@@ -371,6 +326,7 @@ static void take_line(PcLineReader *r, size_t len, gboolean lf,
   *line = r->buf + r->pos;
   *out_len = len;
   *line_no = r->line_no++;
+  r->returned++;
   r->pos += len + (lf ? 1 : 0);
 }
 
@@ -400,18 +356,16 @@ gboolean pc_line_reader_next(PcLineReader *r, const char **line, size_t *len,
 /* Plain: bytes of the range consumed (through the last line returned).
  * Gzip: compressed bytes read from the file, comparable to its size. */
 uint64_t pc_line_reader_offset(const PcLineReader *r) {
-  if (r->gz) {
-    z_off_t o = gzoffset(r->gz);
-    return o < 0 ? 0 : (uint64_t)o;
-  }
+  if (pc_rawread_is_gzip(r->raw)) return pc_rawread_offset(r->raw);
   uint64_t at = r->base + r->pos;
   return at > r->start ? at - r->start : 0;
 }
 
+uint64_t pc_line_reader_lines(const PcLineReader *r) { return r->returned; }
+
 void pc_line_reader_free(PcLineReader *r) {
   if (!r) return;
-  if (r->gz) gzclose(r->gz);
-  if (r->fd >= 0) close(r->fd);
+  pc_rawread_close(r->raw);
   g_free(r->buf);
   g_free(r->path);
   g_free(r);
@@ -467,27 +421,4 @@ gboolean pc_csv_count_lines(const char *path, uint64_t start, uint64_t end,
   close(fd);
   if (ok) *n = lf;
   return ok;
-}
-
-/* FALSE without error for a short or non-gzip file; FALSE with PC_ERROR_IO
- * when it cannot be opened or read. */
-gboolean pc_csv_is_gzip(const char *path, GError **error) {
-  unsigned char magic[2];
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    pc_set_error(error, PC_ERROR_IO, "%s: cannot open: %s", path,
-                 g_strerror(errno));
-    return FALSE;
-  }
-  ssize_t got;
-  do got = pread(fd, magic, 2, 0);
-  while (got < 0 && errno == EINTR);
-  int saved = errno;
-  close(fd);
-  if (got < 0) {
-    pc_set_error(error, PC_ERROR_IO, "%s: cannot read: %s", path,
-                 g_strerror(saved));
-    return FALSE;
-  }
-  return got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
 }

@@ -174,12 +174,59 @@ gboolean pc_h5_write_attr_str(hid_t loc, const char *name, const char *v) {
   return st >= 0;
 }
 
-/* ---- Reading ---------------------------------------------------------------- */
+/* ---- Reading ----------------------------------------------------------------- */
+
+/* "int32", "uint8", "float32", "variable-length string", ... for messages. */
+static char *type_name(hid_t t) {
+  size_t sz = H5Tget_size(t);
+  switch (H5Tget_class(t)) {
+  case H5T_INTEGER: return g_strdup_printf("%sint%zu", H5Tget_sign(t) == H5T_SGN_NONE ? "u" : "", 8 * sz);
+  case H5T_FLOAT: return g_strdup_printf("float%zu", 8 * sz);
+  case H5T_STRING: return H5Tis_variable_str(t) > 0 ? g_strdup("variable-length string") : g_strdup_printf("string of %zu bytes", sz);
+  case H5T_COMPOUND: return g_strdup("compound");
+  default: return g_strdup("another type");
+  }
+}
+
+static gboolean same_type(hid_t have, hid_t want) {
+  H5T_class_t c = H5Tget_class(want);
+  if (H5Tget_class(have) != c) return FALSE;
+  if (c == H5T_STRING) return (H5Tis_variable_str(have) > 0) == (H5Tis_variable_str(want) > 0);
+  if (H5Tget_size(have) != H5Tget_size(want)) return FALSE;
+  return c != H5T_INTEGER || H5Tget_sign(have) == H5Tget_sign(want);
+}
+
+/* The dataset's dimensions and type, once it is known to exist. */
+static gboolean check_shape_type(hid_t d, const char *name, hid_t want,
+                                 hsize_t *n, const char *file, GError **error) {
+  hid_t sp = H5Dget_space(d), t = H5Dget_type(d);
+  int rank = sp < 0 ? -1 : H5Sget_simple_extent_ndims(sp);
+  gboolean ok = rank == 1 && H5Sget_simple_extent_dims(sp, n, NULL) == 1;
+  if (!ok)
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: dataset %s has %d dimensions, not 1", file, name, rank);
+  if (ok && (t < 0 || !same_type(t, want))) {
+    g_autofree char *h = t < 0 ? g_strdup("unreadable") : type_name(t), *w = type_name(want);
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: dataset %s is %s, not %s as parcours writes it (a foreign or damaged shard: nothing is converted)", file, name, h, w);
+    ok = FALSE;
+  }
+  pc_h5_close(t);
+  pc_h5_close(sp);
+  return ok;
+}
 
 gboolean pc_h5_read_attr_u64(hid_t loc, const char *name, uint64_t *v,
                              const char *file, GError **error) {
   hid_t a = H5Aexists(loc, name) > 0 ? H5Aopen(loc, name, H5P_DEFAULT) : -1;
-  herr_t st = a < 0 ? -1 : H5Aread(a, H5T_NATIVE_UINT64, v);
+  hid_t t = a < 0 ? -1 : H5Aget_type(a);
+  if (t >= 0 && (H5Tget_class(t) != H5T_INTEGER || H5Tget_sign(t) != H5T_SGN_NONE)) {
+    g_autofree char *h = type_name(t);
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: attribute %s is %s, not uint64 as parcours writes it (a foreign or damaged shard)", file, name, h);
+    pc_h5_close(t);
+    pc_h5_close(a);
+    return FALSE;
+  }
+  herr_t st = t < 0 ? -1 : H5Aread(a, H5T_NATIVE_UINT64, v);
+  pc_h5_close(t);
   pc_h5_close(a);
   if (st < 0) {
     pc_set_error(error, PC_ERROR_FORMAT, "%s: not a parcours shard: attribute %s missing or unreadable", file, name);
@@ -213,6 +260,25 @@ int64_t pc_h5_ds_len(hid_t loc, const char *name) {
   pc_h5_close(sp);
   pc_h5_close(d);
   return rank == 1 ? (int64_t)n : -1;
+}
+
+gboolean pc_h5_check_ds(hid_t loc, const char *name, hid_t want,
+                        int64_t want_len, const char *why_len,
+                        const char *file, GError **error) {
+  /* a group or a missing link of the path both fail H5Dopen2 */
+  hid_t d = H5Lexists(loc, name, H5P_DEFAULT) > 0 ? H5Dopen2(loc, name, H5P_DEFAULT) : -1;
+  if (d < 0) {
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: dataset %s is missing", file, name);
+    return FALSE;
+  }
+  hsize_t n = 0;
+  gboolean ok = check_shape_type(d, name, want, &n, file, error);
+  pc_h5_close(d);
+  if (ok && want_len >= 0 && (int64_t)n != want_len) {
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: dataset %s has %" G_GUINT64_FORMAT " elements, %s says %" G_GINT64_FORMAT, file, name, (guint64)n, why_len, want_len);
+    ok = FALSE;
+  }
+  return ok;
 }
 
 gboolean pc_h5_read_all(hid_t loc, const char *name, hid_t type, void *buf,

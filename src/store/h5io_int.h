@@ -62,6 +62,15 @@ gboolean pc_h5_read_attr_u64(hid_t loc, const char *name, uint64_t *v,
 char *pc_h5_read_attr_str(hid_t loc, const char *name);
 /* Number of elements of a 1-D dataset, or -1 when absent or not 1-D. */
 int64_t pc_h5_ds_len(hid_t loc, const char *name);
+/* A 1-D dataset of want's type: the same class, size and (integers) sign
+ * as the native type want, or for a string type the same variable or
+ * fixed kind; want_len >= 0: exactly that many elements. FALSE with
+ * PC_ERROR_FORMAT naming file and dataset: "dataset NAME is missing",
+ * "... has 2 dimensions, not 1", "... is float32, not int64 (...)",
+ * "... has N elements, ...". HDF5 would convert another type silently. */
+gboolean pc_h5_check_ds(hid_t loc, const char *name, hid_t want,
+                        int64_t want_len, const char *why_len,
+                        const char *file, GError **error);
 /* Reads all n elements of a 1-D dataset; FALSE with PC_ERROR_FORMAT when
  * its length is not n or the read fails. */
 gboolean pc_h5_read_all(hid_t loc, const char *name, hid_t type, void *buf,

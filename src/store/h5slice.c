@@ -14,6 +14,7 @@
  * ev_customer[k]-th id of the slice.
  */
 #include "h5io_int.h"
+#include "pc_shardcheck.h"
 
 /* Element ranges of the selected buckets in one prefix-sum array,
  * neighbours merged: [start[i], start[i] + count[i]), total elements. */
@@ -48,6 +49,17 @@ static void ranges_clear(Ranges *r) {
   g_free(r->count);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Ranges, ranges_clear)
+
+/* A buffer for n elements of size bytes, or NULL with PC_ERROR_MEMORY
+ * naming the dataset: a damaged index may claim more rows than memory
+ * holds, which must be an error, not an abort. */
+static void *try_rows(uint64_t n, size_t size, const char *file,
+                      const char *name, GError **error) {
+  void *p = n < G_MAXSIZE / size - 1 ? g_try_malloc((n + 1) * size) : NULL;
+  if (!p)
+    pc_set_error(error, PC_ERROR_MEMORY, "%s: dataset %s: cannot hold the %" G_GUINT64_FORMAT " elements the bucket index claims for the buckets read", file, name, n);
+  return p;
+}
 
 /* Reads the ranges of a 1-D dataset into buf (contiguous, in range order)
  * with one hyperslab union. */
@@ -87,17 +99,18 @@ static gboolean read_ids(hid_t f, const char *dir, const PcShardMeta *m,
   ranges_init(&rb, bytes_pre, b, n);
   g_autofree char *lname = g_strdup_printf("%s/id_len", dir);
   g_autofree char *bname = g_strdup_printf("%s/id_bytes", dir);
-  g_autofree uint8_t *len = g_new(uint8_t, rr.total + 1);
-  g_autofree guint8 *bytes = g_malloc(rb.total + 1);
-  if (!read_ranges(f, lname, H5T_NATIVE_UINT8, len, &rr, m->path, error) ||
+  g_autofree uint8_t *len = try_rows(rr.total, 1, m->path, lname, error);
+  g_autofree guint8 *bytes = len ? try_rows(rb.total, 1, m->path, bname, error) : NULL;
+  if (!bytes || !read_ranges(f, lname, H5T_NATIVE_UINT8, len, &rr, m->path, error) ||
       !read_ranges(f, bname, H5T_NATIVE_UINT8, bytes, &rb, m->path, error))
     return FALSE;
   *bytes_read += rr.total + rb.total;
-  g_autofree uint64_t *off = g_new(uint64_t, rr.total + 1);
+  g_autofree uint64_t *off = try_rows(rr.total, sizeof(uint64_t), m->path, lname, error);
+  if (!off) return FALSE;
   off[0] = 0;
   for (hsize_t i = 0; i < rr.total; i++) off[i + 1] = off[i] + len[i];
   if (off[rr.total] != rb.total) {
-    pc_set_error(error, PC_ERROR_FORMAT, "%s: %s: id lengths disagree with the id bytes of the bucket index", m->path, dir);
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: dataset %s: the id lengths of the buckets read add up to %" G_GUINT64_FORMAT " bytes, the bucket index says %" G_GUINT64_FORMAT, m->path, lname, off[rr.total], (uint64_t)rb.total);
     return FALSE;
   }
   *nrows = rr.total;
@@ -112,11 +125,13 @@ static gboolean read_event_cols(hid_t f, const PcShardMeta *m,
   g_auto(Ranges) r = {0};
   ranges_init(&r, m->ev_start, b, n);
   s->n_events = r.total;
-  s->ev_customer = g_new(uint32_t, r.total + 1);
-  s->ev_ts = g_new(int64_t, r.total + 1);
-  s->ev_channel = g_new(uint32_t, r.total + 1);
-  s->ev_event = g_new(uint32_t, r.total + 1);
-  s->ev_value = g_new(int64_t, r.total + 1);
+  const char *f_ = m->path;
+  if (!(s->ev_customer = try_rows(r.total, 4, f_, "events/customer", error)) ||
+      !(s->ev_ts = try_rows(r.total, 8, f_, "events/ts", error)) ||
+      !(s->ev_channel = try_rows(r.total, 4, f_, "events/channel", error)) ||
+      !(s->ev_event = try_rows(r.total, 4, f_, "events/event", error)) ||
+      !(s->ev_value = try_rows(r.total, 8, f_, "events/value", error)))
+    return FALSE;
   *bytes_read += r.total * 28; /* 4 + 8 + 4 + 4 + 8 bytes per event */
   return read_ranges(f, "events/customer", H5T_NATIVE_UINT32, s->ev_customer, &r, m->path, error) &&
          read_ranges(f, "events/ts", H5T_NATIVE_INT64, s->ev_ts, &r, m->path, error) &&
@@ -136,7 +151,7 @@ static gboolean rebase_customers(const PcShardMeta *m, const uint32_t *b,
     for (uint64_t k = 0; k < ne; k++, e++) {
       uint64_t ci = s->ev_customer[e];
       if (ci < base || ci >= base + nc || (k && ci < s->ev_customer[e - 1] + base - c)) {
-        pc_set_error(error, PC_ERROR_FORMAT, "%s: event %" G_GUINT64_FORMAT " of bucket %u refers to customer %" G_GUINT64_FORMAT " outside the bucket (index disagrees with data)", m->path, m->ev_start[b[i]] + k, b[i], ci);
+        pc_set_error(error, PC_ERROR_FORMAT, "%s: dataset events/customer: element %" G_GUINT64_FORMAT " (bucket %u) refers to customer %" G_GUINT64_FORMAT " outside the bucket (index disagrees with data)", m->path, m->ev_start[b[i]] + k, b[i], ci);
         return FALSE;
       }
       s->ev_customer[e] = (uint32_t)(ci - base + c);
@@ -185,7 +200,7 @@ static gboolean read_crm(hid_t f, const PcShardMeta *m, const uint32_t *b,
     return FALSE;
   g_auto(Ranges) r = {0};
   ranges_init(&r, m->crm_start, b, n);
-  s->crm_revenue = g_new(int64_t, r.total + 1);
+  if (!(s->crm_revenue = try_rows(r.total, 8, m->path, "crm/revenue", error))) return FALSE;
   *bytes_read += r.total * 8;
   return read_ranges(f, "crm/revenue", H5T_NATIVE_INT64, s->crm_revenue, &r, m->path, error) &&
          read_segs(f, m, b, n, s, bytes_read, error);
@@ -221,7 +236,7 @@ gboolean pc_h5io_read_buckets(const PcShardMeta *m, const uint32_t *buckets,
                 rebase_customers(m, buckets, n, s, error) &&
                 read_crm(f, m, buckets, n, s, bytes_read, error);
   pc_h5_close(f);
-  if (!ok) return FALSE;
+  if (!ok || !pc_shardcheck_slice(m, buckets, n, s, error)) return FALSE;
   slice_index(m, buckets, n, s);
   *out = g_steal_pointer(&s);
   return TRUE;

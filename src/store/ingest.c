@@ -1,7 +1,11 @@
-/* ingest.c - the work of `parcours ingest` (pc_ingest.h): input split,
- * parsing rounds, exchange by bucket owner, rejects, commit.
+/* ingest.c - the work of `parcours ingest` (pc_ingest.h): the target (the
+ * store writer and its lock), the identity of the inputs, rejects, commit;
+ * the parsing half is ingest_parse.c (state in the private ingest_int.h).
  *
- * Flow: rank 0 checks the store and sizes the inputs; plain files are cut
+ * Flow: rank 0 opens the target through the store writer (an append holds
+ * STORE/LOCK from here to the end) and sizes the inputs; every input is
+ * hashed and its rows counted (pc_batchid.h), and a batch already committed
+ * ends the command here (exit 0); plain files are cut
  * into P equal byte ranges of their total, gzip files go whole to the least
  * loaded rank; ranks count the lines of their ranges so every row keeps its
  * true line number; then rounds of (parse up to ROUND_BYTES of rows, send
@@ -9,11 +13,11 @@
  * rank is done. The owner of bucket b is b*P/B, so shard r holds a
  * contiguous bucket range. Rejected rows stay on the rank that found them
  * and are gathered to rank 0 for the rejects file, sorted by (file, line).
- * Nothing becomes visible before every rank wrote its shard and the reject
- * share is within --max-reject-fraction: then rank 0 commits the MANIFEST.
+ * Nothing becomes visible before every rank wrote its shard, the reject
+ * share is within --max-reject-fraction and the inputs are what was hashed:
+ * then rank 0 commits the MANIFEST.
  *
- * Owns the work split, the wire records rows travel in between ranks and
- * the order of a batch's writes. Does not own the CSV rules (csv.c), the
+ * Owns the order of a batch's phases and writes. Does not own the CSV rules (csv.c), the
  * shard layout (shardbuild.c, h5shard.c), the store's files (store.c) or
  * the texts of the rejects file and batch record (batch.c). Reaches other
  * ranks only through pc_comm.h.
@@ -22,105 +26,17 @@
  * owner in any order and the builder sorts them; customers-table rows are
  * sorted by (file, line) before duplicates are decided.
  */
-#include "pc_ingest.h"
+#include "ingest_int.h"
 
-#include "pc_batch.h"
+#include "pc_batchid.h"
 #include "pc_progress.h"
+#include "pc_rawread.h"
 #include "pc_h5io.h"
-#include "pc_shard.h"
-#include "pc_store.h"
+#include "pc_testhook.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <sys/stat.h>
-
-#define ROUND_BYTES ((size_t)64 << 20) /* rows parsed per exchange round */
-#define ROW_OVERHEAD_BYTES 24          /* per-row allowance in ROUND_BYTES */
-#define GZIP_COST 4                    /* a gzip byte costs about 4 plain ones */
-
-/* A contiguous part of one input, read by one rank. */
-typedef struct {
-  guint file;
-  uint64_t start, end;   /* byte range; end = UINT64_MAX: whole gzip file */
-  int rank;
-  uint64_t first_line;   /* 1-based number of its first line */
-  gboolean customers;    /* a customers-table file */
-} Piece;
-
-struct PcIngest {
-  PcComm *comm;
-  const PcCommOps *ops;
-  int rank, size;
-  const PcIngestOpts *o;
-  uint64_t buckets;
-  guint batch;
-  PcStore *old;           /* append: the store as it was (rank 0) */
-  GPtrArray *paths;       /* all inputs: events files, then the customers file */
-  guint n_event_files;
-  uint64_t *sizes;        /* 2 per input: bytes, is gzip */
-  GArray *pieces;         /* Piece, in (file, start) order */
-  GArray *rejects;        /* PcReject, found on this rank */
-  uint64_t data_rows;     /* non-header lines read by this rank */
-  uint64_t bytes_done, bytes_total;
-  double t0;
-  PcShardBuilder *builder;
-  GPtrArray *crm_lines;   /* GByteArray of WireLine records received */
-  char *staging;          /* where this batch is written */
-  char *record;           /* the batch record (JSON) */
-  uint64_t totals[3];     /* data rows, rejected, events: all ranks */
-};
-
-/* ---- Wire records: how rows cross ranks ----------------------------------------- */
-
-/* An accepted event row: the header, then id, channel and event bytes. */
-typedef struct __attribute__((packed)) {
-  int64_t ts_us;
-  int64_t value;
-  uint8_t id_len, channel_len, event_len;
-} WireEvent;
-
-/* A line kept whole (customers-table rows, rejects): the header, then
- * len bytes of text. Customers rows keep file and line because duplicates
- * are decided on the owner in (file, line) order and rejected with text. */
-typedef struct __attribute__((packed)) {
-  uint32_t file;
-  uint64_t line;
-  uint32_t reason;        /* PcRejectReason; PC_REJECT_NONE for a customer */
-  uint32_t len;
-} WireLine;
-
-static void wire_put_event(GByteArray *out, const PcCsvRow *r) {
-  WireEvent h = {r->ts_us, r->value, (uint8_t)r->id_len, (uint8_t)r->channel_len, (uint8_t)r->event_len};
-  g_byte_array_append(out, (const guint8 *)&h, sizeof h);
-  g_byte_array_append(out, (const guint8 *)r->id, r->id_len);
-  g_byte_array_append(out, (const guint8 *)r->channel, r->channel_len);
-  g_byte_array_append(out, (const guint8 *)r->event, r->event_len);
-}
-
-/* The event at *p (advanced past it); strings point into the buffer. */
-static void wire_take_event(const guint8 **p, PcCsvRow *r) {
-  WireEvent h;
-  memcpy(&h, *p, sizeof h);
-  const char *s = (const char *)*p + sizeof h;
-  *r = (PcCsvRow){s, h.id_len, h.ts_us, s + h.id_len, h.channel_len,
-                  s + h.id_len + h.channel_len, h.event_len, h.value};
-  *p += sizeof h + h.id_len + h.channel_len + h.event_len;
-}
-
-static void wire_put_line(GByteArray *out, guint file, uint64_t line,
-                          PcRejectReason reason, const char *text,
-                          uint32_t len) {
-  WireLine h = {file, line, (uint32_t)reason, len};
-  g_byte_array_append(out, (const guint8 *)&h, sizeof h);
-  g_byte_array_append(out, (const guint8 *)text, len);
-}
-
-/* The line at *p (advanced past it); *text points into the buffer. */
-static void wire_take_line(const guint8 **p, WireLine *h, const char **text) {
-  memcpy(h, *p, sizeof *h);
-  *text = (const char *)*p + sizeof *h;
-  *p += sizeof *h + h->len;
-}
 
 /* ---- Life cycle ------------------------------------------------------------------ */
 
@@ -146,7 +62,9 @@ PcIngest *pc_ingest_new(PcComm *c, const PcIngestOpts *o) {
 
 void pc_ingest_free(PcIngest *g) {
   if (!g) return;
-  pc_store_free(g->old);
+  pc_storewriter_free(g->writer);
+  g_free(g->ids);
+  g_free(g->key);
   g_ptr_array_unref(g->paths);
   g_free(g->sizes);
   g_array_unref(g->pieces);
@@ -160,21 +78,26 @@ void pc_ingest_free(PcIngest *g) {
 
 /* ---- 1. Target and inputs ------------------------------------------------------------ */
 
-/* Rank 0: B and the batch number of the target. */
+/* Rank 0: the writer (for an append: the lock, then the MANIFEST), B and
+ * the batch number of the target. */
 static gboolean check_target(PcIngest *g, uint64_t v[2], GError **error) {
   const PcIngestOpts *o = g->o;
-  if (!o->append) {
-    if (!g_file_test(o->out, G_FILE_TEST_EXISTS)) return TRUE;
-    pc_set_error(error, PC_ERROR_EXISTS, "%s: already exists (use --append to add a batch, or remove it)", o->out);
+  GError *e = NULL;
+  if (!pc_storewriter_open(o->out, o->append, o->lock_wait_s, &g->writer, &e)) {
+    /* an existing new store may hold this very batch (a retry after a
+     * crash that came after its commit): identify decides */
+    g->exists = !o->append && g_error_matches(e, PC_ERROR, PC_ERROR_EXISTS);
+    if (g->exists) g_error_free(e);
+    else g_propagate_error(error, e);
+    return g->exists;
+  }
+  const PcStore *old = pc_storewriter_store(g->writer);
+  if (old && o->buckets > 0 && o->buckets != old->buckets) {
+    pc_set_error(error, PC_ERROR_CONFIG, "%s: the store has %" G_GUINT64_FORMAT " buckets; --buckets %" G_GUINT64_FORMAT " differs (an append keeps the store's B)", o->out, old->buckets, o->buckets);
     return FALSE;
   }
-  if (!pc_store_open(o->out, &g->old, error)) return FALSE;
-  if (o->buckets > 0 && o->buckets != g->old->buckets) {
-    pc_set_error(error, PC_ERROR_CONFIG, "%s: the store has %" G_GUINT64_FORMAT " buckets; --buckets %" G_GUINT64_FORMAT " differs (an append keeps the store's B)", o->out, g->old->buckets, o->buckets);
-    return FALSE;
-  }
-  v[0] = g->old->buckets;
-  v[1] = g->old->batches + 1;
+  if (old) v[0] = old->buckets;
+  v[1] = pc_storewriter_batch(g->writer);
   return TRUE;
 }
 
@@ -190,7 +113,7 @@ static gboolean size_inputs(PcIngest *g, GError **error) {
     }
     g->sizes[2 * f] = (uint64_t)st.st_size;
     GError *e = NULL;
-    g->sizes[2 * f + 1] = pc_csv_is_gzip(p, &e);
+    g->sizes[2 * f + 1] = pc_rawread_probe_gzip(p, &e);
     if (e) {
       g_propagate_error(error, e);
       return FALSE;
@@ -215,262 +138,76 @@ gboolean pc_ingest_open(PcIngest *g, GError **error) {
   return TRUE;
 }
 
-/* ---- 2. Work split ---------------------------------------------------------------- */
+/* ---- 2. Identity: digests, key, already committed? ------------------------------------- */
 
-/* Plain files: global byte range [r*T/P, (r+1)*T/P) of their concatenation
- * to rank r. Adds each rank's bytes to load[r]. */
-static void split_plain(PcIngest *g, uint64_t *load) {
-  uint64_t plain = 0, at = 0;
-  for (guint f = 0; f < g->paths->len; f++)
-    if (g->sizes[2 * f + 1] == 0) plain += g->sizes[2 * f];
-  for (guint f = 0; f < g->paths->len; f++) {
-    uint64_t sz = g->sizes[2 * f];
-    if (g->sizes[2 * f + 1]) continue;
-    for (int r = 0; r < g->size; r++) {
-      uint64_t lo = plain * r / g->size, hi = plain * (r + 1) / g->size;
-      uint64_t s = MAX(lo, at), e = MIN(hi, at + sz);
-      if (s >= e && !(sz == 0 && r == 0)) continue; /* an empty file: rank 0 */
-      Piece p = {f, s - at, e - at, r, 0, f >= g->n_event_files};
-      if (sz == 0) p.start = p.end = 0;
-      g_array_append_val(g->pieces, p);
-      load[r] += e > s ? e - s : 0;
-    }
-    at += sz;
-  }
-}
+#define ID_WORDS 10 /* per input: 8 words of hex digest, rows, bytes */
 
-/* Gzip files whole, to the least loaded rank (ties: lowest rank). */
-static void split_gzip(PcIngest *g, uint64_t *load) {
-  for (guint f = 0; f < g->paths->len; f++) {
-    if (!g->sizes[2 * f + 1]) continue;
-    int best = 0;
-    for (int r = 1; r < g->size; r++)
-      if (load[r] < load[best]) best = r;
-    load[best] += g->sizes[2 * f] * GZIP_COST;
-    Piece p = {f, 0, UINT64_MAX, best, 0, f >= g->n_event_files};
-    g_array_append_val(g->pieces, p);
-  }
-}
-
-static int cmp_piece(const void *a, const void *b) {
-  const Piece *x = a, *y = b;
-  if (x->file != y->file) return x->file < y->file ? -1 : 1;
-  return x->start < y->start ? -1 : x->start > y->start;
-}
-
-gboolean pc_ingest_split(PcIngest *g, GError **error) {
-  g_autofree uint64_t *load = g_new0(uint64_t, g->size);
-  split_plain(g, load);
-  split_gzip(g, load);
-  g_array_sort(g->pieces, cmp_piece);
-  /* first_line of every piece: the line counts of the earlier pieces of its
-   * file, counted by their ranks and summed */
-  guint n = g->pieces->len;
-  g_autofree uint64_t *cnt = g_new0(uint64_t, n ? n : 1);
+/* Every rank hashes inputs f with f % P == rank; all learn every digest
+ * (words are 0 on the other ranks, so a sum gathers them). */
+static gboolean hash_inputs(PcIngest *g, GError **error) {
+  guint n = g->paths->len;
+  g->ids = g_new0(PcInputId, n);
+  g_autofree uint64_t *w = g_new0(uint64_t, ID_WORDS * n);
   gboolean ok = TRUE;
-  for (guint i = 0; i < n && ok; i++) {
-    Piece *p = &g_array_index(g->pieces, Piece, i);
-    if (p->rank != g->rank || p->end == UINT64_MAX) continue;
-    ok = pc_csv_count_lines(g_ptr_array_index(g->paths, p->file), p->start, p->end, &cnt[i], error);
+  for (guint f = g->rank; ok && f < n; f += g->size) {
+    ok = pc_batchid_input(g_ptr_array_index(g->paths, f), &g->ids[f], error);
+    memcpy(&w[ID_WORDS * f], g->ids[f].sha256, 64);
+    w[ID_WORDS * f + 8] = g->ids[f].rows;
+    w[ID_WORDS * f + 9] = g->ids[f].bytes;
   }
   if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
-  pc_comm_sum_u64(g->comm, cnt, n);
-  for (guint i = 0; i < n; i++) {
-    Piece *p = &g_array_index(g->pieces, Piece, i);
-    const Piece *prev = i ? &g_array_index(g->pieces, Piece, i - 1) : NULL;
-    p->first_line = prev && prev->file == p->file ? prev->first_line + cnt[i - 1] : 1;
+  pc_comm_sum_u64(g->comm, w, ID_WORDS * n);
+  for (guint f = 0; f < n; f++) {
+    memcpy(g->ids[f].sha256, &w[ID_WORDS * f], 64);
+    g->ids[f].sha256[64] = 0;
+    g->ids[f].rows = w[ID_WORDS * f + 8];
+    g->ids[f].bytes = w[ID_WORDS * f + 9];
   }
   return TRUE;
 }
 
-/* ---- 3. Parsing rounds --------------------------------------------------------------- */
-
-static void add_reject(PcIngest *g, guint file, uint64_t line,
-                       PcRejectReason r, const char *text, size_t len) {
-  PcReject rj = {file, line, r, g_strndup(text, MIN(len, PC_BATCH_REJECT_TEXT_BYTES))};
-  g_array_append_val(g->rejects, rj);
+/* A plain input whose size changed since it was measured is still being
+ * written: its checksum would not describe the rows read. */
+static gboolean check_unchanged(const PcIngest *g, guint f, uint64_t now,
+                                const char *when, GError **error) {
+  if (g->sizes[2 * f + 1] || now == g->sizes[2 * f]) return TRUE;
+  pc_set_error(error, PC_ERROR_IO, "%s: changed while it was read (%" G_GUINT64_FORMAT " bytes at the start, %" G_GUINT64_FORMAT " %s): is it still being written? Nothing was done", (char *)g_ptr_array_index(g->paths, f), g->sizes[2 * f], now, when);
+  return FALSE;
 }
 
-static int owner_of(const PcIngest *g, const char *id, size_t len) {
-  uint64_t b = pc_bucket_of(id, len, g->buckets);
-  return (int)(b * (uint64_t)g->size / g->buckets);
-}
-
-/* One line of piece p: the header check (line 1), a reject, or a row
- * queued for its owner in send[]. */
-static gboolean parse_line(PcIngest *g, const Piece *p, const char *line,
-                           size_t len, uint64_t no, GByteArray **send,
-                           GError **error) {
-  const char *path = g_ptr_array_index(g->paths, p->file);
-  if (no == 1) return pc_csv_check_header(line, len, p->customers, path, error);
-  g->data_rows++;
-  PcRejectReason r;
-  if (p->customers) {
-    PcCustomerRow row;
-    if ((r = pc_csv_parse_customer(line, len, &row)) == PC_REJECT_NONE)
-      wire_put_line(send[owner_of(g, row.id, row.id_len)], p->file, no, PC_REJECT_NONE, line, (uint32_t)len);
-  } else {
-    PcCsvRow row;
-    if ((r = pc_csv_parse_event(line, len, &row)) == PC_REJECT_NONE)
-      wire_put_event(send[owner_of(g, row.id, row.id_len)], &row);
-  }
-  if (r != PC_REJECT_NONE) add_reject(g, p->file, no, r, line, len);
-  return TRUE;
-}
-
-typedef struct {
-  guint piece;          /* next piece index to look at */
-  PcLineReader *reader; /* open reader of the current piece */
-  gboolean done;
-} Cursor;
-
-static void cursor_clear(Cursor *c) { g_clear_pointer(&c->reader, pc_line_reader_free); }
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Cursor, cursor_clear)
-
-/* Opens this rank's next piece of the kind (customers or not), or marks
- * the cursor done. */
-static gboolean open_next(PcIngest *g, Cursor *cur, gboolean customers,
-                          GError **error) {
-  while (cur->piece < g->pieces->len) {
-    Piece *p = &g_array_index(g->pieces, Piece, cur->piece++);
-    if (p->rank != g->rank || p->customers != customers) continue;
-    cur->reader = pc_line_reader_open(g_ptr_array_index(g->paths, p->file), p->start, p->end, p->first_line, error);
-    return cur->reader != NULL;
-  }
-  cur->done = TRUE;
-  return TRUE;
-}
-
-/* Parses the open piece until *queued reaches ROUND_BYTES or the piece
- * ends (then the reader is closed). */
-static gboolean parse_piece(PcIngest *g, Cursor *cur, GByteArray **send,
-                            size_t *queued, GError **error) {
-  const Piece *p = &g_array_index(g->pieces, Piece, cur->piece - 1);
-  const char *line;
-  size_t len;
-  uint64_t no;
-  g_autoptr(GError) e = NULL;
-  uint64_t before = pc_line_reader_offset(cur->reader);
-  while (*queued < ROUND_BYTES && pc_line_reader_next(cur->reader, &line, &len, &no, &e)) {
-    if (!parse_line(g, p, line, len, no, send, error)) return FALSE;
-    *queued += len + ROW_OVERHEAD_BYTES;
-  }
-  g->bytes_done += pc_line_reader_offset(cur->reader) - before;
-  if (e) {
-    g_propagate_error(error, g_steal_pointer(&e));
-    return FALSE;
-  }
-  if (*queued >= ROUND_BYTES) return TRUE;
-  if (p->first_line == 1 && pc_line_reader_offset(cur->reader) == 0 && p->start == 0) {
-    pc_set_error(error, PC_ERROR_FORMAT, "%s: empty file: the header line is missing", (char *)g_ptr_array_index(g->paths, p->file));
-    return FALSE;
-  }
-  g_clear_pointer(&cur->reader, pc_line_reader_free);
-  return TRUE;
-}
-
-/* Parses until ROUND_BYTES are queued or this rank's input ends. */
-static gboolean fill_round(PcIngest *g, Cursor *cur, gboolean customers,
-                           GByteArray **send, GError **error) {
-  size_t queued = 0;
-  while (!cur->done && queued < ROUND_BYTES) {
-    if (!cur->reader && !open_next(g, cur, customers, error)) return FALSE;
-    if (cur->done) break;
-    if (!parse_piece(g, cur, send, &queued, error)) return FALSE;
-  }
-  return TRUE;
-}
-
-/* What this rank received in a round: events into the builder; customers
- * lines kept until every one has arrived (duplicates need them all). */
-static void take_received(PcIngest *g, gboolean customers, GByteArray *recv) {
-  if (customers) {
-    g_ptr_array_add(g->crm_lines, g_byte_array_ref(recv));
-    return;
-  }
-  for (const guint8 *p = recv->data, *end = p + recv->len; p < end;) {
-    PcCsvRow r;
-    wire_take_event(&p, &r);
-    pc_shard_builder_add_event(g->builder, r.id, r.id_len, r.ts_us, r.channel, r.channel_len, r.event, r.event_len, r.value);
-  }
-}
-
-/* Collective: TRUE when some rank has input left; prints progress. */
-static gboolean round_progress(PcIngest *g, const Cursor *cur,
-                               gboolean customers) {
-  uint64_t left[2] = {cur->done ? 0 : 1, g->bytes_done};
-  pc_comm_sum_u64(g->comm, left, 2);
-  double dt = pc_comm_wtime() - g->t0;
-  pc_progress(g->comm, g->o->quiet, "ingest: %s %.0f%% (%.1f MB/s)", customers ? "customers" : "events",
-              g->bytes_total ? 100.0 * left[1] / g->bytes_total : 100.0, dt > 0 ? left[1] / dt / 1e6 : 0);
-  return left[0] != 0;
-}
-
-static void free_sends(GByteArray **send) {
-  for (GByteArray **s = send; *s; s++) g_byte_array_unref(*s);
-  g_free(send);
-}
-
-/* One pass over this rank's pieces of a kind, in exchange rounds. */
-static gboolean pass(PcIngest *g, gboolean customers, GError **error) {
-  g_auto(Cursor) cur = {0, NULL, FALSE};
-  GByteArray **send = g_new0(GByteArray *, g->size + 1); /* NULL-terminated */
-  for (int r = 0; r < g->size; r++) send[r] = g_byte_array_new();
-  gboolean ok = TRUE, more = TRUE;
-  while (ok && more) {
-    ok = fill_round(g, &cur, customers, send, error);
-    if (!pc_comm_agree(g->comm, ok, error)) { ok = FALSE; break; }
-    g_autoptr(GByteArray) recv = NULL;
-    ok = g->ops->exchange(g->ops->ctx, send, &recv, error);
-    if (!pc_comm_agree(g->comm, ok, error)) { ok = FALSE; break; }
-    take_received(g, customers, recv);
-    for (int r = 0; r < g->size; r++) g_byte_array_set_size(send[r], 0);
-    more = round_progress(g, &cur, customers);
-  }
-  free_sends(send);
-  return ok;
-}
-
-typedef struct {
-  WireLine h;
-  const char *text;
-} CrmLine;
-
-static int cmp_crm(const void *a, const void *b) {
-  const WireLine *x = &((const CrmLine *)a)->h, *y = &((const CrmLine *)b)->h;
-  if (x->file != y->file) return x->file < y->file ? -1 : 1;
-  return x->line < y->line ? -1 : x->line > y->line;
-}
-
-/* The customers-table rows this rank owns, in (file, line) order: the
- * first of a repeated id is kept, the others rejected. */
-static void add_customers(PcIngest *g) {
-  g_autoptr(GArray) recs = g_array_new(FALSE, FALSE, sizeof(CrmLine));
-  for (guint i = 0; i < g->crm_lines->len; i++) {
-    GByteArray *a = g_ptr_array_index(g->crm_lines, i);
-    for (const guint8 *p = a->data, *end = p + a->len; p < end;) {
-      CrmLine r;
-      wire_take_line(&p, &r.h, &r.text);
-      g_array_append_val(recs, r);
+/* Rank 0: the key, then the committed batches of the target searched. */
+static gboolean find_committed(PcIngest *g, GError **error) {
+  for (guint f = 0; f < g->paths->len; f++)
+    if (!check_unchanged(g, f, g->ids[f].bytes, "when its checksum was taken", error)) return FALSE;
+  if (!pc_batchid_check_inputs(g->paths, g->ids, error)) return FALSE;
+  g->key = pc_batchid_key(g->ids, g->n_event_files, g->paths->len, g->buckets);
+  g_autoptr(PcStore) existing = NULL;
+  const PcStore *st = g->writer ? pc_storewriter_store(g->writer) : NULL;
+  if (g->exists) {
+    if (!pc_store_open(g->o->out, &existing, NULL) || existing->batches != 1 ||
+        !pc_batchid_find(existing, g->key, g->paths, 0, g->ids, &g->committed, NULL) || !g->committed) {
+      pc_set_error(error, PC_ERROR_EXISTS, "%s: already exists (use --append to add a batch, or remove it)", g->o->out);
+      return FALSE;
     }
+    return TRUE;
   }
-  g_array_sort(recs, cmp_crm);
-  for (guint i = 0; i < recs->len; i++) {
-    const CrmLine *r = &g_array_index(recs, CrmLine, i);
-    PcCustomerRow row;
-    PcRejectReason why = pc_csv_parse_customer(r->text, r->h.len, &row);
-    g_assert(why == PC_REJECT_NONE); /* the sender parsed it */
-    if (!pc_shard_builder_add_customer(g->builder, row.id, row.id_len, row.revenue, row.segment, row.segment_len))
-      add_reject(g, r->h.file, r->h.line, PC_REJECT_DUPLICATE, r->text, r->h.len);
-  }
+  return !st || pc_batchid_find(st, g->key, g->paths, g->n_event_files, g->ids, &g->committed, error);
 }
 
-gboolean pc_ingest_parse(PcIngest *g, GError **error) {
-  g->builder = pc_shard_builder_new(g->buckets);
-  if (!pass(g, FALSE, error) || !pass(g, TRUE, error)) return FALSE;
-  add_customers(g);
+gboolean pc_ingest_identify(PcIngest *g, GError **error) {
+  if (!hash_inputs(g, error)) return FALSE;
+  pc_test_hook("ingest-identified");
+  gboolean ok = g->rank != 0 || find_committed(g, error);
+  if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
+  uint64_t c = g->committed;
+  pc_comm_bcast_u64(g->comm, &c, 1);
+  g->committed = (guint)c;
+  if (g->committed && g->rank == 0)
+    fprintf(stderr, "parcours: ingest: %s: these inputs are already batch %u (batch key %.16s...): nothing was added\n", g->o->out, g->committed, g->key);
   return TRUE;
 }
+
+gboolean pc_ingest_committed(const PcIngest *g) { return g->committed != 0; }
 
 /* ---- 4. Rejects and the batch record --------------------------------------------------- */
 
@@ -479,7 +216,7 @@ static GByteArray *pack_rejects(const PcIngest *g) {
   GByteArray *out = g_byte_array_new();
   for (guint i = 0; i < g->rejects->len; i++) {
     const PcReject *r = &g_array_index(g->rejects, PcReject, i);
-    wire_put_line(out, r->file, r->line, r->reason, r->text, (uint32_t)strlen(r->text));
+    wire_put_line(out, r->file, r->line, r->reason, r->text, r->len, r->full_len);
   }
   return out;
 }
@@ -492,7 +229,8 @@ static GArray *unpack_rejects(const GByteArray *in) {
     WireLine h;
     const char *text;
     wire_take_line(&p, &h, &text);
-    PcReject r = {h.file, h.line, (PcRejectReason)h.reason, g_strndup(text, h.len)};
+    PcReject r = pc_reject_make(h.file, h.line, (PcRejectReason)h.reason, text, h.len);
+    r.full_len = h.full_len;
     g_array_append_val(out, r);
   }
   g_array_sort(out, pc_reject_cmp);
@@ -505,7 +243,8 @@ static GArray *unpack_rejects(const GByteArray *in) {
 static gboolean write_rejects(PcIngest *g, const GArray *all, GError **error) {
   g_autofree char *name = pc_store_file_name(PC_STORE_FILE_REJECTS, g->batch);
   g_autofree char *path = g_build_filename(g->staging, name, NULL);
-  PcBatchRecord rec = {g->batch, g->buckets, g->size, g->paths, g->n_event_files, g->totals[0], {0}, name};
+  for (guint i = 0; i < all->len; i++) g->ids[g_array_index(all, PcReject, i).file].rejected++;
+  PcBatchRecord rec = {g->batch, g->buckets, g->size, g->paths, g->n_event_files, g->totals[0], {0}, name, g->ids, g->key};
   if (!pc_batch_write_rejects(path, all, g->paths, rec.by_reason, error)) return FALSE;
   for (int r = 1; r < PC_REJECT_N; r++)
     if (rec.by_reason[r] && !g->o->quiet)
@@ -521,22 +260,50 @@ static gboolean write_rejects(PcIngest *g, const GArray *all, GError **error) {
 
 /* Rank 0 creates the staging directory; everyone learns its name. */
 static gboolean stage(PcIngest *g, GError **error) {
-  gboolean ok = g->rank != 0 || (g->staging = pc_store_staging_dir(g->o->out, g->o->append, error)) != NULL;
+  gboolean ok = g->rank != 0 || pc_storewriter_stage(g->writer, error);
+  if (ok && g->rank == 0) g->staging = g_strdup(pc_storewriter_staging(g->writer));
   if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
   size_t len = g->rank == 0 ? strlen(g->staging) + 1 : 0;
   pc_comm_bcast_bytes(g->comm, (void **)&g->staging, &len);
   return TRUE;
 }
 
+/* The rows parsed must be the rows hashed: otherwise an input changed
+ * between the two reads and its checksum would not describe its rows.
+ * Every rank decides alike (totals and ids are the same everywhere). */
+static gboolean rows_as_hashed(const PcIngest *g, GError **error) {
+  uint64_t hashed = 0;
+  for (guint f = 0; f < g->paths->len; f++) hashed += g->ids[f].rows;
+  if (hashed == g->totals[0]) return TRUE;
+  pc_set_error(error, PC_ERROR_IO, "the inputs changed while they were read (%" G_GUINT64_FORMAT " data rows when their checksums were taken, %" G_GUINT64_FORMAT " when parsed): is one still being written? Nothing was added to %s", hashed, g->totals[0], g->o->out);
+  return FALSE;
+}
+
+/* Rank 0: every input has the size it had when ingest started. A plain
+ * file is read up to that size, so rows appended meanwhile would be
+ * silently left for a next batch that then repeats the first rows. */
+static gboolean inputs_unchanged(const PcIngest *g, GError **error) {
+  for (guint f = 0; f < g->paths->len; f++) {
+    struct stat st;
+    const char *p = g_ptr_array_index(g->paths, f);
+    uint64_t now = stat(p, &st) == 0 ? (uint64_t)st.st_size : UINT64_MAX;
+    if (now == g->sizes[2 * f]) continue;
+    pc_set_error(error, PC_ERROR_IO, "%s: changed while it was read (%" G_GUINT64_FORMAT " bytes at the start, %" G_GUINT64_FORMAT " at the end): is it still being written? Nothing was added to %s", p, g->sizes[2 * f], now, g->o->out);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean pc_ingest_rejects(PcIngest *g, GError **error) {
-  if (!stage(g, error)) return FALSE;
-  g_autoptr(GByteArray) mine = pack_rejects(g);
-  g_autoptr(GByteArray) all = NULL;
-  gboolean ok = g->ops->gather(g->ops->ctx, mine->data, mine->len, &all, error);
   g->totals[0] = g->data_rows;
   g->totals[1] = g->rejects->len;
   g->totals[2] = pc_shard_builder_events(g->builder);
   pc_comm_sum_u64(g->comm, g->totals, 3);
+  gboolean ok = rows_as_hashed(g, error) && (g->rank != 0 || inputs_unchanged(g, error));
+  if (!pc_comm_agree(g->comm, ok, error) || !stage(g, error)) return FALSE;
+  g_autoptr(GByteArray) mine = pack_rejects(g);
+  g_autoptr(GByteArray) all = NULL;
+  ok = g->ops->gather(g->ops->ctx, mine->data, mine->len, &all, error);
   if (ok && g->rank == 0) {
     g_autoptr(GArray) rejects = unpack_rejects(all);
     ok = write_rejects(g, rejects, error);
@@ -557,7 +324,7 @@ static gboolean commit(PcIngest *g, GPtrArray *files, GError **error) {
     pc_set_error(error, PC_ERROR_IO, "%s: %s", path, e->message);
     return FALSE;
   }
-  return pc_store_commit(g->o->out, g->staging, g->old, g->buckets, files, error);
+  return pc_storewriter_commit(g->writer, g->buckets, files, error);
 }
 
 gboolean pc_ingest_commit(PcIngest *g, GError **error) {
@@ -565,15 +332,16 @@ gboolean pc_ingest_commit(PcIngest *g, GError **error) {
   g_autofree char *path = g_build_filename(g->staging, name, NULL);
   g_autoptr(PcShardData) shard = pc_shard_builder_finish(g_steal_pointer(&g->builder));
   gboolean ok = pc_h5io_write_shard(path, shard, g->record, error);
+  if (ok) pc_test_hook("ingest-after-shards");
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
   for (int r = 0; r < g->size; r++) g_ptr_array_add(files, pc_store_shard_name(g->batch, r));
   if (!pc_comm_agree(g->comm, ok, error)) {
-    if (g->rank == 0) pc_store_abandon(g->o->out, g->staging, g->o->append, files);
+    if (g->rank == 0) pc_storewriter_abandon(g->writer, files);
     return FALSE;
   }
   if (g->rank == 0) {
     ok = commit(g, files, error);
-    if (!ok) pc_store_abandon(g->o->out, g->staging, g->o->append, files);
+    if (!ok) pc_storewriter_abandon(g->writer, files);
     else if (!g->o->quiet)
       fprintf(stderr, "parcours: ingest: %s batch %u: %" G_GUINT64_FORMAT " events from %" G_GUINT64_FORMAT " data rows, %" G_GUINT64_FORMAT " rejected, %d shards, %.2f s\n", g->o->out, g->batch, g->totals[2], g->totals[0], g->totals[1], g->size, pc_comm_wtime() - g->t0);
   }

@@ -18,7 +18,7 @@
 #include "pc_batch.h"
 #include "pc_h5io.h"
 #include "pc_shard.h"
-#include "pc_store.h"
+#include "pc_storewriter.h"
 #include "pc_synth.h"
 #include "pc_table.h"
 #include "pc_time.h"
@@ -37,6 +37,7 @@ struct PcGenerate {
   int rank, size;
   const PcGenerateOpts *o;
   PcSynth *synth;
+  PcStoreWriter *writer;/* rank 0: staging and commit (pc_storewriter.h) */
   char *staging;        /* STORE.tmp-PID */
   char *customers_csv;  /* FILE-customers.csv, or NULL */
   GPtrArray *files;     /* the shard names of every rank */
@@ -63,6 +64,7 @@ PcGenerate *pc_generate_new(PcComm *c, const PcGenerateOpts *o) {
 void pc_generate_free(PcGenerate *g) {
   if (!g) return;
   pc_synth_free(g->synth);
+  pc_storewriter_free(g->writer);
   g_free(g->staging);
   g_free(g->customers_csv);
   g_ptr_array_unref(g->files);
@@ -70,7 +72,9 @@ void pc_generate_free(PcGenerate *g) {
 }
 
 gboolean pc_generate_stage(PcGenerate *g, GError **error) {
-  gboolean ok = g->rank != 0 || (g->staging = pc_store_staging_dir(g->o->out, FALSE, error)) != NULL;
+  gboolean ok = g->rank != 0 || (pc_storewriter_open(g->o->out, FALSE, 0, &g->writer, error) &&
+                                  pc_storewriter_stage(g->writer, error));
+  if (ok && g->rank == 0) g->staging = g_strdup(pc_storewriter_staging(g->writer));
   if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
   size_t len = g->rank == 0 ? strlen(g->staging) + 1 : 0;
   pc_comm_bcast_bytes(g->comm, (void **)&g->staging, &len);
@@ -162,7 +166,7 @@ gboolean pc_generate_customers(PcGenerate *g, GError **error) {
   g_autofree char *record = pc_batch_generated_json(BATCH);
   ok = ok && pc_h5io_write_shard(path, shard, record, error);
   if (!pc_comm_agree(g->comm, ok, error)) {
-    if (g->rank == 0) pc_store_abandon(g->o->out, g->staging, FALSE, g->files);
+    if (g->rank == 0) pc_storewriter_abandon(g->writer, g->files);
     return FALSE;
   }
   g->totals[0] = shard->n_events;
@@ -216,7 +220,7 @@ static gboolean commit(PcGenerate *g, GError **error) {
   if (g->o->csv && (!join_parts(g->o->csv, EVENTS_HEADER, g->size, error) ||
                     !join_parts(g->customers_csv, CUSTOMERS_HEADER, g->size, error)))
     return FALSE;
-  return pc_store_commit(g->o->out, g->staging, NULL, g->o->buckets, g->files, error);
+  return pc_storewriter_commit(g->writer, g->o->buckets, g->files, error);
 }
 
 gboolean pc_generate_commit(PcGenerate *g, GError **error) {
@@ -224,7 +228,7 @@ gboolean pc_generate_commit(PcGenerate *g, GError **error) {
   if (g->rank == 0) {
     ok = commit(g, error);
     if (!ok) {
-      pc_store_abandon(g->o->out, g->staging, FALSE, g->files);
+      pc_storewriter_abandon(g->writer, g->files);
     } else if (!g->o->quiet) {
       g_autofree char *truth = pc_store_file_path(g->o->out, PC_STORE_FILE_TRUTH, BATCH);
       fprintf(stderr, "parcours: generate: %s: %" G_GUINT64_FORMAT " events, %" G_GUINT64_FORMAT " customers, %d shards (truth: %s)\n", g->o->out, g->totals[0], g->totals[1], g->size, truth);

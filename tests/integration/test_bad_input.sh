@@ -128,7 +128,7 @@ if $PARCOURS ingest -o "$s" --max-reject-fraction 0.5 $D/mixed_rejects.csv >/dev
   printf 'file\tline\treason\ttext\n%s\t4\tblank_line\t\n%s\t6\tbad_timestamp\tc3,2024-13-01T12:00:00Z,web,view,1\n%s\t7\tbad_value\tc4,2024-03-01T12:03:00Z,web,view,1.1234567\n' \
     $D/mixed_rejects.csv $D/mixed_rejects.csv $D/mixed_rejects.csv > "$T/want.tsv"
   check_same "mixed_rejects.csv at 0.5: rejects file exact" "$T/want.tsv" "$s/rejects-b000001.tsv"
-  grep -q '"rejected":3,"rejected_by_reason":{"blank_line":1,"bad_timestamp":1,"bad_value":1}' "$s/batch-000001.json" &&
+  grep -q '"rows":7,"rejected":3,"sha256":"[0-9a-f]\{64\}"}\],"key":"[0-9a-f]\{64\}","rows":7,"accepted":4,"rejected":3,"event_rows":7,"event_rejected":3,"customer_rows":0,"customer_rejected":0,"rejected_by_reason":{"blank_line":1,"bad_timestamp":1,"bad_value":1}' "$s/batch-000001.json" &&
     ok "mixed_rejects.csv: batch record counts" || bad "mixed_rejects.csv: batch record counts"
 else bad "mixed_rejects.csv at 0.5 failed"; fi
 # the same under 2 ranks: rows of the second half are found by rank 1
@@ -141,6 +141,24 @@ if fails "mixed 2 ranks" $PRUN 2 $PARCOURS ingest -q -o "$s" $D/mixed_rejects.cs
    has "mixed 2 ranks" "$T/err" "(first: $D/mixed_rejects.csv:4: blank_line)" && [ ! -e "$s" ]; then
   ok "mixed_rejects.csv, 2 ranks, fraction 0: fails, no store"; fi
 rm -rf "$s" "$s".tmp-*
+
+# rejected lines are kept whole and escaped: a NUL, a TAB, a CR, an ESC stay
+# on their one TSV line (\0 \t \r \x1B); a line over 4096 bytes is cut
+# with a marker saying how many bytes follow
+s=$T/s-esc
+{ printf 'customer_id,timestamp,channel,event,value\n'; head -c 5000 /dev/zero | tr '\0' y; printf '\n'; } > "$T/long.csv"
+if $PARCOURS ingest -q -o "$s" --max-reject-fraction 1 $D/control_nul_channel.csv $D/control_tab_id.csv \
+     $D/control_cr_event.csv $D/control_esc_event.csv "$T/long.csv" >/dev/null 2>&1; then
+  { printf 'file\tline\treason\ttext\n'
+    printf '%s\t3\tbad_channel\tc1,2024-03-01T12:00:00Z,w\\0b,view,1\n' $D/control_nul_channel.csv
+    printf '%s\t3\tbad_customer_id\ta\\tb,2024-03-01T12:00:00Z,web,view,1\n' $D/control_tab_id.csv
+    printf '%s\t3\tbad_event\tc1,2024-03-01T12:00:00Z,web,x\\r,1\n' $D/control_cr_event.csv
+    printf '%s\t3\tbad_event\tc1,2024-03-01T12:00:00Z,web,vi\\x1Bew,1\n' $D/control_esc_event.csv
+    printf '%s\t2\tcolumn_count\t%s\\...[904 more bytes]\n' "$T/long.csv" "$(head -c 4096 /dev/zero | tr '\0' y)"
+  } > "$T/want.tsv"
+  check_same "rejects: NUL, TAB, CR, ESC escaped, a long line cut with a marker" "$T/want.tsv" "$s/rejects-b000001.tsv"
+else bad "rejects escaping: ingest failed"; fi
+rm -rf "$s"
 
 # ---- 2. whole-file errors: no store, no staging directory ---------------------------
 # file_case NAME SUBSTRING... -- INPUT ARGS
@@ -173,6 +191,21 @@ file_case customers_wrong_header "$D/customers_wrong_header.csv:1: bad header li
 file_case empty "$D/empty.csv: empty file: the header line is missing" -- $D/empty.csv
 file_case gzip_truncated "$D/gzip_truncated.csv.gz: corrupt gzip data near line" "unexpected end of file" -- $D/gzip_truncated.csv.gz
 file_case gzip_corrupt "$D/gzip_corrupt.csv.gz: corrupt gzip data near line" "incorrect data check" -- $D/gzip_corrupt.csv.gz
+# gzip: rows appended to a .csv.gz (plain bytes after the member) are an
+# error naming the file and the offset; a gzip file of nothing is an empty
+# file, as a plain one is; members concatenated are read whole
+printf 'customer_id,timestamp,channel,event,value\nc1,2024-03-01T12:00:00Z,web,view,\n' | gzip -n > "$T/trail.csv.gz"
+gzsize=$(stat -c %s "$T/trail.csv.gz")
+printf 'c2,2024-03-01T12:00:00Z,web,view,\n' >> "$T/trail.csv.gz"
+file_case gzip_trailing_rows "$T/trail.csv.gz: bytes after the end of the gzip data at byte $gzsize are not gzip data (rows appended to a compressed file?)" -- "$T/trail.csv.gz"
+printf '' | gzip -n > "$T/empty.csv.gz"
+file_case gzip_empty "$T/empty.csv.gz: empty file: the header line is missing" -- "$T/empty.csv.gz"
+{ printf 'customer_id,timestamp,channel,event,value\nc1,2024-03-01T12:00:00Z,web,view,\n' | gzip -n
+  printf '' | gzip -n; printf 'c2,2024-03-01T12:00:00Z,web,view,\n' | gzip -n; } > "$T/members.csv.gz"
+rm -rf "$T/s-members"
+if $PARCOURS ingest -q -o "$T/s-members" "$T/members.csv.gz" && [ "$($PARCOURS inspect --dump "$T/s-members" | wc -l)" = 2 ]; then
+  ok "gzip members concatenated: both rows"; else bad "gzip members: not both rows"; fi
+rm -rf "$T/s-members"
 file_case missing_input "$T/nope.csv: No such file or directory" -- "$T/nope.csv"
 file_case input_is_dir "$T: not a regular file" -- "$T"
 { printf 'customer_id,timestamp,channel,event,value\n'; head -c 17000000 /dev/zero | tr '\0' x; printf '\n'; } > "$T/longline.csv"
@@ -180,9 +213,13 @@ file_case line_too_long "$T/longline.csv:2: line longer than 16777216 bytes" -- 
 rm -f "$T/longline.csv"
 # the store exists already (without --append): untouched
 m0=$(md5sum < "$T/store/MANIFEST")
-if fails exists $PARCOURS ingest -q -o "$T/store" "$T/good.csv" &&
+if fails exists $PARCOURS ingest -q -o "$T/store" $D/mixed_rejects.csv &&
    has exists "$T/err" "$T/store: already exists (use --append to add a batch, or remove it)" &&
    [ "$(md5sum < "$T/store/MANIFEST")" = "$m0" ]; then ok "existing store without --append: refused, unchanged"; fi
+# ... unless it is this very batch (the same command again after a crash
+# that came after the commit): exit 0, nothing added
+if $PARCOURS ingest -q -o "$T/store" "$T/good.csv" 2>"$T/err" && has "exists, same batch" "$T/err" "$T/store: these inputs are already batch 1" &&
+   [ "$(md5sum < "$T/store/MANIFEST")" = "$m0" ]; then ok "existing store, the same inputs again: already batch 1, exit 0, unchanged"; fi
 # --append to a missing store
 if fails append_missing $PARCOURS ingest -q --append -o "$T/nostore" "$T/good.csv" &&
    has append_missing "$T/err" "$T/nostore: not a parcours store" && [ ! -e "$T/nostore" ]; then ok "--append to a missing store"; fi
@@ -313,15 +350,17 @@ store_case version_newer "$S: shard format version 2 is not supported" "written 
 store_case format_other "$S: not a parcours shard (attribute format is not \"parcours-store\")" -- "$H5POKE" "$S" set-str format other-store
 store_case truncated_mid_chunk "$S: cannot open as HDF5 (truncated or corrupt file?)" -- truncate_mid_chunk
 store_case corrupt_chunk "$S: cannot read events/ts (truncated or corrupt file?)" -- corrupt_mid_chunk
-store_case index_total "$S: bucket index totals disagree with the shard's event/customer counts" -- "$H5POKE" "$S" add index/events 5 1
-store_case index_shifted "$S: event" "outside the bucket (index disagrees with data)" -- "$H5POKE" "$S" shift index/events
-store_case events_attr "$S: bucket index totals disagree" -- "$H5POKE" "$S" set-u64 events 1
-store_case buckets_attr "$S: dataset index/events has 4096 elements, the attribute buckets says 2147483648" -- "$H5POKE" "$S" set-u64 buckets 2147483648
+store_case index_total "$S: datasets index/events and index/customers disagree at bucket 5: 1 events, 0 customers (each customer has at least one event)" -- "$H5POKE" "$S" add index/events 5 1
+store_case index_shifted "$S: dataset events/customer: element" "outside the bucket (index disagrees with data)" -- "$H5POKE" "$S" shift index/events
+store_case events_attr "$S: bucket index totals disagree with the shard's counts: dataset index/events adds up to 2934, the attribute events says 1" -- "$H5POKE" "$S" set-u64 events 1
+store_case buckets_attr "$S: attribute buckets is 2147483648, outside 1..1048576" -- "$H5POKE" "$S" set-u64 buckets 2147483648
+store_case buckets_attr_small "$S: dataset index/events has 4096 elements, the attribute buckets says 4095" -- "$H5POKE" "$S" set-u64 buckets 4095
 store_case dict_duplicate "$S: dictionary dict/events: entry 1 is empty, too long, duplicate or out of order" -- "$H5POKE" "$S" dict-dup dict/events
 store_case dict_unsorted "$S: dictionary dict/channels: entry 1" -- "$H5POKE" "$S" dict-swap dict/channels
 store_case not_hdf5 "$S: not an HDF5 file (foreign or truncated)" -- sh -c "echo hello > '$S'"
 store_case empty_shard "$S: not an HDF5 file (foreign or truncated)" -- truncate -s 0 "$S"
-store_case shard_missing "$T/dmg/b000009-r00000.h5: No such file or directory" -- sh -c "echo 'shard b000009-r00000.h5' >> '$T/dmg/MANIFEST'"
+store_case shard_missing "$T/dmg/b000001-r00007.h5: No such file or directory" -- sh -c "echo 'shard b000001-r00007.h5' >> '$T/dmg/MANIFEST'"
+store_case shard_of_uncounted_batch "$T/dmg/MANIFEST: shard b000009-r00000.h5 is of batch 9, but the MANIFEST counts 1 batches" -- sh -c "echo 'shard b000009-r00000.h5' >> '$T/dmg/MANIFEST'"
 store_case manifest_line "$T/dmg/MANIFEST:5: unexpected line \"shard ../x\"" -- sh -c "echo 'shard ../x' >> '$T/dmg/MANIFEST'"
 store_case manifest_version "$T/dmg/MANIFEST:1: not a parcours store manifest of version 1" -- sed -i 's/parcours-store 1/parcours-store 2/' "$T/dmg/MANIFEST"
 store_case manifest_missing "$T/dmg: not a parcours store" -- rm "$T/dmg/MANIFEST"

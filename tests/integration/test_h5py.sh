@@ -81,7 +81,12 @@ assert bytes(f["/customers/id_bytes"][:]) == b"CAB" and list(f["/customers/id_le
 assert list(f["/dict/pairs"][:]) == [0, 0, 1, 1, 2, 2, 2, 3]  # (app,buy) (call,churn) (web,view) (web,visit)
 rec = json.loads(f["/ingest"][()].decode())
 assert (rec["batch"], rec["buckets"], rec["rows"], rec["accepted"], rec["rejected"]) == (1, 8, 8, 8, 0), rec
-assert rec["inputs"] == [{"path": "tests/data/small/journeys.csv", "kind": "events"}], rec["inputs"]
+import hashlib
+sha = hashlib.sha256(open("tests/data/small/journeys.csv", "rb").read()).hexdigest()
+assert rec["inputs"] == [{"path": "tests/data/small/journeys.csv", "kind": "events", "rows": 8,
+                          "rejected": 0, "sha256": sha}], rec["inputs"]
+assert (rec["event_rows"], rec["event_rejected"], rec["customer_rows"], rec["customer_rejected"]) == (8, 0, 0, 0), rec
+assert len(rec["key"]) == 64, rec
 assert rec["rejects_file"] == "rejects-b000001.tsv" and rec["rejected_by_reason"] == {}
 PY
 

@@ -32,11 +32,14 @@ SBIN=/usr/sbin
 die() { echo "local-cluster: $*" >&2; exit 1; }
 say() { echo "local-cluster: $*" >&2; }
 
-# The cluster directory: given, or found from SLURM_CONF (stop/status).
+# The cluster directory: given, or found from SLURM_CONF (stop/status):
+# slurm.conf is DIR/etc/slurm.conf, the marker DIR/.pc-local-cluster.
 cluster_dir() {
   if [ -n "${PC_SLURM_DIR:-}" ]; then echo "$PC_SLURM_DIR"; return; fi
-  if [ -n "${SLURM_CONF:-}" ] && [ -f "$(dirname "$SLURM_CONF")/.pc-local-cluster" ]; then
-    dirname "$SLURM_CONF"; return
+  local d
+  if [ -n "${SLURM_CONF:-}" ]; then
+    d=$(dirname "$(dirname "$SLURM_CONF")")
+    [ -f "$d/.pc-local-cluster" ] && { echo "$d"; return; }
   fi
   return 1
 }
@@ -69,6 +72,12 @@ write_conf() {
   [ -n "$cpus" ] && [ -n "$mem" ] || die "cannot read 'slurmd -C': $c"
   mem=$(( mem > 1024 ? mem - 512 : mem ))
   : > "$d/etc/plugstack.conf"
+  # No plugin here uses cgroups (proctrack/linuxproc, task/none), but
+  # slurmd 22.05 loads the cgroup plugin anyway, and "autodetect" picks
+  # cgroup/v2 on a unified-hierarchy host: without dbus that slurmd fails
+  # to start, or leaves a "slurmstepd infinity" behind that stop cannot
+  # see. cgroup/v1 loads without touching any hierarchy until a plugin asks.
+  printf '# Written by tests/slurm/local-cluster.sh: no cgroups are used.\nCgroupPlugin=cgroup/v1\n' > "$d/etc/cgroup.conf"
   cat > "$d/etc/slurm.conf" <<EOF
 # Written by tests/slurm/local-cluster.sh; removed by its stop.
 ClusterName=pclocal

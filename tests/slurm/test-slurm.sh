@@ -14,6 +14,8 @@
 #   (d) scancel of a running `parcours run` job (Slurm sends SIGTERM): the
 #       job ends CANCELLED within seconds, its log says what was
 #       interrupted, no output and no temporary directory is left.
+#   (e) `local-cluster.sh stop` with only SLURM_CONF set ends every process
+#       the cluster started (pgrep finds none) and removes its directory.
 # Last line: "N passed, M failed"; exit status 1 when M > 0. When Slurm
 # cannot be installed here (not root, no package mirror) it prints SKIP and
 # exits 0. PARCOURS=path overrides bin/parcours (tests/slurm/stand-in-parcours
@@ -147,8 +149,10 @@ case_a() {
   cmp "$W/out/2024-05/results.h5" "$W/direct/results.h5" || diffs=$((diffs + 1))
   [ $diffs = 0 ] && pass "(a) $n csv files and results.h5 byte-identical to the direct run" ||
     fail "(a) $diffs file(s) differ from the direct run"
-  # A second month appends to the same store (events only).
-  cp "$W/drops/2024-05/month.csv" "$W/drops/2024-06/month.csv"
+  # A second month appends to the same store (events only): other rows (new
+  # customer ids), since May's file again would be refused as rows already
+  # in batch 1 (docs/format.md, "Batch checksums").
+  sed '2,$ s/^\([^,]*\),/\1-jun,/' "$W/drops/2024-05/month.csv" > "$W/drops/2024-06/month.csv"
   ids=$(slurm/submit-monthly.sh 2024-06 --input "$W/drops/{MONTH}/*.csv" --store "$W/store" \
         --out "$W/out" --job "$JOBINI" --logdir "$W/logs" -- "${SB[@]}" 2>&1) && eval "$ids"
   st=$(wait_jobs 300 "$ingest" "$run" "$report" "$diff")
@@ -267,10 +271,28 @@ case_d() {
   else fail "(d) leftovers: $(ls -d "$W"/out/2024-08*)"; fi
   sleep 1
   pgrep -f "parcours run.*$W/big-store" >/dev/null && fail "(d) a parcours rank survived scancel" || pass "(d) no parcours rank left running"
+# (e) stop with only SLURM_CONF set (what `eval "$(... start)"` exports, as
+# its help says) ends every process the cluster started: munged,
+# slurmctld, slurmd and whatever slurmd started (a slurmstepd), and removes
+# the directory; cgroup.conf pins cgroup/v1 so that slurmd needs no dbus.
+case_e() {
+  local d=$PC_SLURM_DIR pids p left=""
+  grep -qx 'CgroupPlugin=cgroup/v1' "$d/etc/cgroup.conf" && pass "(e) cgroup.conf pins CgroupPlugin=cgroup/v1" ||
+    fail "(e) cgroup.conf: $(cat "$d/etc/cgroup.conf" 2>&1)"
+  pids="$(cat "$d"/run/*.pid 2>/dev/null) $(pgrep -P "$(cat "$d/run/slurmd.pid")" 2>/dev/null)"
+  if (unset PC_SLURM_DIR; SLURM_CONF=$d/etc/slurm.conf tests/slurm/local-cluster.sh stop) >"$W/stop.log" 2>&1; then
+    pass "(e) stop with only SLURM_CONF=DIR/etc/slurm.conf: exit 0"
+  else fail "(e) stop with only SLURM_CONF: $(cat "$W/stop.log")"; fi
+  for p in $pids; do kill -0 "$p" 2>/dev/null && left="$left $p($(ps -o comm= -p "$p"))"; done
+  left="$left$(pgrep -f "$d" | tr '\n' ' ')"
+  [ -z "${left// /}" ] && pass "(e) no process of the cluster left (daemons and their children: $(echo $pids | wc -w))" ||
+    fail "(e) processes left:$left"
+  [ ! -e "$d" ] && pass "(e) cluster directory removed" || fail "(e) $d still exists"
 }
 
 case_a
 case_b
 case_c
 case_d
+case_e   # last: it stops the cluster
 finish

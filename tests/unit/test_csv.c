@@ -4,9 +4,11 @@
  * grammar is tested in test_time.c (src/base/time.c parses it).
  */
 #include "pc_csv.h"
+#include "pc_rawread.h"
 #include "pc_test.h"
 
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -589,7 +591,7 @@ static void test_reader_missing(void) {
 
 static void test_reader_gzip(void) {
   char *path = write_gz(sample, strlen(sample));
-  CU_ASSERT_TRUE(pc_csv_is_gzip(path, NULL));
+  CU_ASSERT_TRUE(pc_rawread_probe_gzip(path, NULL));
   GString *got = g_string_new(NULL);
   CU_ASSERT_TRUE(read_range(path, 0, UINT64_MAX, 1, got, NULL));
   CU_ASSERT_STRING_EQUAL(got->str, sample_lines);
@@ -635,24 +637,102 @@ static void test_reader_gzip_corrupt(void) {
   g_string_free(got, TRUE);
 }
 
+/* Appends the gzip member of data to the file at path. */
+static void append_gz(const char *path, const char *data, size_t len) {
+  char *m = write_gz(data, len);
+  gchar *bytes = NULL, *old = NULL;
+  gsize n = 0, on = 0;
+  g_assert(g_file_get_contents(m, &bytes, &n, NULL));
+  g_assert(g_file_get_contents(path, &old, &on, NULL));
+  GString *all = g_string_new_len(old, (gssize)on);
+  g_string_append_len(all, bytes, (gssize)n);
+  g_assert(g_file_set_contents(path, all->str, (gssize)all->len, NULL));
+  g_string_free(all, TRUE);
+  unlink(m);
+  g_free(m);
+  g_free(bytes);
+  g_free(old);
+}
+
+/* Two members (gzip a >> x.gz; gzip b >> x.gz) are read whole: both halves,
+ * line numbers running on; an empty member in between changes nothing. */
+static void test_reader_gzip_members(void) {
+  char *path = write_gz("h\na\n", 4);
+  append_gz(path, "", 0);
+  append_gz(path, "b\nc", 3);
+  GString *got = g_string_new(NULL);
+  CU_ASSERT_TRUE(read_range(path, 0, UINT64_MAX, 1, got, NULL));
+  CU_ASSERT_STRING_EQUAL(got->str, "1|h\n2|a\n3|b\n4|c\n");
+  unlink(path);
+  g_free(path);
+  g_string_free(got, TRUE);
+}
+
+/* Plain rows appended to a .gz are an error naming the file and the byte
+ * where the non-gzip data starts (the compressed size of the member). */
+static void test_reader_gzip_trailing(void) {
+  char *path = write_gz("h\na\n", 4);
+  struct stat st;
+  g_assert(stat(path, &st) == 0);
+  FILE *f = fopen(path, "ab");
+  fputs("c2,2024-03-01T12:00:00Z,web,view,\n", f);
+  fclose(f);
+  GString *got = g_string_new(NULL);
+  GError *err = NULL;
+  CU_ASSERT_FALSE(read_range(path, 0, UINT64_MAX, 1, got, &err));
+  CU_ASSERT_TRUE(g_error_matches(err, PC_ERROR, PC_ERROR_FORMAT));
+  g_autofree char *want = g_strdup_printf("%s: bytes after the end of the gzip data at byte %lld are not gzip data (rows appended to a compressed file?): compress the whole file, or give the rows as a separate input", path, (long long)st.st_size);
+  CU_ASSERT_STRING_EQUAL(err ? err->message : "", want);
+  g_clear_error(&err);
+  /* one stray byte (not even a magic number) is refused the same way */
+  g_assert(truncate(path, st.st_size + 1) == 0);
+  g_string_truncate(got, 0);
+  CU_ASSERT_FALSE(read_range(path, 0, UINT64_MAX, 1, got, &err));
+  CU_ASSERT_TRUE(g_error_matches(err, PC_ERROR, PC_ERROR_FORMAT));
+  g_clear_error(&err);
+  unlink(path);
+  g_free(path);
+  g_string_free(got, TRUE);
+}
+
+/* A gzip file of nothing gives no line at all, as an empty plain file. */
+static void test_reader_gzip_empty(void) {
+  char *path = write_gz("", 0);
+  PcLineReader *r = pc_line_reader_open(path, 0, UINT64_MAX, 1, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+  const char *line;
+  size_t len;
+  uint64_t no;
+  GError *err = NULL;
+  CU_ASSERT_FALSE(pc_line_reader_next(r, &line, &len, &no, &err));
+  CU_ASSERT_PTR_NULL(err);
+  CU_ASSERT_EQUAL(pc_line_reader_lines(r), 0);
+  pc_line_reader_free(r);
+  unlink(path);
+  g_free(path);
+}
+
 static void test_is_gzip(void) {
   char *plain = write_tmp("\x1f", 1); /* one magic byte is not enough */
-  CU_ASSERT_FALSE(pc_csv_is_gzip(plain, NULL));
+  CU_ASSERT_FALSE(pc_rawread_probe_gzip(plain, NULL));
   unlink(plain);
   g_free(plain);
   plain = write_tmp(sample, strlen(sample));
   GError *err = NULL;
-  CU_ASSERT_FALSE(pc_csv_is_gzip(plain, &err));
+  CU_ASSERT_FALSE(pc_rawread_probe_gzip(plain, &err));
   CU_ASSERT_PTR_NULL(err);
   unlink(plain);
   g_free(plain);
-  CU_ASSERT_FALSE(pc_csv_is_gzip("/nonexistent/pc.csv.gz", &err));
+  CU_ASSERT_FALSE(pc_rawread_probe_gzip("/nonexistent/pc.csv.gz", &err));
   CU_ASSERT_TRUE(g_error_matches(err, PC_ERROR, PC_ERROR_IO));
   g_clear_error(&err);
 }
 
 PC_TEST_MAIN("csv",
              {"/csv/reason_names", test_reason_names},
+             {"/csv/reader_gzip_members", test_reader_gzip_members},
+             {"/csv/reader_gzip_trailing", test_reader_gzip_trailing},
+             {"/csv/reader_gzip_empty", test_reader_gzip_empty},
              {"/csv/event_ok", test_event_ok},
              {"/csv/event_value_empty", test_event_value_empty},
              {"/csv/first_rule_wins", test_first_rule_wins},

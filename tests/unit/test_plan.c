@@ -211,15 +211,18 @@ static void test_buckets_of(void) {
   CU_ASSERT_EQUAL(r2[3], 7);
 }
 
-/* Rank 0 of the alpha 0 balanced plan: 20 events, 4 customers.
+/* Rank 0 of the alpha 0 balanced plan: 20 events, 4 customers, 8 buckets.
  * batch 8: held = min(20, 8) = 8 -> 8*52 = 416; 4*48 / max(20/8 = 2, 1)
- * = 96; 20*16 = 320; + 64 MiB = 67108864. Total 67109696.
- * batch 100: held 20 -> 1040 + 192/1 + 320 + 67108864 = 67110416. */
+ * = 96; 20*16 = 320; buckets 8 * (24 + 1 shard * 88) = 896; + 64 MiB =
+ * 67108864. Total 67110592.
+ * batch 100: held 20 -> 1040 + 192/1 + 320 + 896 + 67108864 = 67111312.
+ * batch 100, 3 shards: 8 * (24 + 3 * 88) = 2304 instead of 896: 67112720. */
 static void test_memory_estimate(void) {
   g_autoptr(PcPlan) p =
       pc_plan_build(EV, CU, B8, 3, PC_STRATEGY_BALANCED, 0.0);
-  CU_ASSERT_EQUAL(pc_plan_memory_estimate(p, 0, 8), UINT64_C(67109696));
-  CU_ASSERT_EQUAL(pc_plan_memory_estimate(p, 0, 100), UINT64_C(67110416));
+  CU_ASSERT_EQUAL(pc_plan_memory_estimate(p, 0, 8, 1), UINT64_C(67110592));
+  CU_ASSERT_EQUAL(pc_plan_memory_estimate(p, 0, 100, 1), UINT64_C(67111312));
+  CU_ASSERT_EQUAL(pc_plan_memory_estimate(p, 0, 100, 3), UINT64_C(67112720));
 }
 
 static void test_strategy_names(void) {

@@ -113,7 +113,10 @@ static void test_store_non_ascii(void) {
   g_autoptr(GPtrArray) t = tables_new();
   g_autofree char *h5 = g_build_filename(dir, "results.h5", NULL);
   CU_ASSERT_TRUE(pc_h5io_write_results(h5, t, NULL));
-  g_autofree char *run = g_strdup_printf("{\"input\":{\"store\":\"%s/st-\xc3\xa9\"},\"ranks\":1,\"wall_s\":0.25}", dir);
+  /* batch 3 is not the run's (an append in progress, or committed after
+   * it read the store): its record is left out */
+  write_file(store, "batch-000003.json", "{\"batch\":3,\"rows\":100,\"accepted\":100,\"rejected\":0}");
+  g_autofree char *run = g_strdup_printf("{\"input\":{\"store\":\"%s/st-\xc3\xa9\",\"batches\":2},\"ranks\":1,\"wall_s\":0.25}", dir);
   write_file(dir, "run.json", run);
   g_autofree char *html = report_of(dir);
   CU_ASSERT_TRUE(has(html, "<section id=\"quality\">"));
@@ -125,7 +128,7 @@ static void test_store_non_ascii(void) {
   CU_ASSERT_TRUE(has(html, "<td class=\"lbl\">&lt;empty id&gt;</td><td class=\"num\" id=\"ingest-rejected-~3cempty~20id~3e\">1<"));
   CU_ASSERT_TRUE(has(html, "bad~20time") && strstr(html, "bad~20time") < strstr(html, "~3cempty"));
   CU_ASSERT_TRUE(has(html, "id=\"run-wall_s\">0.250000 s<"));
-  g_autofree char *escaped = g_strdup_printf("{\"input\":{\"store\":\"%s/st-\\u00e9\"},\"ranks\":1,\"wall_s\":0.25}", dir);
+  g_autofree char *escaped = g_strdup_printf("{\"input\":{\"store\":\"%s/st-\\u00e9\",\"batches\":2},\"ranks\":1,\"wall_s\":0.25}", dir);
   write_file(dir, "run.json", escaped);
   g_autofree char *html2 = report_of(dir);
   CU_ASSERT_STRING_EQUAL(html2, html);
@@ -221,6 +224,52 @@ static void test_wrong_types(void) {
   CU_ASSERT_TRUE(has(q, "id=\"ingest-rejected-y\">2<"));
 }
 
+/* run.json of an older parcours (no input.batches): the batches the
+ * store's MANIFEST counts; a record of a batch it does not count (left by
+ * an append that died) is not read. */
+static void test_batches_from_manifest(void) {
+  pc_h5io_quiet();
+  g_autofree char *dir = g_dir_make_tmp("pc-report-json-XXXXXX", NULL);
+  g_autofree char *store = g_build_filename(dir, "st", NULL);
+  CU_ASSERT_EQUAL(g_mkdir(store, 0755), 0);
+  write_file(store, "MANIFEST", "parcours-store 1\nbuckets 8\nbatches 1\nshard b000001-r00000.h5\n");
+  write_file(store, "batch-000001.json", "{\"batch\":1,\"rows\":10,\"accepted\":10,\"rejected\":0}");
+  write_file(store, "batch-000002.json", "{\"batch\":2,\"rows\":99,\"accepted\":99,\"rejected\":0}");
+  g_autoptr(GPtrArray) t = tables_new();
+  g_autofree char *h5 = g_build_filename(dir, "results.h5", NULL);
+  CU_ASSERT_TRUE(pc_h5io_write_results(h5, t, NULL));
+  g_autofree char *run = g_strdup_printf("{\"input\":{\"store\":\"%s\"}}", store);
+  write_file(dir, "run.json", run);
+  g_autofree char *html = report_of(dir);
+  CU_ASSERT_TRUE(has(html, "<div class=\"k\">Batches</div><div class=\"v\">1</div>"));
+  CU_ASSERT_TRUE(has(html, "id=\"ingest-rows\">10<"));
+}
+
+/* Records that keep the two tables apart: the card counts event rows as
+ * data rows and the customers table apart (it once added both: 15 "data
+ * rows" for 10 events); an old record beside them counts as events. */
+static void test_quality_events_apart(void) {
+  g_autoptr(GPtrArray) t = tables_new();
+  g_autoptr(GPtrArray) recs = g_ptr_array_new();
+  g_ptr_array_add(recs, "{\"rows\":15,\"accepted\":12,\"rejected\":3,\"event_rows\":10,\"event_rejected\":2,"
+                        "\"customer_rows\":5,\"customer_rejected\":1,\"rejected_by_reason\":{\"bad_value\":2,\"duplicate_customer\":1}}");
+  g_autofree char *q = render(t, NULL, recs);
+  CU_ASSERT_TRUE(has(q, "<div class=\"k\">Event rows</div><div class=\"v\" id=\"ingest-rows\">10<"));
+  CU_ASSERT_TRUE(has(q, "id=\"ingest-accepted\">8<"));
+  CU_ASSERT_TRUE(has(q, "id=\"ingest-rejected\">2</div><div class=\"n\">20.0% of rows<"));
+  CU_ASSERT_TRUE(has(q, "<div class=\"k\">Customers-table rows</div><div class=\"v\" id=\"ingest-customer-rows\">5</div><div class=\"n\">1 rejected<"));
+  CU_ASSERT_TRUE(has(q, "id=\"ingest-rejected-duplicate_customer\">1<"));
+  g_ptr_array_add(recs, "{\"rows\":4,\"accepted\":3,\"rejected\":1,\"rejected_by_reason\":{\"bad_value\":1}}");
+  g_autofree char *q2 = render(t, NULL, recs);
+  CU_ASSERT_TRUE(has(q2, "id=\"ingest-rows\">14<"));
+  CU_ASSERT_TRUE(has(q2, "id=\"ingest-accepted\">11<"));
+  CU_ASSERT_TRUE(has(q2, "id=\"ingest-rejected\">3<"));
+  g_autoptr(GPtrArray) none = g_ptr_array_new();
+  g_ptr_array_add(none, "{\"event_rows\":3,\"event_rejected\":0,\"customer_rows\":0,\"customer_rejected\":0,\"rejected_by_reason\":{}}");
+  g_autofree char *q3 = render(t, NULL, none);
+  CU_ASSERT_FALSE(has(q3, "ingest-customer-rows"));
+}
+
 /* Strings from run.json and batch records are escaped; numbers print as
  * run.json's writer prints them; a funnel name with a dot is one name. */
 static void test_escaped(void) {
@@ -253,4 +302,6 @@ static void test_escaped(void) {
 
 PC_TEST_MAIN("report_json", {"/report_json/store_non_ascii", test_store_non_ascii},
              {"/report_json/truncated", test_truncated}, {"/report_json/not_json", test_not_json},
-             {"/report_json/wrong_types", test_wrong_types}, {"/report_json/escaped", test_escaped})
+             {"/report_json/wrong_types", test_wrong_types}, {"/report_json/escaped", test_escaped},
+             {"/report_json/quality_events_apart", test_quality_events_apart},
+             {"/report_json/batches_from_manifest", test_batches_from_manifest})

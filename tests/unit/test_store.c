@@ -5,6 +5,7 @@
  */
 #include "pc_shard.h"
 #include "pc_store.h"
+#include "pc_storewriter.h"
 #include "pc_test.h"
 
 #include <glib/gstdio.h>
@@ -116,6 +117,36 @@ static void test_open_bad_body(void) {
   rm_tree(tmp);
 }
 
+/* Opens a MANIFEST of text expecting PC_ERROR_FORMAT with message
+ * "DIR/MANIFEST" + tail. */
+static void assert_manifest_error(const char *text, const char *tail) {
+  g_autofree char *tmp = make_tmp_dir();
+  put(tmp, "MANIFEST", text);
+  PcStore *s = NULL;
+  GError *e = NULL;
+  CU_ASSERT_FALSE(pc_store_open(tmp, &s, &e));
+  CU_ASSERT_TRUE(g_error_matches(e, PC_ERROR, PC_ERROR_FORMAT));
+  g_autofree char *want = g_strdup_printf("%s/MANIFEST%s", tmp, tail);
+  CU_ASSERT_STRING_EQUAL(e ? e->message : "", want);
+  g_clear_error(&e);
+  rm_tree(tmp);
+}
+
+/* The class "a MANIFEST that would make a reader count rows twice or a
+ * writer overwrite a shard": each case named with its line. */
+static void test_open_manifest_rules(void) {
+  assert_manifest_error("parcours-store 1\nbuckets 4\nbatches 1\nshard a.h5\nshard b.h5\nshard a.h5\n",
+                        ":6: shard a.h5 is listed twice (first at line 4): its rows would be counted twice");
+  assert_manifest_error("parcours-store 1\nbuckets 4\nshard a.h5\n", ": no batches line");
+  assert_manifest_error("parcours-store 1\nbuckets 4\nbatches 1\nbuckets 4\nshard a.h5\n", ":4: a second buckets line");
+  assert_manifest_error("parcours-store 1\nbuckets 4\nbatches 1\nbatches 2\nshard a.h5\n", ":4: a second batches line");
+  assert_manifest_error("parcours-store 1\nbuckets 2000000\nbatches 1\nshard a.h5\n", ":2: buckets must be 1..1048576, not \"2000000\"");
+  assert_manifest_error("parcours-store 1\nbuckets 4\nbatches 0\nshard a.h5\n", ":3: batches must be 1..4294967295, not \"0\"");
+  assert_manifest_error("parcours-store 1\nbuckets 4\nbatches 1\nshard ..\n", ":4: unexpected line \"shard ..\"");
+  assert_manifest_error("parcours-store 1\nbuckets 4\nbatches 1\nshard b000001-r00000.h5\nshard b000002-r00000.h5\n",
+                        ": shard b000002-r00000.h5 is of batch 2, but the MANIFEST counts 1 batches");
+}
+
 /* A good MANIFEST: buckets 16, batches 2, shards in manifest order, full
  * paths STORE/FILE; an empty line is allowed. */
 static void test_open_ok(void) {
@@ -151,36 +182,116 @@ static void test_shard_name(void) {
   CU_ASSERT_STRING_EQUAL(c, "b123456-r99999.h5");
 }
 
-/* New store: STORE.tmp-PID is created, STORE itself not yet. */
+/* A writer, expected to open. */
+static PcStoreWriter *writer(const char *dir, gboolean append) {
+  PcStoreWriter *w = NULL;
+  GError *e = NULL;
+  CU_ASSERT_TRUE(pc_storewriter_open(dir, append, 0, &w, &e));
+  CU_ASSERT_PTR_NULL(e);
+  g_clear_error(&e);
+  return w;
+}
+
+/* New store: nothing until stage, then STORE.tmp-PID, STORE not yet. */
 static void test_staging_new(void) {
   g_autofree char *tmp = make_tmp_dir();
   g_autofree char *store = g_build_filename(tmp, "store", NULL);
+  g_autoptr(PcStoreWriter) w = writer(store, FALSE);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+  CU_ASSERT_EQUAL(count_entries(tmp), 0);
+  CU_ASSERT_PTR_NULL(pc_storewriter_store(w));
+  CU_ASSERT_EQUAL(pc_storewriter_batch(w), 1);
   GError *e = NULL;
-  g_autofree char *st = pc_store_staging_dir(store, FALSE, &e);
-  CU_ASSERT_PTR_NULL(e);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+  CU_ASSERT_TRUE_FATAL(pc_storewriter_stage(w, &e));
   g_autofree char *want = g_strdup_printf("%s.tmp-%d", store, (int)getpid());
-  CU_ASSERT_STRING_EQUAL(st, want);
-  CU_ASSERT_TRUE(g_file_test(st, G_FILE_TEST_IS_DIR));
+  CU_ASSERT_STRING_EQUAL(pc_storewriter_staging(w), want);
+  CU_ASSERT_TRUE(g_file_test(want, G_FILE_TEST_IS_DIR));
   CU_ASSERT_FALSE(g_file_test(store, G_FILE_TEST_EXISTS));
   rm_tree(tmp);
 }
 
-/* New store over an existing path: NULL, PC_ERROR_EXISTS, nothing created.
- * Append: the store itself is the staging directory. */
+/* New store over an existing path (a directory, a dangling link):
+ * PC_ERROR_EXISTS, nothing created. Append: the store itself is the
+ * staging directory, batch = batches + 1, and STORE/LOCK exists. */
 static void test_staging_exists_and_append(void) {
   g_autofree char *tmp = make_tmp_dir();
   GError *e = NULL;
-  char *st = pc_store_staging_dir(tmp, FALSE, &e);
-  CU_ASSERT_PTR_NULL(st);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-  CU_ASSERT_EQUAL(e->domain, PC_ERROR);
-  CU_ASSERT_EQUAL(e->code, PC_ERROR_EXISTS);
-  g_error_free(e);
-  g_autofree char *stale = g_strdup_printf("%s.tmp-%d", tmp, (int)getpid());
-  CU_ASSERT_FALSE(g_file_test(stale, G_FILE_TEST_EXISTS));
-  g_autofree char *ap = pc_store_staging_dir(tmp, TRUE, NULL);
-  CU_ASSERT_STRING_EQUAL(ap, tmp);
+  PcStoreWriter *w = NULL;
+  CU_ASSERT_FALSE(pc_storewriter_open(tmp, FALSE, 0, &w, &e));
+  CU_ASSERT_PTR_NULL(w);
+  CU_ASSERT_TRUE(g_error_matches(e, PC_ERROR, PC_ERROR_EXISTS));
+  g_clear_error(&e);
+  g_autofree char *link = g_build_filename(tmp, "dangling", NULL);
+  g_assert(symlink("/nonexistent/x", link) == 0);
+  CU_ASSERT_FALSE(pc_storewriter_open(link, FALSE, 0, &w, &e));
+  CU_ASSERT_TRUE(g_error_matches(e, PC_ERROR, PC_ERROR_EXISTS));
+  g_clear_error(&e);
+  g_unlink(link);
+  CU_ASSERT_EQUAL(count_entries(tmp), 0);
+  put(tmp, "MANIFEST", "parcours-store 1\nbuckets 8\nbatches 3\nshard b000001-r00000.h5\n");
+  g_autoptr(PcStoreWriter) a = writer(tmp, TRUE);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+  CU_ASSERT_EQUAL(pc_storewriter_batch(a), 4);
+  CU_ASSERT_TRUE_FATAL(pc_storewriter_stage(a, NULL));
+  CU_ASSERT_STRING_EQUAL(pc_storewriter_staging(a), tmp);
+  CU_ASSERT_TRUE(exists(tmp, "LOCK"));
+  rm_tree(tmp);
+}
+
+/* Append to a directory that is not a store: the error of pc_store_open,
+ * and no LOCK file is created there. */
+static void test_append_not_a_store(void) {
+  g_autofree char *tmp = make_tmp_dir();
+  PcStoreWriter *w = NULL;
+  GError *e = NULL;
+  CU_ASSERT_FALSE(pc_storewriter_open(tmp, TRUE, 0, &w, &e));
+  CU_ASSERT_TRUE(g_error_matches(e, PC_ERROR, PC_ERROR_IO));
+  g_clear_error(&e);
+  CU_ASSERT_EQUAL(count_entries(tmp), 0);
+  rm_tree(tmp);
+}
+
+/* Two appenders: the second fails at once with PC_ERROR_BUSY naming the
+ * holder's PID and the lock; with a wait it still fails while the first
+ * holds the lock; once the first is freed it opens. */
+static void test_lock_busy(void) {
+  g_autofree char *tmp = make_tmp_dir();
+  put(tmp, "MANIFEST", "parcours-store 1\nbuckets 8\nbatches 1\nshard b000001-r00000.h5\n");
+  PcStoreWriter *first = writer(tmp, TRUE);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(first);
+  PcStoreWriter *w = NULL;
+  GError *e = NULL;
+  CU_ASSERT_FALSE(pc_storewriter_open(tmp, TRUE, 0, &w, &e));
+  CU_ASSERT_TRUE(g_error_matches(e, PC_ERROR, PC_ERROR_BUSY));
+  char host[256] = "unknown";
+  gethostname(host, sizeof host - 1);
+  g_autofree char *want = g_strdup_printf("%s: another parcours command (PID %d on host %s) is writing this store (it holds %s/LOCK); nothing was done: run again when it has finished, or pass --lock-timeout SECONDS to wait for it", tmp, (int)getpid(), host, tmp);
+  CU_ASSERT_STRING_EQUAL(e ? e->message : "", want);
+  g_clear_error(&e);
+  gint64 t0 = g_get_monotonic_time();
+  CU_ASSERT_FALSE(pc_storewriter_open(tmp, TRUE, 0.3, &w, &e));
+  CU_ASSERT_TRUE(g_get_monotonic_time() - t0 >= 300000);
+  CU_ASSERT_TRUE(g_error_matches(e, PC_ERROR, PC_ERROR_BUSY));
+  g_clear_error(&e);
+  pc_storewriter_free(first);
+  CU_ASSERT_TRUE(pc_storewriter_open(tmp, TRUE, 0, &w, &e));
+  pc_storewriter_free(w);
+  rm_tree(tmp);
+}
+
+/* What a dead append left (shards, record and rejects of batch 2, which
+ * the MANIFEST does not count, and MANIFEST.tmp) goes when the next
+ * writer holds the lock; batch 1's files and other files stay. */
+static void test_leftovers_removed(void) {
+  g_autofree char *tmp = make_tmp_dir();
+  put(tmp, "MANIFEST", "parcours-store 1\nbuckets 8\nbatches 1\nshard b000001-r00000.h5\n");
+  const char *keep[] = {"b000001-r00000.h5", "batch-000001.json", "rejects-b000001.tsv", "truth.json", "notes.txt"};
+  const char *gone[] = {"b000002-r00000.h5", "b000002-r00007.h5", "batch-000002.json", "rejects-b000002.tsv", "MANIFEST.tmp"};
+  for (guint i = 0; i < G_N_ELEMENTS(keep); i++) put(tmp, keep[i], "k");
+  for (guint i = 0; i < G_N_ELEMENTS(gone); i++) put(tmp, gone[i], "g");
+  g_autoptr(PcStoreWriter) w = writer(tmp, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS(keep); i++) CU_ASSERT_TRUE(exists(tmp, keep[i]));
+  for (guint i = 0; i < G_N_ELEMENTS(gone); i++) CU_ASSERT_FALSE(exists(tmp, gone[i]));
   rm_tree(tmp);
 }
 
@@ -192,13 +303,14 @@ static void test_staging_exists_and_append(void) {
 static void test_commit_new(void) {
   g_autofree char *tmp = make_tmp_dir();
   g_autofree char *store = g_build_filename(tmp, "store", NULL);
-  g_autofree char *st = pc_store_staging_dir(store, FALSE, NULL);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+  g_autoptr(PcStoreWriter) w = writer(store, FALSE);
+  CU_ASSERT_TRUE_FATAL(pc_storewriter_stage(w, NULL));
+  const char *st = pc_storewriter_staging(w);
   put(st, "b000001-r00000.h5", "x");
   put(st, "b000001-r00001.h5", "y");
   g_autoptr(GPtrArray) files = names("b000001-r00000.h5", "b000001-r00001.h5");
   GError *e = NULL;
-  CU_ASSERT_TRUE_FATAL(pc_store_commit(store, st, NULL, 8, files, &e));
+  CU_ASSERT_TRUE_FATAL(pc_storewriter_commit(w, 8, files, &e));
   CU_ASSERT_PTR_NULL(e);
   CU_ASSERT_FALSE(g_file_test(st, G_FILE_TEST_EXISTS));
   g_autofree char *m = slurp(store, "MANIFEST");
@@ -213,19 +325,40 @@ static void test_commit_new(void) {
   rm_tree(tmp);
 }
 
+/* Another command created STORE (even an empty directory) while this one
+ * ran: the commit fails with PC_ERROR_EXISTS and replaces nothing. */
+static void test_commit_new_raced(void) {
+  g_autofree char *tmp = make_tmp_dir();
+  g_autofree char *store = g_build_filename(tmp, "store", NULL);
+  g_autoptr(PcStoreWriter) w = writer(store, FALSE);
+  CU_ASSERT_TRUE_FATAL(pc_storewriter_stage(w, NULL));
+  put(pc_storewriter_staging(w), "b000001-r00000.h5", "x");
+  g_assert(g_mkdir(store, 0755) == 0);
+  g_autoptr(GPtrArray) files = names("b000001-r00000.h5", NULL);
+  GError *e = NULL;
+  CU_ASSERT_FALSE(pc_storewriter_commit(w, 8, files, &e));
+  CU_ASSERT_TRUE(g_error_matches(e, PC_ERROR, PC_ERROR_EXISTS));
+  g_autofree char *want = g_strdup_printf("%s: already exists: another command created it while this one ran; nothing was written (remove it, or use --append)", store);
+  CU_ASSERT_STRING_EQUAL(e ? e->message : "", want);
+  g_clear_error(&e);
+  CU_ASSERT_EQUAL(count_entries(store), 0);
+  pc_storewriter_abandon(w, files);
+  CU_ASSERT_EQUAL(count_entries(tmp), 1); /* only the other's STORE */
+  rm_tree(tmp);
+}
+
 /* Append to a store of batch 1 (two shards): MANIFEST lists the old shards
  * first, then the new one, batches 1 -> 2; reopened: 3 shards. */
 static void test_commit_append(void) {
   g_autofree char *tmp = make_tmp_dir();
   put(tmp, "MANIFEST", "parcours-store 1\nbuckets 8\nbatches 1\n"
                        "shard b000001-r00000.h5\nshard b000001-r00001.h5\n");
-  g_autoptr(PcStore) old = NULL;
-  CU_ASSERT_TRUE_FATAL(pc_store_open(tmp, &old, NULL));
-  g_autofree char *st = pc_store_staging_dir(tmp, TRUE, NULL);
-  put(st, "b000002-r00000.h5", "z");
+  g_autoptr(PcStoreWriter) w = writer(tmp, TRUE);
+  CU_ASSERT_TRUE_FATAL(pc_storewriter_stage(w, NULL));
+  put(tmp, "b000002-r00000.h5", "z");
   g_autoptr(GPtrArray) files = names("b000002-r00000.h5", NULL);
   GError *e = NULL;
-  CU_ASSERT_TRUE_FATAL(pc_store_commit(tmp, st, old, 8, files, &e));
+  CU_ASSERT_TRUE_FATAL(pc_storewriter_commit(w, 8, files, &e));
   g_autofree char *m = slurp(tmp, "MANIFEST");
   CU_ASSERT_PTR_NOT_NULL_FATAL(m);
   CU_ASSERT_STRING_EQUAL(m, "parcours-store 1\nbuckets 8\nbatches 2\n"
@@ -245,10 +378,12 @@ static void test_commit_append(void) {
 static void test_commit_fails(void) {
   g_autofree char *tmp = make_tmp_dir();
   g_autofree char *store = g_build_filename(tmp, "store", NULL);
-  g_autofree char *st = g_build_filename(tmp, "gone", NULL);
+  g_autoptr(PcStoreWriter) w = writer(store, FALSE);
+  CU_ASSERT_TRUE_FATAL(pc_storewriter_stage(w, NULL));
+  g_rmdir(pc_storewriter_staging(w));
   g_autoptr(GPtrArray) files = names("b000001-r00000.h5", NULL);
   GError *e = NULL;
-  CU_ASSERT_FALSE(pc_store_commit(store, st, NULL, 8, files, &e));
+  CU_ASSERT_FALSE(pc_storewriter_commit(w, 8, files, &e));
   CU_ASSERT_PTR_NOT_NULL_FATAL(e);
   CU_ASSERT_EQUAL(e->domain, PC_ERROR);
   CU_ASSERT_EQUAL(e->code, PC_ERROR_IO);
@@ -263,35 +398,38 @@ static void test_commit_fails(void) {
 static void test_abandon_new(void) {
   g_autofree char *tmp = make_tmp_dir();
   g_autofree char *store = g_build_filename(tmp, "store", NULL);
-  g_autofree char *st = pc_store_staging_dir(store, FALSE, NULL);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+  g_autoptr(PcStoreWriter) w = writer(store, FALSE);
+  CU_ASSERT_TRUE_FATAL(pc_storewriter_stage(w, NULL));
+  const char *st = pc_storewriter_staging(w);
   put(st, "b000001-r00000.h5", "x");
   put(st, "b000001-r00001.h5", "y");
   put(st, "MANIFEST", "parcours-store 1\n");
   g_autoptr(GPtrArray) files = names("b000001-r00000.h5", "b000001-r00001.h5");
-  pc_store_abandon(store, st, FALSE, files);
+  pc_storewriter_abandon(w, files);
   CU_ASSERT_FALSE(g_file_test(st, G_FILE_TEST_EXISTS));
   CU_ASSERT_FALSE(g_file_test(store, G_FILE_TEST_EXISTS));
   CU_ASSERT_EQUAL(count_entries(tmp), 0);
   rm_tree(tmp);
 }
 
-/* A failed append: only the new batch's files go; MANIFEST and the old
- * shard stay, and the store still opens as before (batches 1). */
+/* A failed append: only the new batch's files go; MANIFEST, LOCK and the
+ * old shard stay, and the store still opens as before (batches 1). */
 static void test_abandon_append(void) {
   g_autofree char *tmp = make_tmp_dir();
   put(tmp, "MANIFEST", "parcours-store 1\nbuckets 8\nbatches 1\n"
                        "shard b000001-r00000.h5\n");
   put(tmp, "b000001-r00000.h5", "old");
+  g_autoptr(PcStoreWriter) w = writer(tmp, TRUE);
+  CU_ASSERT_TRUE_FATAL(pc_storewriter_stage(w, NULL));
   put(tmp, "b000002-r00000.h5", "new");
   put(tmp, "b000002-r00001.h5", "new");
   g_autoptr(GPtrArray) files = names("b000002-r00000.h5", "b000002-r00001.h5");
-  pc_store_abandon(tmp, tmp, TRUE, files);
+  pc_storewriter_abandon(w, files);
   CU_ASSERT_TRUE(exists(tmp, "MANIFEST"));
   CU_ASSERT_TRUE(exists(tmp, "b000001-r00000.h5"));
   CU_ASSERT_FALSE(exists(tmp, "b000002-r00000.h5"));
   CU_ASSERT_FALSE(exists(tmp, "b000002-r00001.h5"));
-  CU_ASSERT_EQUAL(count_entries(tmp), 2);
+  CU_ASSERT_EQUAL(count_entries(tmp), 3);
   g_autoptr(PcStore) s = NULL;
   CU_ASSERT_TRUE_FATAL(pc_store_open(tmp, &s, NULL));
   CU_ASSERT_EQUAL(s->batches, 1);
@@ -303,11 +441,25 @@ static void test_abandon_append(void) {
 static void test_abandon_no_files(void) {
   g_autofree char *tmp = make_tmp_dir();
   g_autofree char *store = g_build_filename(tmp, "store", NULL);
-  g_autofree char *st = pc_store_staging_dir(store, FALSE, NULL);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(st);
-  pc_store_abandon(store, st, FALSE, NULL);
-  CU_ASSERT_FALSE(g_file_test(st, G_FILE_TEST_EXISTS));
+  g_autoptr(PcStoreWriter) w = writer(store, FALSE);
+  CU_ASSERT_TRUE_FATAL(pc_storewriter_stage(w, NULL));
+  pc_storewriter_abandon(w, NULL);
+  CU_ASSERT_FALSE(g_file_test(pc_storewriter_staging(w), G_FILE_TEST_EXISTS));
   rm_tree(tmp);
+}
+
+/* Which names are files of a batch, and of which. */
+static void test_name_batch(void) {
+  guint b = 0;
+  CU_ASSERT_TRUE(pc_store_name_batch("b000012-r00003.h5", &b));
+  CU_ASSERT_EQUAL(b, 12);
+  CU_ASSERT_TRUE(pc_store_name_batch("batch-000007.json", &b));
+  CU_ASSERT_EQUAL(b, 7);
+  CU_ASSERT_TRUE(pc_store_name_batch("rejects-b000009.tsv", &b));
+  CU_ASSERT_EQUAL(b, 9);
+  const char *no[] = {"MANIFEST", "LOCK", "truth.json", "b00001-r00003.h5", "b000012-r0003.h5",
+                      "b000012-r00003.h5x", "batch-00007.json", "batch-000007.json.tmp", "xb000012-r00003.h5"};
+  for (guint i = 0; i < G_N_ELEMENTS(no); i++) CU_ASSERT_FALSE(pc_store_name_batch(no[i], &b));
 }
 
 /* ---- File names ------------------------------------------------------------------ */
@@ -417,6 +569,12 @@ PC_TEST_MAIN("store",
              {"/store/open_bad_first_line", test_open_bad_first_line},
              {"/store/open_bad_body", test_open_bad_body},
              {"/store/open_ok", test_open_ok},
+             {"/store/open_manifest_rules", test_open_manifest_rules},
+             {"/store/name_batch", test_name_batch},
+             {"/store/append_not_a_store", test_append_not_a_store},
+             {"/store/lock_busy", test_lock_busy},
+             {"/store/leftovers_removed", test_leftovers_removed},
+             {"/store/commit_new_raced", test_commit_new_raced},
              {"/store/shard_name", test_shard_name},
              {"/store/staging_new", test_staging_new},
              {"/store/staging_exists_and_append", test_staging_exists_and_append},

@@ -1,0 +1,112 @@
+/* ingest_int.h - private to src/store/ingest.c and ingest_parse.c: the
+ * state of an ingest (struct PcIngest), the pieces of input a rank reads,
+ * and the wire records rows travel in between ranks. Nothing outside
+ * those two files includes it.
+ *
+ * Invariant: every field marked "rank 0" is NULL or unused elsewhere;
+ * every other field has the same value on every rank after the phase that
+ * sets it.
+ */
+#ifndef PC_INGEST_INT_H
+#define PC_INGEST_INT_H
+
+#include "pc_ingest.h"
+
+#include "pc_batch.h"
+#include "pc_shard.h"
+#include "pc_storewriter.h"
+
+#define ROUND_BYTES ((size_t)64 << 20) /* rows parsed per exchange round */
+#define ROW_OVERHEAD_BYTES 24          /* per-row allowance in ROUND_BYTES */
+#define GZIP_COST 4                    /* a gzip byte costs about 4 plain ones */
+
+/* A contiguous part of one input, read by one rank. */
+typedef struct {
+  guint file;
+  uint64_t start, end;   /* byte range; end = UINT64_MAX: whole gzip file */
+  int rank;
+  uint64_t first_line;   /* 1-based number of its first line */
+  gboolean customers;    /* a customers-table file */
+} Piece;
+
+struct PcIngest {
+  PcComm *comm;
+  const PcCommOps *ops;
+  int rank, size;
+  const PcIngestOpts *o;
+  uint64_t buckets;
+  guint batch;
+  PcStoreWriter *writer;  /* rank 0: lock, staging, commit (pc_storewriter.h) */
+  gboolean exists;        /* rank 0: a new store's directory exists already */
+  PcInputId *ids;         /* per input: digest, rows (all ranks), rejected (rank 0) */
+  char *key;              /* rank 0: the batch key (pc_batchid.h) */
+  guint committed;        /* these inputs are already batch N (0: not) */
+  GPtrArray *paths;       /* all inputs: events files, then the customers file */
+  guint n_event_files;
+  uint64_t *sizes;        /* 2 per input: bytes, is gzip */
+  GArray *pieces;         /* Piece, in (file, start) order */
+  GArray *rejects;        /* PcReject, found on this rank */
+  uint64_t data_rows;     /* non-header lines read by this rank */
+  uint64_t bytes_done, bytes_total;
+  double t0;
+  PcShardBuilder *builder;
+  GPtrArray *crm_lines;   /* GByteArray of WireLine records received */
+  char *staging;          /* where this batch is written */
+  char *record;           /* the batch record (JSON) */
+  uint64_t totals[3];     /* data rows, rejected, events: all ranks */
+};
+
+/* ---- Wire records: how rows cross ranks ----------------------------------------- */
+
+/* An accepted event row: the header, then id, channel and event bytes. */
+typedef struct __attribute__((packed)) {
+  int64_t ts_us;
+  int64_t value;
+  uint8_t id_len, channel_len, event_len;
+} WireEvent;
+
+/* A line kept whole (customers-table rows, rejects): the header, then
+ * len bytes of text. Customers rows keep file and line because duplicates
+ * are decided on the owner in (file, line) order and rejected with text. */
+typedef struct __attribute__((packed)) {
+  uint32_t file;
+  uint64_t line;
+  uint32_t reason;        /* PcRejectReason; PC_REJECT_NONE for a customer */
+  uint32_t len;           /* bytes that follow */
+  uint32_t full_len;      /* bytes of the whole line (a reject keeps len of them) */
+} WireLine;
+
+static inline void wire_put_event(GByteArray *out, const PcCsvRow *r) {
+  WireEvent h = {r->ts_us, r->value, (uint8_t)r->id_len, (uint8_t)r->channel_len, (uint8_t)r->event_len};
+  g_byte_array_append(out, (const guint8 *)&h, sizeof h);
+  g_byte_array_append(out, (const guint8 *)r->id, r->id_len);
+  g_byte_array_append(out, (const guint8 *)r->channel, r->channel_len);
+  g_byte_array_append(out, (const guint8 *)r->event, r->event_len);
+}
+
+/* The event at *p (advanced past it); strings point into the buffer. */
+static inline void wire_take_event(const guint8 **p, PcCsvRow *r) {
+  WireEvent h;
+  memcpy(&h, *p, sizeof h);
+  const char *s = (const char *)*p + sizeof h;
+  *r = (PcCsvRow){s, h.id_len, h.ts_us, s + h.id_len, h.channel_len,
+                  s + h.id_len + h.channel_len, h.event_len, h.value};
+  *p += sizeof h + h.id_len + h.channel_len + h.event_len;
+}
+
+static inline void wire_put_line(GByteArray *out, guint file, uint64_t line,
+                          PcRejectReason reason, const char *text,
+                          uint32_t len, uint32_t full_len) {
+  WireLine h = {file, line, (uint32_t)reason, len, full_len};
+  g_byte_array_append(out, (const guint8 *)&h, sizeof h);
+  g_byte_array_append(out, (const guint8 *)text, len);
+}
+
+/* The line at *p (advanced past it); *text points into the buffer. */
+static inline void wire_take_line(const guint8 **p, WireLine *h, const char **text) {
+  memcpy(h, *p, sizeof *h);
+  *text = (const char *)*p + sizeof *h;
+  *p += sizeof *h + h->len;
+}
+
+#endif

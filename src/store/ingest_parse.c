@@ -1,0 +1,274 @@
+/* ingest_parse.c - the parsing half of `parcours ingest` (pc_ingest.h,
+ * state in the private ingest_int.h): the work split of the inputs into
+ * pieces, then rounds of parsing and exchange by bucket owner, and the
+ * customers-table rows decided in (file, line) order.
+ *
+ * Owns which rank reads which bytes and how accepted rows reach the rank
+ * that owns their bucket. Does not own the CSV rules (csv.c), the shard
+ * (shardbuild.c) or what happens to rejects (ingest.c, batch.c). Reaches
+ * other ranks only through pc_comm.h.
+ *
+ * Invariant: every line of every input is read by exactly one rank and
+ * keeps its true line number; a row is sent to exactly one owner.
+ */
+#include "ingest_int.h"
+
+#include "pc_progress.h"
+
+/* ---- 2. Work split ---------------------------------------------------------------- */
+
+/* Plain files: global byte range [r*T/P, (r+1)*T/P) of their concatenation
+ * to rank r. Adds each rank's bytes to load[r]. */
+static void split_plain(PcIngest *g, uint64_t *load) {
+  uint64_t plain = 0, at = 0;
+  for (guint f = 0; f < g->paths->len; f++)
+    if (g->sizes[2 * f + 1] == 0) plain += g->sizes[2 * f];
+  for (guint f = 0; f < g->paths->len; f++) {
+    uint64_t sz = g->sizes[2 * f];
+    if (g->sizes[2 * f + 1]) continue;
+    for (int r = 0; r < g->size; r++) {
+      uint64_t lo = plain * r / g->size, hi = plain * (r + 1) / g->size;
+      uint64_t s = MAX(lo, at), e = MIN(hi, at + sz);
+      if (s >= e && !(sz == 0 && r == 0)) continue; /* an empty file: rank 0 */
+      Piece p = {f, s - at, e - at, r, 0, f >= g->n_event_files};
+      if (sz == 0) p.start = p.end = 0;
+      g_array_append_val(g->pieces, p);
+      load[r] += e > s ? e - s : 0;
+    }
+    at += sz;
+  }
+}
+
+/* Gzip files whole, to the least loaded rank (ties: lowest rank). */
+static void split_gzip(PcIngest *g, uint64_t *load) {
+  for (guint f = 0; f < g->paths->len; f++) {
+    if (!g->sizes[2 * f + 1]) continue;
+    int best = 0;
+    for (int r = 1; r < g->size; r++)
+      if (load[r] < load[best]) best = r;
+    load[best] += g->sizes[2 * f] * GZIP_COST;
+    Piece p = {f, 0, UINT64_MAX, best, 0, f >= g->n_event_files};
+    g_array_append_val(g->pieces, p);
+  }
+}
+
+static int cmp_piece(const void *a, const void *b) {
+  const Piece *x = a, *y = b;
+  if (x->file != y->file) return x->file < y->file ? -1 : 1;
+  return x->start < y->start ? -1 : x->start > y->start;
+}
+
+gboolean pc_ingest_split(PcIngest *g, GError **error) {
+  g_autofree uint64_t *load = g_new0(uint64_t, g->size);
+  split_plain(g, load);
+  split_gzip(g, load);
+  g_array_sort(g->pieces, cmp_piece);
+  /* first_line of every piece: the line counts of the earlier pieces of its
+   * file, counted by their ranks and summed */
+  guint n = g->pieces->len;
+  g_autofree uint64_t *cnt = g_new0(uint64_t, n ? n : 1);
+  gboolean ok = TRUE;
+  for (guint i = 0; i < n && ok; i++) {
+    Piece *p = &g_array_index(g->pieces, Piece, i);
+    if (p->rank != g->rank || p->end == UINT64_MAX) continue;
+    ok = pc_csv_count_lines(g_ptr_array_index(g->paths, p->file), p->start, p->end, &cnt[i], error);
+  }
+  if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
+  pc_comm_sum_u64(g->comm, cnt, n);
+  for (guint i = 0; i < n; i++) {
+    Piece *p = &g_array_index(g->pieces, Piece, i);
+    const Piece *prev = i ? &g_array_index(g->pieces, Piece, i - 1) : NULL;
+    p->first_line = prev && prev->file == p->file ? prev->first_line + cnt[i - 1] : 1;
+  }
+  return TRUE;
+}
+
+/* ---- 3. Parsing rounds --------------------------------------------------------------- */
+
+static void add_reject(PcIngest *g, guint file, uint64_t line,
+                       PcRejectReason r, const char *text, size_t len) {
+  PcReject rj = pc_reject_make(file, line, r, text, len);
+  g_array_append_val(g->rejects, rj);
+}
+
+static int owner_of(const PcIngest *g, const char *id, size_t len) {
+  uint64_t b = pc_bucket_of(id, len, g->buckets);
+  return (int)(b * (uint64_t)g->size / g->buckets);
+}
+
+/* One line of piece p: the header check (line 1), a reject, or a row
+ * queued for its owner in send[]. */
+static gboolean parse_line(PcIngest *g, const Piece *p, const char *line,
+                           size_t len, uint64_t no, GByteArray **send,
+                           GError **error) {
+  const char *path = g_ptr_array_index(g->paths, p->file);
+  if (no == 1) return pc_csv_check_header(line, len, p->customers, path, error);
+  g->data_rows++;
+  PcRejectReason r;
+  if (p->customers) {
+    PcCustomerRow row;
+    if ((r = pc_csv_parse_customer(line, len, &row)) == PC_REJECT_NONE)
+      wire_put_line(send[owner_of(g, row.id, row.id_len)], p->file, no, PC_REJECT_NONE, line, (uint32_t)len, (uint32_t)len);
+  } else {
+    PcCsvRow row;
+    if ((r = pc_csv_parse_event(line, len, &row)) == PC_REJECT_NONE)
+      wire_put_event(send[owner_of(g, row.id, row.id_len)], &row);
+  }
+  if (r != PC_REJECT_NONE) add_reject(g, p->file, no, r, line, len);
+  return TRUE;
+}
+
+typedef struct {
+  guint piece;          /* next piece index to look at */
+  PcLineReader *reader; /* open reader of the current piece */
+  gboolean done;
+} Cursor;
+
+static void cursor_clear(Cursor *c) { g_clear_pointer(&c->reader, pc_line_reader_free); }
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Cursor, cursor_clear)
+
+/* Opens this rank's next piece of the kind (customers or not), or marks
+ * the cursor done. */
+static gboolean open_next(PcIngest *g, Cursor *cur, gboolean customers,
+                          GError **error) {
+  while (cur->piece < g->pieces->len) {
+    Piece *p = &g_array_index(g->pieces, Piece, cur->piece++);
+    if (p->rank != g->rank || p->customers != customers) continue;
+    cur->reader = pc_line_reader_open(g_ptr_array_index(g->paths, p->file), p->start, p->end, p->first_line, error);
+    return cur->reader != NULL;
+  }
+  cur->done = TRUE;
+  return TRUE;
+}
+
+/* Parses the open piece until *queued reaches ROUND_BYTES or the piece
+ * ends (then the reader is closed). */
+static gboolean parse_piece(PcIngest *g, Cursor *cur, GByteArray **send,
+                            size_t *queued, GError **error) {
+  const Piece *p = &g_array_index(g->pieces, Piece, cur->piece - 1);
+  const char *line;
+  size_t len;
+  uint64_t no;
+  g_autoptr(GError) e = NULL;
+  uint64_t before = pc_line_reader_offset(cur->reader);
+  while (*queued < ROUND_BYTES && pc_line_reader_next(cur->reader, &line, &len, &no, &e)) {
+    if (!parse_line(g, p, line, len, no, send, error)) return FALSE;
+    *queued += len + ROW_OVERHEAD_BYTES;
+  }
+  g->bytes_done += pc_line_reader_offset(cur->reader) - before;
+  if (e) {
+    g_propagate_error(error, g_steal_pointer(&e));
+    return FALSE;
+  }
+  if (*queued >= ROUND_BYTES) return TRUE;
+  /* the same rule for plain and gzip: no header line is an error */
+  if (p->first_line == 1 && p->start == 0 && pc_line_reader_lines(cur->reader) == 0) {
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: empty file: the header line is missing", (char *)g_ptr_array_index(g->paths, p->file));
+    return FALSE;
+  }
+  g_clear_pointer(&cur->reader, pc_line_reader_free);
+  return TRUE;
+}
+
+/* Parses until ROUND_BYTES are queued or this rank's input ends. */
+static gboolean fill_round(PcIngest *g, Cursor *cur, gboolean customers,
+                           GByteArray **send, GError **error) {
+  size_t queued = 0;
+  while (!cur->done && queued < ROUND_BYTES) {
+    if (!cur->reader && !open_next(g, cur, customers, error)) return FALSE;
+    if (cur->done) break;
+    if (!parse_piece(g, cur, send, &queued, error)) return FALSE;
+  }
+  return TRUE;
+}
+
+/* What this rank received in a round: events into the builder; customers
+ * lines kept until every one has arrived (duplicates need them all). */
+static void take_received(PcIngest *g, gboolean customers, GByteArray *recv) {
+  if (customers) {
+    g_ptr_array_add(g->crm_lines, g_byte_array_ref(recv));
+    return;
+  }
+  for (const guint8 *p = recv->data, *end = p + recv->len; p < end;) {
+    PcCsvRow r;
+    wire_take_event(&p, &r);
+    pc_shard_builder_add_event(g->builder, r.id, r.id_len, r.ts_us, r.channel, r.channel_len, r.event, r.event_len, r.value);
+  }
+}
+
+/* Collective: TRUE when some rank has input left; prints progress. */
+static gboolean round_progress(PcIngest *g, const Cursor *cur,
+                               gboolean customers) {
+  uint64_t left[2] = {cur->done ? 0 : 1, g->bytes_done};
+  pc_comm_sum_u64(g->comm, left, 2);
+  double dt = pc_comm_wtime() - g->t0;
+  pc_progress(g->comm, g->o->quiet, "ingest: %s %.0f%% (%.1f MB/s)", customers ? "customers" : "events",
+              g->bytes_total ? 100.0 * left[1] / g->bytes_total : 100.0, dt > 0 ? left[1] / dt / 1e6 : 0);
+  return left[0] != 0;
+}
+
+static void free_sends(GByteArray **send) {
+  for (GByteArray **s = send; *s; s++) g_byte_array_unref(*s);
+  g_free(send);
+}
+
+/* One pass over this rank's pieces of a kind, in exchange rounds. */
+static gboolean pass(PcIngest *g, gboolean customers, GError **error) {
+  g_auto(Cursor) cur = {0, NULL, FALSE};
+  GByteArray **send = g_new0(GByteArray *, g->size + 1); /* NULL-terminated */
+  for (int r = 0; r < g->size; r++) send[r] = g_byte_array_new();
+  gboolean ok = TRUE, more = TRUE;
+  while (ok && more) {
+    ok = fill_round(g, &cur, customers, send, error);
+    if (!pc_comm_agree(g->comm, ok, error)) { ok = FALSE; break; }
+    g_autoptr(GByteArray) recv = NULL;
+    ok = g->ops->exchange(g->ops->ctx, send, &recv, error);
+    if (!pc_comm_agree(g->comm, ok, error)) { ok = FALSE; break; }
+    take_received(g, customers, recv);
+    for (int r = 0; r < g->size; r++) g_byte_array_set_size(send[r], 0);
+    more = round_progress(g, &cur, customers);
+  }
+  free_sends(send);
+  return ok;
+}
+
+typedef struct {
+  WireLine h;
+  const char *text;
+} CrmLine;
+
+static int cmp_crm(const void *a, const void *b) {
+  const WireLine *x = &((const CrmLine *)a)->h, *y = &((const CrmLine *)b)->h;
+  if (x->file != y->file) return x->file < y->file ? -1 : 1;
+  return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* The customers-table rows this rank owns, in (file, line) order: the
+ * first of a repeated id is kept, the others rejected. */
+static void add_customers(PcIngest *g) {
+  g_autoptr(GArray) recs = g_array_new(FALSE, FALSE, sizeof(CrmLine));
+  for (guint i = 0; i < g->crm_lines->len; i++) {
+    GByteArray *a = g_ptr_array_index(g->crm_lines, i);
+    for (const guint8 *p = a->data, *end = p + a->len; p < end;) {
+      CrmLine r;
+      wire_take_line(&p, &r.h, &r.text);
+      g_array_append_val(recs, r);
+    }
+  }
+  g_array_sort(recs, cmp_crm);
+  for (guint i = 0; i < recs->len; i++) {
+    const CrmLine *r = &g_array_index(recs, CrmLine, i);
+    PcCustomerRow row;
+    PcRejectReason why = pc_csv_parse_customer(r->text, r->h.len, &row);
+    g_assert(why == PC_REJECT_NONE); /* the sender parsed it */
+    if (!pc_shard_builder_add_customer(g->builder, row.id, row.id_len, row.revenue, row.segment, row.segment_len))
+      add_reject(g, r->h.file, r->h.line, PC_REJECT_DUPLICATE, r->text, r->h.len);
+  }
+}
+
+gboolean pc_ingest_parse(PcIngest *g, GError **error) {
+  g->builder = pc_shard_builder_new(g->buckets);
+  if (!pass(g, FALSE, error) || !pass(g, TRUE, error)) return FALSE;
+  add_customers(g);
+  return TRUE;
+}
