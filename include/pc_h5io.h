@@ -18,11 +18,56 @@
 #define PC_STORE_FORMAT "parcours-store"
 #define PC_STORE_VERSION 1
 
-/* Writes s to path (the caller renames: atomicity is the store's job).
- * batch_json (may be NULL): the batch record (batch.c), kept verbatim as the
- * scalar string dataset "/ingest". FALSE with PC_ERROR_IO naming path. */
+/* Writes s to path (the caller renames: atomicity is the store's job)
+ * through a PcShardWriter. batch_json (may be NULL): the batch record
+ * (batch.c), kept verbatim as the scalar string dataset "/ingest". FALSE
+ * with PC_ERROR_IO naming path; no file is left. */
 gboolean pc_h5io_write_shard(const char *path, const PcShardData *s,
                              const char *batch_json, GError **error);
+
+/* ---- Writing a shard as a stream (src/store/h5stream.c) ------------------- */
+
+/* A shard file written in (bucket, id) order, a chunk of each dataset at a
+ * time (memory: one chunk per dataset, whatever the shard's size), with the
+ * disk reserved ahead so that a full disk is a clean error naming the file
+ * ("PATH: cannot write: No space left on device"). The same rows give the
+ * same file bytes. */
+typedef struct PcShardWriter PcShardWriter;
+
+/* Creates path for a shard of `buckets` buckets whose dictionaries are
+ * channels and events (sorted; event ids index them; copied).
+ * events_hint and buckets_used size the event chunks (about one bucket's
+ * events per chunk): estimates are fine, the same values give the same
+ * file. FALSE with PC_ERROR_IO naming path. Caller frees *out with
+ * pc_h5io_writer_free(), after pc_h5io_writer_finish() to keep the file. */
+gboolean pc_h5io_writer_open(const char *path, uint64_t buckets,
+                             const PcDict *channels, const PcDict *events,
+                             uint64_t events_hint, uint64_t buckets_used,
+                             PcShardWriter **out, GError **error);
+/* The next customer: bucket >= the previous one's, ids ascending in a
+ * bucket (the caller's order, asserted for buckets), n >= 1 events in the
+ * journey order of spec §2 with ids into the dictionaries. FALSE with
+ * PC_ERROR_IO naming the file. */
+gboolean pc_h5io_writer_customer(PcShardWriter *w, uint32_t bucket,
+                                 const char *id, uint32_t id_len,
+                                 const PcEvent *ev, size_t n, GError **error);
+/* The next customers-table row, in (bucket, id) order. As above. */
+gboolean pc_h5io_writer_crm(PcShardWriter *w, uint32_t bucket, const char *id,
+                            uint32_t id_len, int64_t revenue, const char *seg,
+                            uint32_t seg_len, GError **error);
+/* Events written so far. */
+uint64_t pc_h5io_writer_events(const PcShardWriter *w);
+/* TRUE when every name of both dictionaries has at least one event (a
+ * shard lists only the names of its events). */
+gboolean pc_h5io_writer_names_used(const PcShardWriter *w);
+/* Writes the rest (dictionaries, pairs, bucket index, attributes, the
+ * batch record batch_json if not NULL), closes and fsyncs the file. FALSE
+ * with PC_ERROR_IO naming it. */
+gboolean pc_h5io_writer_finish(PcShardWriter *w, const char *batch_json,
+                               GError **error);
+/* Frees w; a file not finished is closed and removed. Cannot fail. */
+void pc_h5io_writer_free(PcShardWriter *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcShardWriter, pc_h5io_writer_free)
 
 /* What a rank needs to plan and to read: dictionaries and bucket index. */
 typedef struct {

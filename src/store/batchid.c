@@ -11,6 +11,7 @@
  */
 #include "pc_batchid.h"
 #include "pc_rawread.h"
+#include "pc_sha256.h"
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -20,13 +21,13 @@
 gboolean pc_batchid_input(const char *path, PcInputId *out, GError **error) {
   g_autoptr(PcRawRead) r = pc_rawread_open(path, 0, error);
   if (!r) return FALSE;
-  g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+  g_autoptr(PcSha256) sum = pc_sha256_new(FALSE);
   g_autofree char *buf = g_malloc(DIGEST_BLOCK_BYTES);
   uint64_t bytes = 0, lf = 0;
   char last = '\n';
   ssize_t got;
   while ((got = pc_rawread_read(r, buf, DIGEST_BLOCK_BYTES, error)) > 0) {
-    g_checksum_update(sum, (const guchar *)buf, (gssize)got);
+    pc_sha256_update(sum, buf, (size_t)got);
     for (const char *p = buf, *e = buf + got; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++) lf++;
     bytes += (uint64_t)got;
     last = buf[got - 1];
@@ -37,7 +38,7 @@ gboolean pc_batchid_input(const char *path, PcInputId *out, GError **error) {
     return FALSE;
   }
   uint64_t lines = lf + (last != '\n'); /* a last line without LF is a line */
-  g_strlcpy(out->sha256, g_checksum_get_string(sum), sizeof out->sha256);
+  pc_sha256_hex(sum, out->sha256);
   out->bytes = bytes;
   out->rows = lines - 1;
   out->rejected = 0;

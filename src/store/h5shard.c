@@ -1,179 +1,19 @@
 /* h5shard.c - a shard file of the event store (docs/format.md, pc_h5io.h):
- * writing a PcShardData, and reading the metadata a rank plans with
- * (attributes, dictionaries, bucket index) as a PcShardMeta.
+ * reading the metadata a rank plans with (attributes, dictionaries, bucket
+ * index) as a PcShardMeta.
  *
- * Owns the shard layout: names and types of the attributes and datasets,
- * the chunking of the columns, and every check a reader makes before it
- * uses a row (format and version, index totals against dataset lengths,
- * sorted distinct dictionaries, pairs inside the dictionaries). Does not
- * own the rows of a bucket range (h5slice.c), the store directory
- * (store.c) or the batch record it stores verbatim (batch.c).
- *
- * Invariant: the same PcShardData and record give the same bytes (object
- * time tracking off, the file image written by h5io.c).
+ * Owns every check a reader makes before it uses a row (format and
+ * version, index totals against dataset lengths, sorted distinct
+ * dictionaries, pairs inside the dictionaries). Does not own writing a
+ * shard (h5stream.c, which owns the layout of the datasets), the rows of a
+ * bucket range (h5slice.c), the store directory (store.c) or the batch
+ * record (batch.c).
  */
 #include "h5io_int.h"
 #include "pc_csv.h"
 
 #include <errno.h>
 #include <unistd.h>
-
-/* ---- Writing ----------------------------------------------------------------- */
-
-/* Event columns are chunked about one bucket's rows per chunk (a power of
- * two in [4 Ki, 64 Ki]): a rank then decompresses mostly its own buckets'
- * rows, whatever the plan interleaves, instead of every chunk of the shard. */
-static hsize_t event_chunk(const PcShardData *s) {
-  uint64_t used = 0;
-  for (uint64_t b = 0; b < s->buckets; b++) used += s->bucket_events[b] > 0;
-  uint64_t per = used ? s->n_events / used : 0;
-  hsize_t c = 4096;
-  while (c < per && c < PC_H5_CHUNK_ELEMS) c *= 2;
-  return c;
-}
-
-/* A dataset of strings: the dictionary (variable-length strings, one per
- * name) or the batch record (one fixed-length string, at least 1 byte:
- * HDF5 has no empty fixed string, so "" is written as " "). */
-static gboolean write_strings(hid_t loc, const char *name, hid_t type,
-                              hid_t space, const void *data, gboolean any,
-                              const char *file, GError **error) {
-  hid_t ds = type < 0 || space < 0 ? -1 : pc_h5_dataset_create(loc, name, type, space);
-  herr_t st = ds < 0 ? -1 : (any ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0);
-  pc_h5_close(ds);
-  pc_h5_close(space);
-  pc_h5_close(type);
-  if (st < 0) {
-    pc_set_error(error, PC_ERROR_IO, "%s: cannot write %s", file, name);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-static gboolean write_dict(hid_t loc, const char *name, const PcDict *d,
-                           const char *file, GError **error) {
-  hsize_t n = d->n;
-  return write_strings(loc, name, pc_h5_string_type(0), H5Screate_simple(1, &n, NULL),
-                       d->names, n > 0, file, error);
-}
-
-static gboolean write_record(hid_t loc, const char *name, const char *s,
-                             const char *file, GError **error) {
-  size_t n = strlen(s);
-  return write_strings(loc, name, pc_h5_string_type(n ? n : 1), H5Screate(H5S_SCALAR),
-                       n ? s : " ", TRUE, file, error);
-}
-
-static uint8_t *id_lengths(const uint64_t *off, uint64_t n) {
-  uint8_t *len = g_new(uint8_t, n ? n : 1);
-  for (uint64_t i = 0; i < n; i++) len[i] = (uint8_t)(off[i + 1] - off[i]);
-  return len;
-}
-
-/* Per-bucket byte counts of ids, from per-bucket row counts. */
-static uint64_t *bucket_bytes(const uint64_t *off, const uint64_t *rows,
-                              uint64_t B) {
-  uint64_t *out = g_new0(uint64_t, B);
-  uint64_t r = 0;
-  for (uint64_t b = 0; b < B; b++) {
-    out[b] = off[r + rows[b]] - off[r];
-    r += rows[b];
-  }
-  return out;
-}
-
-static gboolean write_events(hid_t f, const PcShardData *s, const char *file,
-                             GError **error) {
-  hsize_t ch = event_chunk(s);
-  hid_t g = pc_h5_group_create(f, "events");
-  gboolean ok = g >= 0 &&
-      pc_h5_write_1d(g, "customer", H5T_NATIVE_UINT32, s->ev_customer, s->n_events, ch, file, error) &&
-      pc_h5_write_1d(g, "ts", H5T_NATIVE_INT64, s->ev_ts, s->n_events, ch, file, error) &&
-      pc_h5_write_1d(g, "channel", H5T_NATIVE_UINT32, s->ev_channel, s->n_events, ch, file, error) &&
-      pc_h5_write_1d(g, "event", H5T_NATIVE_UINT32, s->ev_event, s->n_events, ch, file, error) &&
-      pc_h5_write_1d(g, "value", H5T_NATIVE_INT64, s->ev_value, s->n_events, ch, file, error);
-  pc_h5_close(g);
-  if (g < 0) pc_set_error(error, PC_ERROR_IO, "%s: cannot create /events", file);
-  return ok;
-}
-
-static gboolean write_customers(hid_t f, const PcShardData *s,
-                                const char *file, GError **error) {
-  g_autofree uint8_t *len = id_lengths(s->id_offsets, s->n_customers);
-  hid_t g = pc_h5_group_create(f, "customers");
-  gboolean ok = g >= 0 &&
-      pc_h5_write_1d(g, "id_len", H5T_NATIVE_UINT8, len, s->n_customers, PC_H5_CHUNK_ELEMS, file, error) &&
-      pc_h5_write_1d(g, "id_bytes", H5T_NATIVE_UINT8, s->id_bytes, s->id_offsets[s->n_customers], PC_H5_CHUNK_ELEMS, file, error);
-  pc_h5_close(g);
-  return ok;
-}
-
-static gboolean write_crm(hid_t f, const PcShardData *s, const char *file,
-                          GError **error) {
-  uint64_t n = s->n_crm;
-  g_autofree uint8_t *len = id_lengths(s->crm_id_offsets, n);
-  g_autofree uint32_t *seglen = g_new(uint32_t, n ? n : 1);
-  for (uint64_t i = 0; i < n; i++)
-    seglen[i] = (uint32_t)(s->crm_seg_offsets[i + 1] - s->crm_seg_offsets[i]);
-  hid_t g = pc_h5_group_create(f, "crm");
-  gboolean ok = g >= 0 &&
-      pc_h5_write_1d(g, "id_len", H5T_NATIVE_UINT8, len, n, PC_H5_CHUNK_ELEMS, file, error) &&
-      pc_h5_write_1d(g, "id_bytes", H5T_NATIVE_UINT8, s->crm_id_bytes, s->crm_id_offsets[n], PC_H5_CHUNK_ELEMS, file, error) &&
-      pc_h5_write_1d(g, "revenue", H5T_NATIVE_INT64, s->crm_revenue, n, PC_H5_CHUNK_ELEMS, file, error) &&
-      pc_h5_write_1d(g, "segment_len", H5T_NATIVE_UINT32, seglen, n, PC_H5_CHUNK_ELEMS, file, error) &&
-      pc_h5_write_1d(g, "segment_bytes", H5T_NATIVE_UINT8, s->crm_seg_bytes, s->crm_seg_offsets[n], PC_H5_CHUNK_ELEMS, file, error);
-  pc_h5_close(g);
-  return ok;
-}
-
-static gboolean write_index(hid_t f, const PcShardData *s, const char *file,
-                            GError **error) {
-  uint64_t B = s->buckets;
-  g_autofree uint64_t *idb = bucket_bytes(s->id_offsets, s->bucket_customers, B);
-  g_autofree uint64_t *crmb = bucket_bytes(s->crm_id_offsets, s->bucket_crm, B);
-  g_autofree uint64_t *segb = bucket_bytes(s->crm_seg_offsets, s->bucket_crm, B);
-  hid_t g = pc_h5_group_create(f, "index");
-  gboolean ok = g >= 0 &&
-      pc_h5_write_1d(g, "events", H5T_NATIVE_UINT64, s->bucket_events, B, PC_H5_CHUNK_ELEMS, file, error) &&
-      pc_h5_write_1d(g, "customers", H5T_NATIVE_UINT64, s->bucket_customers, B, PC_H5_CHUNK_ELEMS, file, error) &&
-      pc_h5_write_1d(g, "id_bytes", H5T_NATIVE_UINT64, idb, B, PC_H5_CHUNK_ELEMS, file, error) &&
-      pc_h5_write_1d(g, "crm", H5T_NATIVE_UINT64, s->bucket_crm, B, PC_H5_CHUNK_ELEMS, file, error) &&
-      pc_h5_write_1d(g, "crm_id_bytes", H5T_NATIVE_UINT64, crmb, B, PC_H5_CHUNK_ELEMS, file, error) &&
-      pc_h5_write_1d(g, "crm_segment_bytes", H5T_NATIVE_UINT64, segb, B, PC_H5_CHUNK_ELEMS, file, error);
-  pc_h5_close(g);
-  return ok;
-}
-
-static gboolean write_dicts(hid_t f, const PcShardData *s, const char *file,
-                            GError **error) {
-  hid_t g = pc_h5_group_create(f, "dict");
-  gboolean ok = g >= 0 && write_dict(g, "channels", s->channels, file, error) &&
-                write_dict(g, "events", s->events, file, error) &&
-                pc_h5_write_1d(g, "pairs", H5T_NATIVE_UINT32, s->pairs, 2 * s->n_pairs, PC_H5_CHUNK_ELEMS, file, error);
-  pc_h5_close(g);
-  return ok;
-}
-
-gboolean pc_h5io_write_shard(const char *path, const PcShardData *s,
-                             const char *batch_json, GError **error) {
-  hid_t f = pc_h5_create_in_memory(path);
-  if (f < 0) {
-    pc_set_error(error, PC_ERROR_IO, "%s: cannot create shard file", path);
-    return FALSE;
-  }
-  gboolean ok = pc_h5_write_attr_str(f, "format", PC_STORE_FORMAT) &&
-                pc_h5_write_attr_u64(f, "format_version", PC_STORE_VERSION) &&
-                pc_h5_write_attr_u64(f, "buckets", s->buckets) &&
-                pc_h5_write_attr_u64(f, "events", s->n_events) &&
-                pc_h5_write_attr_u64(f, "customers", s->n_customers) &&
-                pc_h5_write_attr_u64(f, "crm_rows", s->n_crm);
-  if (!ok) pc_set_error(error, PC_ERROR_IO, "%s: cannot write attributes", path);
-  ok = ok && write_dicts(f, s, path, error) && write_index(f, s, path, error) &&
-       write_customers(f, s, path, error) && write_events(f, s, path, error) &&
-       write_crm(f, s, path, error) &&
-       (!batch_json || write_record(f, "ingest", batch_json, path, error));
-  return pc_h5_close_to_disk(f, ok, path, error);
-}
 
 /* ---- Reading the metadata ---------------------------------------------------- */
 
