@@ -126,6 +126,10 @@ gboolean pc_config_load_data(const char *text, const char *path,
 void pc_config_describe(const PcJobConfig *c, JsonBuilder *b);
 /* The same as compact JSON text. Caller g_free()s. */
 char *pc_config_to_json(const PcJobConfig *c);
+/* A size as run.memory_per_rank takes it (decimal bytes, optional K, M, G
+ * or T, 1024-based), also spelt KiB, MiB, GiB, TiB (command-line options
+ * such as --memory 512MiB). FALSE when s is not one or is 2^64 or more. */
+gboolean pc_config_parse_size(const char *s, guint64 *out);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcJobConfig, pc_config_free)
 
 #endif

@@ -11,6 +11,8 @@
 #include "pc_comm.h"
 
 #define PC_INGEST_DEFAULT_BUCKETS 4096
+#define PC_INGEST_DEFAULT_MEMORY ((uint64_t)1 << 30) /* --memory: 1 GiB per rank */
+#define PC_INGEST_MIN_MEMORY ((uint64_t)256 << 10)   /* --memory: at least 256 KiB */
 
 /* ---- API ----------------------------------------------------------------- */
 
@@ -23,6 +25,7 @@ typedef struct {
   double max_reject;      /* fail when rejected / data rows exceeds it */
   gboolean quiet;         /* no progress lines */
   double lock_wait_s;     /* append: wait this long for another writer's lock */
+  uint64_t memory;        /* bytes per rank for rows in flight and in sort; 0 = default */
 } PcIngestOpts;
 
 typedef struct PcIngest PcIngest;
@@ -54,22 +57,38 @@ gboolean pc_ingest_committed(const PcIngest *g);
  *    their concatenation; gzip files whole, to the least loaded rank) and
  *    numbers the first line of every piece. PC_ERROR_IO. */
 gboolean pc_ingest_split(PcIngest *g, GError **error);
-/* 3. Rounds of parsing and all-to-all exchange: each valid row goes to the
- *    rank that owns its bucket (b * P / B); events, then customers-table
- *    rows, whose duplicates are rejected in (file, line) order.
- *    PC_ERROR_FORMAT (header, empty file, corrupt gzip) or PC_ERROR_IO. */
+/* 3. Rank 0 creates the staging directory (a new store: STORE.tmp-PID;
+ *    an append: STORE) and in it the directory of sorted runs
+ *    (tmp-bNNNNNN), checks that the file system has about the inputs'
+ *    size free (else PC_ERROR_IO "DIR: No space left on device: ..."),
+ *    and registers what a signal must remove (pc_signals.h); all learn
+ *    both paths. From here on, a failure or pc_ingest_free() before the
+ *    commit removes what the batch wrote. */
+gboolean pc_ingest_stage(PcIngest *g, GError **error);
+/* 4. Rounds of parsing and all-to-all exchange: each valid row goes to the
+ *    rank that owns its bucket (b * P / B) and into its sorter
+ *    (pc_shardsort.h), which spills sorted runs when the memory budget is
+ *    full; events, then customers-table rows. PC_ERROR_FORMAT (header,
+ *    empty file, corrupt gzip) or PC_ERROR_IO (a spill failed). */
 gboolean pc_ingest_parse(PcIngest *g, GError **error);
-/* 4. Checks that the inputs did not change while read (rows parsed =
+/* 5. Every rank merges its sorted rows into its shard file, chunk by
+ *    chunk; customers-table rows repeating an id are rejected here, in
+ *    (file, line) order. The shard stays open for its batch record.
+ *    PC_ERROR_IO. */
+gboolean pc_ingest_write(PcIngest *g, GError **error);
+/* 6. Checks that the inputs did not change while read (rows parsed =
  *    rows hashed, sizes as at the start: else PC_ERROR_IO), then rank 0
- *    creates the staging directory, gathers the rejects, writes the
- *    rejects file and builds the batch record; fails with PC_ERROR_REJECTS
- *    when the reject share exceeds max_reject (the rejects file stays in
- *    the staging directory, named in the message). */
+ *    gathers the rejects, writes the rejects file and builds the batch
+ *    record; fails with PC_ERROR_REJECTS when the reject share exceeds
+ *    max_reject (the rejects file stays in the staging directory, named in
+ *    the message). */
 gboolean pc_ingest_rejects(PcIngest *g, GError **error);
-/* 5. Every rank writes its shard (with the batch record) to the staging
- *    directory; rank 0 then writes batch-NNNNNN.json and commits the
- *    MANIFEST. On failure the batch's files are removed and readers see
- *    the store as it was. */
+/* 7. Every rank finishes its shard (with the batch record); rank 0 then
+ *    writes batch-NNNNNN.json and commits the MANIFEST (a signal waits for
+ *    the commit). On failure the batch's files are removed and readers see
+ *    the store as it was. Unless quiet, rank 0 says what was added and how
+ *    many sorted runs the memory budget took. */
 gboolean pc_ingest_commit(PcIngest *g, GError **error);
+
 
 #endif

@@ -75,7 +75,8 @@ typedef enum {
   PC_STORE_FILE_REJECTS,      /* rejects-bNNNNNN.tsv: rejected rows */
   PC_STORE_FILE_TRUTH,        /* truth.json: generate's planted truth */
   PC_STORE_FILE_LOCK,         /* LOCK: the writer lock (pc_storewriter.h) */
-  PC_STORE_FILE_MANIFEST      /* MANIFEST: the commit point */
+  PC_STORE_FILE_MANIFEST,     /* MANIFEST: the commit point */
+  PC_STORE_FILE_RUNS          /* tmp-bNNNNNN/: ingest's sorted runs (a directory) */
 } PcStoreFile;
 
 /* File name of a store file (batch ignored for the truth). Caller g_free()s. */
@@ -87,7 +88,8 @@ char *pc_store_shard_name(guint batch, int rank);
 /* Where this process builds a new store: STORE.tmp-PID. Caller g_free()s. */
 char *pc_store_staging_path(const char *dir);
 /* TRUE when name is a file of one batch (bBBBBBB-rRRRRR.h5,
- * batch-BBBBBB.json, rejects-bBBBBBB.tsv); *batch gets its number. */
+ * batch-BBBBBB.json, rejects-bBBBBBB.tsv, tmp-bBBBBBB); *batch gets its
+ * number. */
 gboolean pc_store_name_batch(const char *name, guint *batch);
 
 #endif

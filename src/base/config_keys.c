@@ -171,6 +171,14 @@ static gboolean parse_bytes(const char *s, guint64 *out, gboolean *overflow) {
   return TRUE;
 }
 
+gboolean pc_config_parse_size(const char *s, guint64 *out) {
+  size_t n = strlen(s);
+  g_autofree char *t = g_strdup(s);
+  if (n > 3 && g_ascii_strcasecmp(t + n - 2, "iB") == 0 && strchr("KMGTkmgt", t[n - 3])) t[n - 2] = 0;
+  gboolean overflow = FALSE;
+  return parse_bytes(t, out, &overflow) && !overflow;
+}
+
 /* ---- Names --------------------------------------------------------------- */
 
 /* Spec §1: 1..63 bytes, no control byte, ',' or '>', not a reserved name; a

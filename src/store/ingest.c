@@ -55,13 +55,21 @@ PcIngest *pc_ingest_new(PcComm *c, const PcIngestOpts *o) {
   g->pieces = g_array_new(FALSE, FALSE, sizeof(Piece));
   g->rejects = g_array_new(FALSE, FALSE, sizeof(PcReject));
   g_array_set_clear_func(g->rejects, (GDestroyNotify)pc_reject_clear);
-  g->crm_lines = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
   g->t0 = pc_comm_wtime();
+  /* the budget: two rounds in flight (sent, packed, received), the
+   * process's own share, and the sorter gets the rest */
+  uint64_t m = o->memory ? o->memory : PC_INGEST_DEFAULT_MEMORY;
+  g->round_bytes = CLAMP(m / 16, ROUND_MIN_BYTES, ROUND_MAX_BYTES);
+  uint64_t fixed = 4 * (uint64_t)g->round_bytes + MIN(m / 8, BASE_MEMORY_BYTES);
+  g->sort_bytes = m > fixed ? m - fixed : m / 4;
   return g;
 }
 
 void pc_ingest_free(PcIngest *g) {
   if (!g) return;
+  pc_shardsort_free(g->sort);
+  pc_h5io_writer_free(g->shard); /* an unfinished shard is removed */
+  if (!g->done) pc_ingest_cleanup(g);
   pc_storewriter_free(g->writer);
   g_free(g->ids);
   g_free(g->key);
@@ -69,9 +77,8 @@ void pc_ingest_free(PcIngest *g) {
   g_free(g->sizes);
   g_array_unref(g->pieces);
   g_array_unref(g->rejects);
-  pc_shard_builder_free(g->builder);
-  g_ptr_array_unref(g->crm_lines);
   g_free(g->staging);
+  g_free(g->spill);
   g_free(g->record);
   g_free(g);
 }
@@ -258,16 +265,6 @@ static gboolean write_rejects(PcIngest *g, const GArray *all, GError **error) {
   return FALSE;
 }
 
-/* Rank 0 creates the staging directory; everyone learns its name. */
-static gboolean stage(PcIngest *g, GError **error) {
-  gboolean ok = g->rank != 0 || pc_storewriter_stage(g->writer, error);
-  if (ok && g->rank == 0) g->staging = g_strdup(pc_storewriter_staging(g->writer));
-  if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
-  size_t len = g->rank == 0 ? strlen(g->staging) + 1 : 0;
-  pc_comm_bcast_bytes(g->comm, (void **)&g->staging, &len);
-  return TRUE;
-}
-
 /* The rows parsed must be the rows hashed: otherwise an input changed
  * between the two reads and its checksum would not describe its rows.
  * Every rank decides alike (totals and ids are the same everywhere). */
@@ -297,53 +294,21 @@ static gboolean inputs_unchanged(const PcIngest *g, GError **error) {
 gboolean pc_ingest_rejects(PcIngest *g, GError **error) {
   g->totals[0] = g->data_rows;
   g->totals[1] = g->rejects->len;
-  g->totals[2] = pc_shard_builder_events(g->builder);
+  g->totals[2] = pc_h5io_writer_events(g->shard);
   pc_comm_sum_u64(g->comm, g->totals, 3);
+  pc_signals_phase(pc_comm_signals(g->comm), "writing the rejects and the batch record");
   gboolean ok = rows_as_hashed(g, error) && (g->rank != 0 || inputs_unchanged(g, error));
-  if (!pc_comm_agree(g->comm, ok, error) || !stage(g, error)) return FALSE;
+  if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
   g_autoptr(GByteArray) mine = pack_rejects(g);
   g_autoptr(GByteArray) all = NULL;
   ok = g->ops->gather(g->ops->ctx, mine->data, mine->len, &all, error);
   if (ok && g->rank == 0) {
     g_autoptr(GArray) rejects = unpack_rejects(all);
     ok = write_rejects(g, rejects, error);
+    g->keep_rejects = !ok && error && g_error_matches(*error, PC_ERROR, PC_ERROR_REJECTS);
   }
   if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
   size_t len = g->rank == 0 ? strlen(g->record) + 1 : 0;
   pc_comm_bcast_bytes(g->comm, (void **)&g->record, &len);
   return TRUE;
-}
-
-/* ---- 5. Shards and commit --------------------------------------------------------------- */
-
-/* Rank 0: the batch record file, then the MANIFEST (the commit point). */
-static gboolean commit(PcIngest *g, GPtrArray *files, GError **error) {
-  g_autofree char *path = pc_store_file_path(g->staging, PC_STORE_FILE_BATCH_RECORD, g->batch);
-  g_autoptr(GError) e = NULL;
-  if (!g_file_set_contents(path, g->record, -1, &e)) {
-    pc_set_error(error, PC_ERROR_IO, "%s: %s", path, e->message);
-    return FALSE;
-  }
-  return pc_storewriter_commit(g->writer, g->buckets, files, error);
-}
-
-gboolean pc_ingest_commit(PcIngest *g, GError **error) {
-  g_autofree char *name = pc_store_shard_name(g->batch, g->rank);
-  g_autofree char *path = g_build_filename(g->staging, name, NULL);
-  g_autoptr(PcShardData) shard = pc_shard_builder_finish(g_steal_pointer(&g->builder));
-  gboolean ok = pc_h5io_write_shard(path, shard, g->record, error);
-  if (ok) pc_test_hook("ingest-after-shards");
-  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
-  for (int r = 0; r < g->size; r++) g_ptr_array_add(files, pc_store_shard_name(g->batch, r));
-  if (!pc_comm_agree(g->comm, ok, error)) {
-    if (g->rank == 0) pc_storewriter_abandon(g->writer, files);
-    return FALSE;
-  }
-  if (g->rank == 0) {
-    ok = commit(g, files, error);
-    if (!ok) pc_storewriter_abandon(g->writer, files);
-    else if (!g->o->quiet)
-      fprintf(stderr, "parcours: ingest: %s batch %u: %" G_GUINT64_FORMAT " events from %" G_GUINT64_FORMAT " data rows, %" G_GUINT64_FORMAT " rejected, %d shards, %.2f s\n", g->o->out, g->batch, g->totals[2], g->totals[0], g->totals[1], g->size, pc_comm_wtime() - g->t0);
-  }
-  return pc_comm_agree(g->comm, ok, error);
 }

@@ -13,12 +13,16 @@
 #include "pc_ingest.h"
 
 #include "pc_batch.h"
+#include "pc_h5io.h"
 #include "pc_shard.h"
+#include "pc_shardsort.h"
 #include "pc_storewriter.h"
 
-#define ROUND_BYTES ((size_t)64 << 20) /* rows parsed per exchange round */
-#define ROW_OVERHEAD_BYTES 24          /* per-row allowance in ROUND_BYTES */
+#define ROUND_MAX_BYTES ((size_t)64 << 20) /* rows parsed per exchange round, at most */
+#define ROUND_MIN_BYTES ((size_t)64 << 10) /* ... and at least */
+#define ROW_OVERHEAD_BYTES 24          /* per-row allowance in a round's bytes */
 #define GZIP_COST 4                    /* a gzip byte costs about 4 plain ones */
+#define BASE_MEMORY_BYTES ((size_t)48 << 20) /* the process itself: MPI, HDF5, buffers */
 
 /* A contiguous part of one input, read by one rank. */
 typedef struct {
@@ -49,19 +53,34 @@ struct PcIngest {
   uint64_t data_rows;     /* non-header lines read by this rank */
   uint64_t bytes_done, bytes_total;
   double t0;
-  PcShardBuilder *builder;
-  GPtrArray *crm_lines;   /* GByteArray of WireLine records received */
+  size_t round_bytes;     /* rows parsed per exchange round (from the budget) */
+  size_t sort_bytes;      /* the sorter's share of the budget */
+  PcShardSort *sort;      /* rows this rank owns, sorted in bounded memory */
+  PcShardWriter *shard;   /* this rank's shard: open from write to commit */
   char *staging;          /* where this batch is written */
+  char *spill;            /* STAGING/tmp-bNNNNNN: the sorted runs (anonymous files) */
   char *record;           /* the batch record (JSON) */
   uint64_t totals[3];     /* data rows, rejected, events: all ranks */
+  uint64_t runs[2];       /* sorted runs spilled: all ranks, the most on one */
+  gboolean done;          /* committed: nothing to clean up */
+  gboolean keep_rejects;  /* failed on the reject share: the rejects file stays */
 };
+
+
+/* ingest_write.c: after a failure (or a free before the commit), removes
+ * what this batch wrote: rank 0 removes the runs' directory, the batch's
+ * files (a new store: STORE.tmp-PID whole, unless the reject share failed
+ * it: then only its rejects file stays). Cannot fail. */
+void pc_ingest_cleanup(PcIngest *g);
 
 /* ---- Wire records: how rows cross ranks ----------------------------------------- */
 
-/* An accepted event row: the header, then id, channel and event bytes. */
+/* An accepted event row: the header, then id, channel and event bytes.
+ * The sender computed the bucket (it chose the owner by it). */
 typedef struct __attribute__((packed)) {
   int64_t ts_us;
   int64_t value;
+  uint32_t bucket;
   uint8_t id_len, channel_len, event_len;
 } WireEvent;
 
@@ -76,19 +95,24 @@ typedef struct __attribute__((packed)) {
   uint32_t full_len;      /* bytes of the whole line (a reject keeps len of them) */
 } WireLine;
 
-static inline void wire_put_event(GByteArray *out, const PcCsvRow *r) {
-  WireEvent h = {r->ts_us, r->value, (uint8_t)r->id_len, (uint8_t)r->channel_len, (uint8_t)r->event_len};
-  g_byte_array_append(out, (const guint8 *)&h, sizeof h);
-  g_byte_array_append(out, (const guint8 *)r->id, r->id_len);
-  g_byte_array_append(out, (const guint8 *)r->channel, r->channel_len);
-  g_byte_array_append(out, (const guint8 *)r->event, r->event_len);
+/* One growth of the array, then plain copies: this runs once per row. */
+static inline void wire_put_event(GByteArray *out, uint32_t bucket, const PcCsvRow *r) {
+  WireEvent h = {r->ts_us, r->value, bucket, (uint8_t)r->id_len, (uint8_t)r->channel_len, (uint8_t)r->event_len};
+  guint at = out->len;
+  g_byte_array_set_size(out, at + (guint)sizeof h + r->id_len + r->channel_len + r->event_len);
+  guint8 *p = out->data + at;
+  memcpy(p, &h, sizeof h);
+  memcpy(p += sizeof h, r->id, r->id_len);
+  memcpy(p += r->id_len, r->channel, r->channel_len);
+  memcpy(p + r->channel_len, r->event, r->event_len);
 }
 
 /* The event at *p (advanced past it); strings point into the buffer. */
-static inline void wire_take_event(const guint8 **p, PcCsvRow *r) {
+static inline void wire_take_event(const guint8 **p, uint32_t *bucket, PcCsvRow *r) {
   WireEvent h;
   memcpy(&h, *p, sizeof h);
   const char *s = (const char *)*p + sizeof h;
+  *bucket = h.bucket;
   *r = (PcCsvRow){s, h.id_len, h.ts_us, s + h.id_len, h.channel_len,
                   s + h.id_len + h.channel_len, h.event_len, h.value};
   *p += sizeof h + h.id_len + h.channel_len + h.event_len;

@@ -4,12 +4,15 @@
  * customers-table rows decided in (file, line) order.
  *
  * Owns which rank reads which bytes and how accepted rows reach the rank
- * that owns their bucket. Does not own the CSV rules (csv.c), the shard
- * (shardbuild.c) or what happens to rejects (ingest.c, batch.c). Reaches
+ * that owns their bucket (its sorter, pc_shardsort.h). Does not own the
+ * CSV rules (csv.c), the sort and its runs (shardsort.c), the shard
+ * (h5stream.c) or what happens to rejects (ingest.c, batch.c). Reaches
  * other ranks only through pc_comm.h.
  *
  * Invariant: every line of every input is read by exactly one rank and
- * keeps its true line number; a row is sent to exactly one owner.
+ * keeps its true line number; a row is sent to exactly one owner. Memory:
+ * a round's rows (round_bytes, from --memory) in flight, the sorter's
+ * share in its buffer.
  */
 #include "ingest_int.h"
 
@@ -91,9 +94,8 @@ static void add_reject(PcIngest *g, guint file, uint64_t line,
   g_array_append_val(g->rejects, rj);
 }
 
-static int owner_of(const PcIngest *g, const char *id, size_t len) {
-  uint64_t b = pc_bucket_of(id, len, g->buckets);
-  return (int)(b * (uint64_t)g->size / g->buckets);
+static int owner_of(const PcIngest *g, uint32_t bucket) {
+  return (int)((uint64_t)bucket * (uint64_t)g->size / g->buckets);
 }
 
 /* One line of piece p: the header check (line 1), a reject, or a row
@@ -108,11 +110,13 @@ static gboolean parse_line(PcIngest *g, const Piece *p, const char *line,
   if (p->customers) {
     PcCustomerRow row;
     if ((r = pc_csv_parse_customer(line, len, &row)) == PC_REJECT_NONE)
-      wire_put_line(send[owner_of(g, row.id, row.id_len)], p->file, no, PC_REJECT_NONE, line, (uint32_t)len, (uint32_t)len);
+      wire_put_line(send[owner_of(g, pc_bucket_of(row.id, row.id_len, g->buckets))], p->file, no, PC_REJECT_NONE, line, (uint32_t)len, (uint32_t)len);
   } else {
     PcCsvRow row;
-    if ((r = pc_csv_parse_event(line, len, &row)) == PC_REJECT_NONE)
-      wire_put_event(send[owner_of(g, row.id, row.id_len)], &row);
+    if ((r = pc_csv_parse_event(line, len, &row)) == PC_REJECT_NONE) {
+      uint32_t b = pc_bucket_of(row.id, row.id_len, g->buckets);
+      wire_put_event(send[owner_of(g, b)], b, &row);
+    }
   }
   if (r != PC_REJECT_NONE) add_reject(g, p->file, no, r, line, len);
   return TRUE;
@@ -141,8 +145,8 @@ static gboolean open_next(PcIngest *g, Cursor *cur, gboolean customers,
   return TRUE;
 }
 
-/* Parses the open piece until *queued reaches ROUND_BYTES or the piece
- * ends (then the reader is closed). */
+/* Parses the open piece until *queued reaches the round's bytes or the
+ * piece ends (then the reader is closed). */
 static gboolean parse_piece(PcIngest *g, Cursor *cur, GByteArray **send,
                             size_t *queued, GError **error) {
   const Piece *p = &g_array_index(g->pieces, Piece, cur->piece - 1);
@@ -151,7 +155,7 @@ static gboolean parse_piece(PcIngest *g, Cursor *cur, GByteArray **send,
   uint64_t no;
   g_autoptr(GError) e = NULL;
   uint64_t before = pc_line_reader_offset(cur->reader);
-  while (*queued < ROUND_BYTES && pc_line_reader_next(cur->reader, &line, &len, &no, &e)) {
+  while (*queued < g->round_bytes && pc_line_reader_next(cur->reader, &line, &len, &no, &e)) {
     if (!parse_line(g, p, line, len, no, send, error)) return FALSE;
     *queued += len + ROW_OVERHEAD_BYTES;
   }
@@ -160,7 +164,7 @@ static gboolean parse_piece(PcIngest *g, Cursor *cur, GByteArray **send,
     g_propagate_error(error, g_steal_pointer(&e));
     return FALSE;
   }
-  if (*queued >= ROUND_BYTES) return TRUE;
+  if (*queued >= g->round_bytes) return TRUE;
   /* the same rule for plain and gzip: no header line is an error */
   if (p->first_line == 1 && p->start == 0 && pc_line_reader_lines(cur->reader) == 0) {
     pc_set_error(error, PC_ERROR_FORMAT, "%s: empty file: the header line is missing", (char *)g_ptr_array_index(g->paths, p->file));
@@ -170,11 +174,11 @@ static gboolean parse_piece(PcIngest *g, Cursor *cur, GByteArray **send,
   return TRUE;
 }
 
-/* Parses until ROUND_BYTES are queued or this rank's input ends. */
+/* Parses until a round's bytes are queued or this rank's input ends. */
 static gboolean fill_round(PcIngest *g, Cursor *cur, gboolean customers,
                            GByteArray **send, GError **error) {
   size_t queued = 0;
-  while (!cur->done && queued < ROUND_BYTES) {
+  while (!cur->done && queued < g->round_bytes) {
     if (!cur->reader && !open_next(g, cur, customers, error)) return FALSE;
     if (cur->done) break;
     if (!parse_piece(g, cur, send, &queued, error)) return FALSE;
@@ -182,18 +186,28 @@ static gboolean fill_round(PcIngest *g, Cursor *cur, gboolean customers,
   return TRUE;
 }
 
-/* What this rank received in a round: events into the builder; customers
- * lines kept until every one has arrived (duplicates need them all). */
-static void take_received(PcIngest *g, gboolean customers, GByteArray *recv) {
-  if (customers) {
-    g_ptr_array_add(g->crm_lines, g_byte_array_ref(recv));
-    return;
+/* What this rank received in a round, into its sorter (which spills a
+ * sorted run when its memory is full: FALSE with PC_ERROR_IO). */
+static gboolean take_received(PcIngest *g, gboolean customers,
+                              GByteArray *recv, GError **error) {
+  gboolean ok = TRUE;
+  for (const guint8 *p = recv->data, *end = p + recv->len; ok && p < end;) {
+    if (customers) {
+      WireLine h;
+      const char *text;
+      PcCustomerRow row;
+      wire_take_line(&p, &h, &text);
+      PcRejectReason why = pc_csv_parse_customer(text, h.len, &row);
+      g_assert(why == PC_REJECT_NONE); /* the sender parsed it */
+      ok = pc_shardsort_add_crm(g->sort, pc_bucket_of(row.id, row.id_len, g->buckets), h.file, h.line, text, h.len, error);
+    } else {
+      PcCsvRow r;
+      uint32_t bucket;
+      wire_take_event(&p, &bucket, &r);
+      ok = pc_shardsort_add_event(g->sort, bucket, &r, error);
+    }
   }
-  for (const guint8 *p = recv->data, *end = p + recv->len; p < end;) {
-    PcCsvRow r;
-    wire_take_event(&p, &r);
-    pc_shard_builder_add_event(g->builder, r.id, r.id_len, r.ts_us, r.channel, r.channel_len, r.event, r.event_len, r.value);
-  }
+  return ok;
 }
 
 /* Collective: TRUE when some rank has input left; prints progress. */
@@ -224,7 +238,8 @@ static gboolean pass(PcIngest *g, gboolean customers, GError **error) {
     g_autoptr(GByteArray) recv = NULL;
     ok = g->ops->exchange(g->ops->ctx, send, &recv, error);
     if (!pc_comm_agree(g->comm, ok, error)) { ok = FALSE; break; }
-    take_received(g, customers, recv);
+    ok = take_received(g, customers, recv, error);
+    if (!pc_comm_agree(g->comm, ok, error)) { ok = FALSE; break; }
     for (int r = 0; r < g->size; r++) g_byte_array_set_size(send[r], 0);
     more = round_progress(g, &cur, customers);
   }
@@ -232,43 +247,8 @@ static gboolean pass(PcIngest *g, gboolean customers, GError **error) {
   return ok;
 }
 
-typedef struct {
-  WireLine h;
-  const char *text;
-} CrmLine;
-
-static int cmp_crm(const void *a, const void *b) {
-  const WireLine *x = &((const CrmLine *)a)->h, *y = &((const CrmLine *)b)->h;
-  if (x->file != y->file) return x->file < y->file ? -1 : 1;
-  return x->line < y->line ? -1 : x->line > y->line;
-}
-
-/* The customers-table rows this rank owns, in (file, line) order: the
- * first of a repeated id is kept, the others rejected. */
-static void add_customers(PcIngest *g) {
-  g_autoptr(GArray) recs = g_array_new(FALSE, FALSE, sizeof(CrmLine));
-  for (guint i = 0; i < g->crm_lines->len; i++) {
-    GByteArray *a = g_ptr_array_index(g->crm_lines, i);
-    for (const guint8 *p = a->data, *end = p + a->len; p < end;) {
-      CrmLine r;
-      wire_take_line(&p, &r.h, &r.text);
-      g_array_append_val(recs, r);
-    }
-  }
-  g_array_sort(recs, cmp_crm);
-  for (guint i = 0; i < recs->len; i++) {
-    const CrmLine *r = &g_array_index(recs, CrmLine, i);
-    PcCustomerRow row;
-    PcRejectReason why = pc_csv_parse_customer(r->text, r->h.len, &row);
-    g_assert(why == PC_REJECT_NONE); /* the sender parsed it */
-    if (!pc_shard_builder_add_customer(g->builder, row.id, row.id_len, row.revenue, row.segment, row.segment_len))
-      add_reject(g, r->h.file, r->h.line, PC_REJECT_DUPLICATE, r->text, r->h.len);
-  }
-}
-
 gboolean pc_ingest_parse(PcIngest *g, GError **error) {
-  g->builder = pc_shard_builder_new(g->buckets);
-  if (!pass(g, FALSE, error) || !pass(g, TRUE, error)) return FALSE;
-  add_customers(g);
-  return TRUE;
+  pc_signals_phase(pc_comm_signals(g->comm), "parsing, exchanging and sorting the inputs");
+  g->sort = pc_shardsort_new(g->buckets, g->spill, g->sort_bytes);
+  return pass(g, FALSE, error) && pass(g, TRUE, error);
 }

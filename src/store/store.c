@@ -147,6 +147,7 @@ char *pc_store_file_name(PcStoreFile file, guint batch) {
   case PC_STORE_FILE_TRUTH: return g_strdup("truth.json");
   case PC_STORE_FILE_LOCK: return g_strdup("LOCK");
   case PC_STORE_FILE_MANIFEST: return g_strdup(MANIFEST_NAME);
+  case PC_STORE_FILE_RUNS: return g_strdup_printf("tmp-b%06u", batch);
   }
   g_return_val_if_reached(NULL);
 }
@@ -174,6 +175,7 @@ gboolean pc_store_name_batch(const char *name, guint *batch) {
   gboolean ok = FALSE;
   if (g_str_has_prefix(name, "batch-")) ok = batch_digits(name + 6, ".json", &b);
   else if (g_str_has_prefix(name, "rejects-b")) ok = batch_digits(name + 9, ".tsv", &b);
+  else if (g_str_has_prefix(name, "tmp-b")) ok = batch_digits(name + 5, "", &b);
   else if (name[0] == 'b' && strlen(name) == 17 && name[7] == '-' && name[8] == 'r' &&
            g_str_has_suffix(name, ".h5")) {
     ok = TRUE;

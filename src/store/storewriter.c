@@ -52,9 +52,10 @@ static void sync_dir(const char *dir) {
   close(fd);
 }
 
-/* Files of batches the MANIFEST does not count, and MANIFEST.tmp: what an
- * append that died (kill -9, node lost) left before or during its commit.
- * Only called under the lock, so no live writer owns them. */
+/* Files of batches the MANIFEST does not count (the runs' directory
+ * tmp-bNNNNNN too), and MANIFEST.tmp: what an append that died (kill -9,
+ * node lost) left before or during its commit. Only called under the
+ * lock, so no live writer owns them. */
 static void remove_leftovers(const PcStoreWriter *w) {
   GDir *d = g_dir_open(w->dir, 0, NULL);
   g_autofree char *mtmp = pc_store_file_name(PC_STORE_FILE_MANIFEST, 0);
@@ -63,7 +64,7 @@ static void remove_leftovers(const PcStoreWriter *w) {
     guint b;
     if (!strcmp(n, tmpname) || (pc_store_name_batch(n, &b) && b > w->old->batches)) {
       g_autofree char *p = g_build_filename(w->dir, n, NULL);
-      g_unlink(p);
+      pc_fs_remove_tree(p, NULL);
     }
   }
   g_free(tmpname);
