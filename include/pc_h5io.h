@@ -58,8 +58,10 @@ gboolean pc_h5io_writer_crm(PcShardWriter *w, uint32_t bucket, const char *id,
 /* Events written so far. */
 uint64_t pc_h5io_writer_events(const PcShardWriter *w);
 /* TRUE when every name of both dictionaries has at least one event (a
- * shard lists only the names of its events). */
-gboolean pc_h5io_writer_names_used(const PcShardWriter *w);
+ * shard lists only the names of its events); channels[i], events[i] (each
+ * may be NULL, else one per name) get 1 for a name with an event. */
+gboolean pc_h5io_writer_names_used(const PcShardWriter *w, guint8 *channels,
+                                   guint8 *events);
 /* Writes the rest (dictionaries, pairs, bucket index, attributes, the
  * batch record batch_json if not NULL), closes and fsyncs the file. FALSE
  * with PC_ERROR_IO naming it. */

@@ -80,6 +80,12 @@ const char *const *pc_synth_events(guint *n);
  * Thread-safe: s is only read. Cannot fail. */
 void pc_synth_customer(const PcSynth *s, uint64_t k, PcSynthCustomer *out);
 
+/* The id of customer k alone (what pc_synth_customer writes into out->id),
+ * without generating the customer: "c" and k in decimal, zero-padded to
+ * one width for the whole world, so ids sort bytewise as k sorts. id must
+ * hold 24 bytes; returns the length. Cannot fail. */
+uint32_t pc_synth_id(const PcSynth *s, uint64_t k, char id[24]);
+
 /* Frees out->ev and zeroes *c (reusable afterwards). */
 void pc_synth_customer_clear(PcSynthCustomer *c);
 

@@ -292,16 +292,18 @@ gboolean pc_h5io_writer_crm(PcShardWriter *w, uint32_t bucket, const char *id,
 
 uint64_t pc_h5io_writer_events(const PcShardWriter *w) { return w->n_events; }
 
-gboolean pc_h5io_writer_names_used(const PcShardWriter *w) {
+gboolean pc_h5io_writer_names_used(const PcShardWriter *w, guint8 *channels,
+                                   guint8 *events) {
   uint64_t C = w->channels->n, E = w->events->n;
   g_autofree guint8 *ch = g_malloc0(C + 1), *ev = g_malloc0(E + 1);
   for (uint64_t k = 0; k < C * E; k++)
     if ((w->pair_bits[k >> 3] >> (k & 7)) & 1) ch[k / E] = ev[k % E] = 1;
-  for (uint64_t i = 0; i < C; i++)
-    if (!ch[i]) return FALSE;
-  for (uint64_t i = 0; i < E; i++)
-    if (!ev[i]) return FALSE;
-  return TRUE;
+  if (channels) memcpy(channels, ch, C);
+  if (events) memcpy(events, ev, E);
+  gboolean all = TRUE;
+  for (uint64_t i = 0; i < C; i++) all = all && ch[i];
+  for (uint64_t i = 0; i < E; i++) all = all && ev[i];
+  return all;
 }
 
 /* ---- Finish ---------------------------------------------------------------------- */

@@ -451,6 +451,13 @@ static void synth_write_id(const PcSynth *s, uint64_t k, PcSynthCustomer *out) {
   out->id_len = w + 1;
 }
 
+uint32_t pc_synth_id(const PcSynth *s, uint64_t k, char id[24]) {
+  PcSynthCustomer c;
+  synth_write_id(s, k, &c);
+  memcpy(id, c.id, c.id_len + 1);
+  return c.id_len;
+}
+
 static void synth_profile(Gen *g, PcSynthCustomer *out) {
   const Segment *seg = &synth_segments[rng_u32(&g->rng) >= g->s->segment_business];
   uint32_t cents = seg->lo_cents + rng_below(&g->rng, seg->hi_cents - seg->lo_cents + 1);
