@@ -23,6 +23,13 @@
  * or PC_ERROR_FORMAT "FILE: empty file: the header line is missing" when
  * there is no byte at all (plain or gzip alike). */
 gboolean pc_batchid_input(const char *path, PcInputId *out, GError **error);
+/* The same, and in the same pass the line feeds before each of marks[0..n)
+ * (ascending content offsets): lf_before[i] = LFs in bytes [0, marks[i]).
+ * Ingest numbers the lines of its byte ranges with them instead of reading
+ * the input once more. */
+gboolean pc_batchid_input_marked(const char *path, const uint64_t *marks,
+                                 guint n, uint64_t *lf_before, PcInputId *out,
+                                 GError **error);
 
 /* The batch key (64 hex digits): SHA-256 of "parcours-batch 1\nbuckets B\n",
  * then "events HEX\n" per events input in ascending HEX order, then

@@ -44,7 +44,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcIngest, pc_ingest_free)
  *    store's errors. */
 gboolean pc_ingest_open(PcIngest *g, GError **error);
 /* 1b. Every input's content digest and rows (inputs spread over the
- *    ranks); rank 0 then refuses two inputs of the same content, a plain
+ *    ranks), and in the same pass the line numbers where the ranks' byte
+ *    ranges of the plain inputs start (see 2); rank 0 then refuses two inputs of the same content, a plain
  *    input whose size changed, an events input whose rows are already in
  *    a committed batch (PC_ERROR_CONFIG), and looks for a committed batch
  *    with this batch's key: then pc_ingest_committed() is TRUE, a line
@@ -53,9 +54,10 @@ gboolean pc_ingest_open(PcIngest *g, GError **error);
 gboolean pc_ingest_identify(PcIngest *g, GError **error);
 /* TRUE after identify found these inputs committed already. */
 gboolean pc_ingest_committed(const PcIngest *g);
-/* 2. Splits the inputs into pieces (plain files: P equal byte ranges of
- *    their concatenation; gzip files whole, to the least loaded rank) and
- *    numbers the first line of every piece. PC_ERROR_IO. */
+/* 2. Numbers the first line of every piece of input a rank reads (plain
+ *    files: P equal byte ranges of their concatenation; gzip files whole,
+ *    to the least loaded rank), from the line feeds counted in 1b: no
+ *    input is read here. Cannot fail. */
 gboolean pc_ingest_split(PcIngest *g, GError **error);
 /* 3. Rank 0 creates the staging directory (a new store: STORE.tmp-PID;
  *    an append: STORE) and in it the directory of sorted runs

@@ -8,6 +8,10 @@
  *
  * Points (docs/reliability.md lists what each test proves there):
  *   ingest-identified      every input hashed, nothing parsed yet
+ *   ingest-staged          staging and the runs' directory made, nothing parsed yet
+ *   ingest-spilled         this rank has just spilled its first sorted run
+ *   ingest-merged          this rank's shard has all its rows, not finished
+ *   generate-range         this rank has written its first bucket range
  *   ingest-after-shards    every shard of the batch written, nothing committed
  *   store-before-commit    batch record written, MANIFEST.tmp about to be renamed
  *   store-after-commit     the MANIFEST renamed (a new store: renamed into place)

@@ -4,11 +4,10 @@
  * user-defined integer addition (associative and commutative, so the bytes
  * of a sum do not depend on P or on the reduction tree). Doubles are only
  * ever combined with max, which is exact. Byte exchanges go through
- * Alltoallv/Gatherv in pieces of at most 1 GiB per message.
+ * point-to-point messages (gather, all-to-all) of at most 1 GiB each.
  */
 #include "pc_comm.h"
 
-#include <limits.h>
 #include <mpi.h>
 #include <stdio.h>
 
@@ -79,7 +78,11 @@ static gboolean ops_bcast(void *ctx, void **buf, size_t *len, GError **e) {
   return TRUE;
 }
 
-/* Alltoallv of byte buffers; rounds of at most PIECE bytes per pair. */
+/* All-to-all of byte buffers by point-to-point messages of at most PIECE
+ * bytes each, sent straight from the send buffers and received straight
+ * into their place in *recv: no packing copy (an ingest round moves
+ * hundreds of MB). The pieces of one pair keep their order (MPI does not
+ * let messages of one sender, tag and communicator overtake). */
 static gboolean ops_exchange(void *ctx, GByteArray **send, GByteArray **recv,
                              GError **error) {
   PcComm *c = ctx;
@@ -91,46 +94,25 @@ static gboolean ops_exchange(void *ctx, GByteArray **send, GByteArray **recv,
     if (r != c->rank) c->bytes_sent += slen[r];
   }
   MPI_Alltoall(slen, 1, MPI_UINT64_T, rlen, 1, MPI_UINT64_T, MPI_COMM_WORLD);
-  uint64_t total = 0, maxpair = 0;
+  uint64_t total = 0, pieces = 0;
   g_autofree uint64_t *rat = g_new(uint64_t, P);
   for (int r = 0; r < P; r++) {
     rat[r] = total;
     total += rlen[r];
-    maxpair = MAX(maxpair, MAX(rlen[r], slen[r]));
+    if (r != c->rank) pieces += (rlen[r] + PIECE - 1) / PIECE + (slen[r] + PIECE - 1) / PIECE;
   }
-  pc_comm_max_u64(c, &maxpair, 1);
   *recv = g_byte_array_sized_new((guint)total);
   g_byte_array_set_size(*recv, (guint)total);
-  g_autofree int *sc = g_new(int, P), *sd = g_new(int, P), *rc = g_new(int, P), *rd = g_new(int, P);
-  for (uint64_t off = 0; off < maxpair || off == 0; off += PIECE) {
-    /* displacements are int: send from per-pair offsets via temporary packing */
-    size_t sbytes = 0, rbytes = 0;
-    for (int r = 0; r < P; r++) {
-      sc[r] = (int)(slen[r] > off ? MIN(slen[r] - off, PIECE) : 0);
-      rc[r] = (int)(rlen[r] > off ? MIN(rlen[r] - off, PIECE) : 0);
-      sd[r] = (int)sbytes;
-      rd[r] = (int)rbytes;
-      sbytes += sc[r];
-      rbytes += rc[r];
-    }
-    g_autofree guint8 *sb = g_malloc(sbytes + 1), *rb = g_malloc(rbytes + 1);
-    for (int r = 0; r < P; r++) memcpy(sb + sd[r], send[r]->data + off, sc[r]);
-    if (sbytes > INT_MAX || rbytes > INT_MAX) {
-      /* P * PIECE can exceed int: fall back to pairwise messages */
-      MPI_Request *req = g_new(MPI_Request, 2 * P);
-      for (int r = 0; r < P; r++) {
-        MPI_Irecv((*recv)->data + rat[r] + off, rc[r], MPI_BYTE, r, 9, MPI_COMM_WORLD, &req[r]);
-        MPI_Isend(send[r]->data + off, sc[r], MPI_BYTE, r, 9, MPI_COMM_WORLD, &req[P + r]);
-      }
-      MPI_Waitall(2 * P, req, MPI_STATUSES_IGNORE);
-      g_free(req);
-      if (off + PIECE >= maxpair) break;
-      continue;
-    }
-    MPI_Alltoallv(sb, sc, sd, MPI_BYTE, rb, rc, rd, MPI_BYTE, MPI_COMM_WORLD);
-    for (int r = 0; r < P; r++) memcpy((*recv)->data + rat[r] + off, rb + rd[r], rc[r]);
-    if (off + PIECE >= maxpair) break;
-  }
+  g_autofree MPI_Request *req = g_new(MPI_Request, pieces + 1);
+  int n = 0;
+  for (int r = 0; r < P; r++)
+    for (uint64_t off = 0; r != c->rank && off < rlen[r]; off += PIECE)
+      MPI_Irecv((*recv)->data + rat[r] + off, (int)MIN(rlen[r] - off, PIECE), MPI_BYTE, r, 9, MPI_COMM_WORLD, &req[n++]);
+  for (int r = 0; r < P; r++)
+    for (uint64_t off = 0; r != c->rank && off < slen[r]; off += PIECE)
+      MPI_Isend(send[r]->data + off, (int)MIN(slen[r] - off, PIECE), MPI_BYTE, r, 9, MPI_COMM_WORLD, &req[n++]);
+  if (slen[c->rank]) memcpy((*recv)->data + rat[c->rank], send[c->rank]->data, slen[c->rank]);
+  MPI_Waitall(n, req, MPI_STATUSES_IGNORE);
   return TRUE;
 }
 

@@ -18,21 +18,39 @@
 
 #define DIGEST_BLOCK_BYTES ((size_t)4 << 20)
 
-gboolean pc_batchid_input(const char *path, PcInputId *out, GError **error) {
+/* LFs in buf[0..n). */
+static uint64_t count_lf(const char *buf, size_t n) {
+  uint64_t lf = 0;
+  for (const char *p = buf, *e = buf + n; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++) lf++;
+  return lf;
+}
+
+gboolean pc_batchid_input_marked(const char *path, const uint64_t *marks,
+                                 guint n, uint64_t *lf_before, PcInputId *out,
+                                 GError **error) {
   g_autoptr(PcRawRead) r = pc_rawread_open(path, 0, error);
   if (!r) return FALSE;
   g_autoptr(PcSha256) sum = pc_sha256_new(FALSE);
   g_autofree char *buf = g_malloc(DIGEST_BLOCK_BYTES);
   uint64_t bytes = 0, lf = 0;
+  guint m = 0;
   char last = '\n';
   ssize_t got;
   while ((got = pc_rawread_read(r, buf, DIGEST_BLOCK_BYTES, error)) > 0) {
     pc_sha256_update(sum, buf, (size_t)got);
-    for (const char *p = buf, *e = buf + got; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++) lf++;
+    size_t at = 0;
+    for (; m < n && marks[m] <= bytes + (uint64_t)got; m++) { /* a mark inside this block */
+      size_t upto = (size_t)(marks[m] - bytes);
+      lf += count_lf(buf + at, upto - at);
+      lf_before[m] = lf;
+      at = upto;
+    }
+    lf += count_lf(buf + at, (size_t)got - at);
     bytes += (uint64_t)got;
     last = buf[got - 1];
   }
   if (got < 0) return FALSE;
+  for (; m < n; m++) lf_before[m] = lf; /* marks past the end */
   if (bytes == 0) {
     pc_set_error(error, PC_ERROR_FORMAT, "%s: empty file: the header line is missing", path);
     return FALSE;
@@ -43,6 +61,10 @@ gboolean pc_batchid_input(const char *path, PcInputId *out, GError **error) {
   out->rows = lines - 1;
   out->rejected = 0;
   return TRUE;
+}
+
+gboolean pc_batchid_input(const char *path, PcInputId *out, GError **error) {
+  return pc_batchid_input_marked(path, NULL, 0, NULL, out, error);
 }
 
 static int cmp_hex(const void *a, const void *b) {

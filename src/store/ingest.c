@@ -75,6 +75,7 @@ void pc_ingest_free(PcIngest *g) {
   g_free(g->key);
   g_ptr_array_unref(g->paths);
   g_free(g->sizes);
+  g_free(g->piece_lf);
   g_array_unref(g->pieces);
   g_array_unref(g->rejects);
   g_free(g->staging);
@@ -149,21 +150,40 @@ gboolean pc_ingest_open(PcIngest *g, GError **error) {
 
 #define ID_WORDS 10 /* per input: 8 words of hex digest, rows, bytes */
 
+/* Input f hashed; plf[i] gets the LFs before start - 1 of every piece i of
+ * f that starts inside it (its line numbers come from them). */
+static gboolean hash_one(PcIngest *g, guint f, uint64_t *plf, GError **error) {
+  guint np = g->pieces->len, nm = 0;
+  g_autofree uint64_t *marks = g_new(uint64_t, np + 1), *lf = g_new(uint64_t, np + 1);
+  g_autofree guint *which = g_new(guint, np + 1);
+  for (guint i = 0; i < np; i++) {
+    const Piece *p = &g_array_index(g->pieces, Piece, i);
+    if (p->file == f && p->start > 0 && p->end != UINT64_MAX) which[nm] = i, marks[nm++] = p->start - 1;
+  }
+  if (!pc_batchid_input_marked(g_ptr_array_index(g->paths, f), marks, nm, lf, &g->ids[f], error)) return FALSE;
+  for (guint k = 0; k < nm; k++) plf[which[k]] = lf[k];
+  return TRUE;
+}
+
 /* Every rank hashes inputs f with f % P == rank; all learn every digest
- * (words are 0 on the other ranks, so a sum gathers them). */
+ * and the pieces' line feed counts (words are 0 on the other ranks, so a
+ * sum gathers them). */
 static gboolean hash_inputs(PcIngest *g, GError **error) {
   guint n = g->paths->len;
+  pc_ingest_pieces(g);
+  guint np = g->pieces->len;
   g->ids = g_new0(PcInputId, n);
-  g_autofree uint64_t *w = g_new0(uint64_t, ID_WORDS * n);
+  g_autofree uint64_t *w = g_new0(uint64_t, ID_WORDS * n + np + 1);
   gboolean ok = TRUE;
   for (guint f = g->rank; ok && f < n; f += g->size) {
-    ok = pc_batchid_input(g_ptr_array_index(g->paths, f), &g->ids[f], error);
+    ok = hash_one(g, f, w + ID_WORDS * n, error);
     memcpy(&w[ID_WORDS * f], g->ids[f].sha256, 64);
     w[ID_WORDS * f + 8] = g->ids[f].rows;
     w[ID_WORDS * f + 9] = g->ids[f].bytes;
   }
   if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
-  pc_comm_sum_u64(g->comm, w, ID_WORDS * n);
+  pc_comm_sum_u64(g->comm, w, ID_WORDS * n + np);
+  g->piece_lf = g_memdup2(w + ID_WORDS * n, (np + 1) * sizeof(uint64_t));
   for (guint f = 0; f < n; f++) {
     memcpy(g->ids[f].sha256, &w[ID_WORDS * f], 64);
     g->ids[f].sha256[64] = 0;

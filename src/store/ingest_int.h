@@ -49,6 +49,7 @@ struct PcIngest {
   guint n_event_files;
   uint64_t *sizes;        /* 2 per input: bytes, is gzip */
   GArray *pieces;         /* Piece, in (file, start) order */
+  uint64_t *piece_lf;     /* per piece: LFs before its start - 1 (hashing counted them) */
   GArray *rejects;        /* PcReject, found on this rank */
   uint64_t data_rows;     /* non-header lines read by this rank */
   uint64_t bytes_done, bytes_total;
@@ -61,11 +62,15 @@ struct PcIngest {
   char *spill;            /* STAGING/tmp-bNNNNNN: the sorted runs (anonymous files) */
   char *record;           /* the batch record (JSON) */
   uint64_t totals[3];     /* data rows, rejected, events: all ranks */
-  uint64_t runs[2];       /* sorted runs spilled: all ranks, the most on one */
+  uint64_t runs[2];       /* sorted runs spilled: the fewest and the most on a rank */
   gboolean done;          /* committed: nothing to clean up */
   gboolean keep_rejects;  /* failed on the reject share: the rejects file stays */
 };
 
+
+/* ingest_parse.c: the pieces (which rank reads which bytes of which
+ * input), from the inputs' sizes alone. */
+void pc_ingest_pieces(PcIngest *g);
 
 /* ingest_write.c: after a failure (or a free before the commit), removes
  * what this batch wrote: rank 0 removes the runs' directory, the batch's

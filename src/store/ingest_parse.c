@@ -17,6 +17,7 @@
 #include "ingest_int.h"
 
 #include "pc_progress.h"
+#include "pc_testhook.h"
 
 /* ---- 2. Work split ---------------------------------------------------------------- */
 
@@ -61,27 +62,20 @@ static int cmp_piece(const void *a, const void *b) {
   return x->start < y->start ? -1 : x->start > y->start;
 }
 
-gboolean pc_ingest_split(PcIngest *g, GError **error) {
+void pc_ingest_pieces(PcIngest *g) {
   g_autofree uint64_t *load = g_new0(uint64_t, g->size);
   split_plain(g, load);
   split_gzip(g, load);
   g_array_sort(g->pieces, cmp_piece);
-  /* first_line of every piece: the line counts of the earlier pieces of its
-   * file, counted by their ranks and summed */
-  guint n = g->pieces->len;
-  g_autofree uint64_t *cnt = g_new0(uint64_t, n ? n : 1);
-  gboolean ok = TRUE;
-  for (guint i = 0; i < n && ok; i++) {
+}
+
+/* first_line of a piece from the line feeds before its start - 1, counted
+ * while its input was hashed: a line starts at 0 and after every LF, and
+ * the line holding byte start - 1 belongs to the previous piece. */
+gboolean pc_ingest_split(PcIngest *g, GError **error) {
+  for (guint i = 0; i < g->pieces->len; i++) {
     Piece *p = &g_array_index(g->pieces, Piece, i);
-    if (p->rank != g->rank || p->end == UINT64_MAX) continue;
-    ok = pc_csv_count_lines(g_ptr_array_index(g->paths, p->file), p->start, p->end, &cnt[i], error);
-  }
-  if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
-  pc_comm_sum_u64(g->comm, cnt, n);
-  for (guint i = 0; i < n; i++) {
-    Piece *p = &g_array_index(g->pieces, Piece, i);
-    const Piece *prev = i ? &g_array_index(g->pieces, Piece, i - 1) : NULL;
-    p->first_line = prev && prev->file == p->file ? prev->first_line + cnt[i - 1] : 1;
+    p->first_line = p->start == 0 ? 1 : 2 + g->piece_lf[i];
   }
   return TRUE;
 }
@@ -238,7 +232,9 @@ static gboolean pass(PcIngest *g, gboolean customers, GError **error) {
     g_autoptr(GByteArray) recv = NULL;
     ok = g->ops->exchange(g->ops->ctx, send, &recv, error);
     if (!pc_comm_agree(g->comm, ok, error)) { ok = FALSE; break; }
+    guint runs = pc_shardsort_runs(g->sort);
     ok = take_received(g, customers, recv, error);
+    if (ok && runs == 0 && pc_shardsort_runs(g->sort) > 0) pc_test_hook("ingest-spilled");
     if (!pc_comm_agree(g->comm, ok, error)) { ok = FALSE; break; }
     for (int r = 0; r < g->size; r++) g_byte_array_set_size(send[r], 0);
     more = round_progress(g, &cur, customers);

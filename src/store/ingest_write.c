@@ -130,11 +130,14 @@ static gboolean merge_shard(PcIngest *g, GError **error) {
 gboolean pc_ingest_write(PcIngest *g, GError **error) {
   pc_signals_phase(sig(g), "merging the sorted runs into the shards");
   gboolean ok = merge_shard(g, error);
-  g->runs[0] = g->runs[1] = pc_shardsort_runs(g->sort);
+  if (ok) pc_test_hook("ingest-merged");
+  uint64_t mine = pc_shardsort_runs(g->sort);
   g_clear_pointer(&g->sort, pc_shardsort_free); /* its runs leave the disk */
   if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
-  pc_comm_sum_u64(g->comm, &g->runs[0], 1);
-  pc_comm_max_u64(g->comm, &g->runs[1], 1);
+  g_autofree uint64_t *all = g_new(uint64_t, g->size);
+  pc_comm_allgather_u64(g->comm, mine, all);
+  g->runs[0] = UINT64_MAX, g->runs[1] = 0;
+  for (int r = 0; r < g->size; r++) g->runs[0] = MIN(g->runs[0], all[r]), g->runs[1] = MAX(g->runs[1], all[r]);
   if (g->rank == 0) g_rmdir(g->spill); /* empty: the runs had no names */
   return TRUE;
 }
@@ -160,7 +163,7 @@ static gboolean commit(PcIngest *g, GPtrArray *files, GError **error) {
 static void say_done(const PcIngest *g, uint64_t peak) {
   fprintf(stderr, "parcours: ingest: %s batch %u: %" G_GUINT64_FORMAT " events from %" G_GUINT64_FORMAT " data rows, %" G_GUINT64_FORMAT " rejected, %d shards, %.2f s\n", g->o->out, g->batch, g->totals[2], g->totals[0], g->totals[1], g->size, pc_comm_wtime() - g->t0);
   uint64_t m = g->o->memory ? g->o->memory : PC_INGEST_DEFAULT_MEMORY;
-  fprintf(stderr, "parcours: ingest: memory: %.1f MiB per rank (--memory), %" G_GUINT64_FORMAT " sorted runs spilled (at most %" G_GUINT64_FORMAT " on one rank), peak RSS %.1f MiB (the largest rank)\n", m / 1048576.0, g->runs[0], g->runs[1], peak / 1048576.0);
+  fprintf(stderr, "parcours: ingest: memory: %.1f MiB per rank (--memory), sorted runs spilled: %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT " a rank, peak RSS %.1f MiB (the largest rank)\n", m / 1048576.0, g->runs[0], g->runs[1], peak / 1048576.0);
 }
 
 gboolean pc_ingest_commit(PcIngest *g, GError **error) {

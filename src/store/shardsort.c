@@ -90,6 +90,14 @@ void pc_shardsort_names(const PcShardSort *s, PcDict **channels,
 
 /* ---- Life cycle ------------------------------------------------------------------ */
 
+/* The event buffer is allocated at its full capacity once (pages are
+ * taken as rows fill it, and reused by every run): growing it by doubling
+ * touched fresh memory again at each step. */
+static void ev_buffer_free(PcShardSort *s) {
+  g_clear_pointer(&s->ev, g_free);
+  s->ev_alloc = 0;
+}
+
 PcShardSort *pc_shardsort_new(uint64_t buckets, const char *dir,
                               size_t mem_bytes) {
   PcShardSort *s = g_new0(PcShardSort, 1);
@@ -112,7 +120,7 @@ void pc_shardsort_free(PcShardSort *s) {
   if (!s) return;
   names_clear(&s->chan);
   names_clear(&s->evn);
-  g_free(s->ev);
+  ev_buffer_free(s);
   g_free(s->tails);
   g_free(s->used);
   g_ptr_array_unref(s->ev_runs);
@@ -201,35 +209,124 @@ static void ev_sort(EvRec *a, size_t n, const Order *o, int depth) {
   }
 }
 
-/* Records grouped by bucket in place (American flag sort); start gets the
- * B + 1 offsets of buckets bmin.. relative to bmin. */
-static void ev_partition(PcShardSort *s, size_t *start) {
-  uint32_t lo = s->bmin, nb = s->bmax - s->bmin + 1;
-  g_autofree size_t *next = g_new0(size_t, nb + 1);
-  for (size_t i = 0; i < s->ev_n; i++) next[rec_bucket(s->ev[i].bl) - lo + 1]++;
-  for (uint32_t b = 0; b < nb; b++) next[b + 1] += next[b];
-  memcpy(start, next, (nb + 1) * sizeof *start);
-  for (uint32_t b = 0; b < nb; b++)
-    while (next[b] < start[b + 1]) {
-      EvRec r = s->ev[next[b]];
-      for (uint32_t d = rec_bucket(r.bl) - lo; d != b; d = rec_bucket(r.bl) - lo) {
-        EvRec t = s->ev[next[d]];
-        s->ev[next[d]++] = r;
+#define RADIX_BITS 6 /* 64 cursors per pass: they stay in cache */
+
+/* a[0..n) grouped by digit ((bucket - lo) >> shift) & 63 in place, then
+ * each group by the next digit, down to single buckets: an MSD American
+ * flag sort. One pass over thousands of buckets missed the cache (and the
+ * TLB) on every record; 64 write cursors do not. */
+static void ev_radix(EvRec *a, size_t n, uint32_t lo, int shift) {
+  if (n < 32) { /* insertion sort by bucket: stable enough, equal keys stay together */
+    for (size_t i = 1; i < n; i++) {
+      EvRec x = a[i];
+      size_t j = i;
+      for (; j > 0 && rec_bucket(a[j - 1].bl) > rec_bucket(x.bl); j--) a[j] = a[j - 1];
+      a[j] = x;
+    }
+    return;
+  }
+  size_t start[65] = {0}, next[64];
+  for (size_t i = 0; i < n; i++) start[((rec_bucket(a[i].bl) - lo) >> shift & 63) + 1]++;
+  for (int d = 0; d < 64; d++) start[d + 1] += start[d];
+  memcpy(next, start, sizeof next);
+  for (int d = 0; d < 64; d++)
+    while (next[d] < start[d + 1]) {
+      EvRec r = a[next[d]];
+      for (int e = (rec_bucket(r.bl) - lo) >> shift & 63; e != d; e = (rec_bucket(r.bl) - lo) >> shift & 63) {
+        EvRec t = a[next[e]];
+        a[next[e]++] = r;
         r = t;
       }
-      s->ev[next[b]++] = r;
+      a[next[d]++] = r;
     }
+  if (shift == 0) return;
+  for (int d = 0; d < 64; d++)
+    if (start[d + 1] - start[d] > 1) ev_radix(a + start[d], start[d + 1] - start[d], lo, shift - RADIX_BITS);
+}
+
+/* Records grouped by bucket in place; start gets the offsets of buckets
+ * bmin..bmax + 1, relative to bmin. */
+static void ev_partition(PcShardSort *s, size_t *start) {
+  uint32_t lo = s->bmin, nb = s->bmax - s->bmin + 1;
+  int bits = nb > 1 ? (int)g_bit_storage(nb - 1) : 0;
+  if (bits > 0) ev_radix(s->ev, s->ev_n, lo, (bits - 1) / RADIX_BITS * RADIX_BITS);
+  memset(start, 0, (nb + 1) * sizeof *start);
+  for (size_t i = 0; i < s->ev_n; i++) start[rec_bucket(s->ev[i].bl) - lo + 1]++;
+  for (uint32_t b = 0; b < nb; b++) start[b + 1] += start[b];
 }
 
 /* ---- Spilling a run ---------------------------------------------------------------- */
 
-/* Run format, per customer: this header, the id bytes, n PcEvent with
- * first-seen name ids. */
+/* Run format, per customer: this header, the id bytes, then its n events
+ * encoded in `bytes` bytes: varints of the timestamp (the first zigzag,
+ * then deltas: the events are in time order), the first-seen event and
+ * channel ids and the zigzag value; about 8 bytes an event instead of 24
+ * (spilled runs are written and read once more: disk bandwidth is what
+ * they cost). */
 typedef struct __attribute__((packed)) {
   uint32_t bucket;
   uint8_t id_len;
   uint32_t n;
+  uint32_t bytes;
 } RunHead;
+
+#define RUN_EVENT_MAX_BYTES 30 /* 10 + 5 + 5 + 10: the longest encoded event */
+
+static inline guint8 *put_varint(guint8 *p, uint64_t v) {
+  while (v >= 0x80) *p++ = (guint8)(v | 0x80), v >>= 7;
+  *p++ = (guint8)v;
+  return p;
+}
+
+static inline uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline int64_t unzigzag(uint64_t u) { return (int64_t)(u >> 1) ^ -(int64_t)(u & 1); }
+
+/* NULL when the varint runs past end (a damaged run). */
+static inline const guint8 *get_varint(const guint8 *p, const guint8 *end, uint64_t *v) {
+  uint64_t x = 0;
+  for (int shift = 0; p < end && shift < 64; shift += 7) {
+    guint8 b = *p++;
+    x |= (uint64_t)(b & 0x7F) << shift;
+    if (!(b & 0x80)) {
+      *v = x;
+      return p;
+    }
+  }
+  return NULL;
+}
+
+/* ev[0..n) encoded into out (n * RUN_EVENT_MAX_BYTES at least); its length. */
+static size_t encode_events(const PcEvent *ev, size_t n, guint8 *out) {
+  guint8 *p = out;
+  for (size_t i = 0; i < n; i++) {
+    p = put_varint(p, i ? (uint64_t)(ev[i].ts_us - ev[i - 1].ts_us) : zigzag(ev[i].ts_us));
+    p = put_varint(p, ev[i].event);
+    p = put_varint(p, ev[i].channel);
+    p = put_varint(p, zigzag(ev[i].value));
+  }
+  return (size_t)(p - out);
+}
+
+static gboolean decode_events(const guint8 *p, size_t bytes, PcEvent *ev, size_t n) {
+  const guint8 *end = p + bytes;
+  uint64_t t, e, c, v;
+  for (size_t i = 0; i < n; i++) {
+    if (!(p = get_varint(p, end, &t)) || !(p = get_varint(p, end, &e)) ||
+        !(p = get_varint(p, end, &c)) || !(p = get_varint(p, end, &v)))
+      return FALSE;
+    ev[i] = (PcEvent){i ? ev[i - 1].ts_us + (int64_t)t : unzigzag(t), unzigzag(v), (uint32_t)e, (uint32_t)c};
+  }
+  return p == end;
+}
+
+/* One customer to run f; scratch (grown) holds the encoding. */
+static gboolean run_put(PcRunFile *f, uint32_t bucket, const char *id, uint32_t len,
+                        const PcEvent *ev, size_t n, GByteArray *scratch, GError **error) {
+  g_byte_array_set_size(scratch, (guint)(n * RUN_EVENT_MAX_BYTES));
+  RunHead h = {bucket, (uint8_t)len, (uint32_t)n, (uint32_t)encode_events(ev, n, scratch->data)};
+  return pc_runfile_write(f, &h, sizeof h, error) && pc_runfile_write(f, id, len, error) &&
+         pc_runfile_write(f, scratch->data, h.bytes, error);
+}
 
 /* The id of record r into buf (at least 255 bytes). */
 static void rec_id(const PcShardSort *s, const EvRec *r, char *buf) {
@@ -268,7 +365,12 @@ static void ev_sort_buffer(PcShardSort *s) {
   g_autofree size_t *start = g_new(size_t, nb + 1);
   ev_partition(s, start);
   int depth = 2 * g_bit_storage(s->ev_n);
-  for (uint32_t b = 0; b < nb; b++) ev_sort(s->ev + start[b], start[b + 1] - start[b], &o, depth);
+  for (uint32_t b = 0; b < nb; b++) {
+    EvRec *a = s->ev + start[b];
+    size_t n = start[b + 1] - start[b], i = 1;
+    for (; i < n && ev_cmp(&a[i - 1], &a[i], &o) <= 0; i++) continue;
+    if (i < n) ev_sort(a, n, &o, depth); /* inputs grouped by customer often come sorted */
+  }
 }
 
 static void ev_reset(PcShardSort *s) {
@@ -284,13 +386,11 @@ static gboolean ev_spill(PcShardSort *s, GError **error) {
   char id[PC_MAX_ID_BYTES + 1];
   size_t cap = 0, n;
   g_autofree PcEvent *ev = NULL;
+  g_autoptr(GByteArray) scratch = g_byte_array_new();
   for (size_t i = 0; i < s->ev_n;) {
     uint32_t bl = s->ev[i].bl;
     i = rec_customer(s, i, id, &ev, &cap, &n);
-    RunHead h = {rec_bucket(bl), (uint8_t)rec_len(bl), (uint32_t)n};
-    if (!pc_runfile_write(f, &h, sizeof h, error) || !pc_runfile_write(f, id, h.id_len, error) ||
-        !pc_runfile_write(f, ev, n * sizeof *ev, error))
-      return FALSE;
+    if (!run_put(f, rec_bucket(bl), id, rec_len(bl), ev, n, scratch, error)) return FALSE;
   }
   if (!pc_runfile_rewind(f, SORT_MIN_READ_BUF_BYTES, error)) return FALSE;
   g_ptr_array_add(s->ev_runs, g_steal_pointer(&f));
@@ -302,7 +402,7 @@ static gboolean ev_spill(PcShardSort *s, GError **error) {
 gboolean pc_shardsort_add_event(PcShardSort *s, uint32_t bucket,
                                 const PcCsvRow *row, GError **error) {
   if (s->ev_n * sizeof(EvRec) + s->tail_n >= s->ev_cap_bytes && !ev_spill(s, error)) return FALSE;
-  sort_reserve((void **)&s->ev, &s->ev_alloc, s->ev_n + 1, sizeof(EvRec));
+  if (!s->ev) s->ev = g_new(EvRec, s->ev_alloc = s->ev_cap_bytes / sizeof(EvRec) + 1);
   EvRec *r = &s->ev[s->ev_n++];
   id_key(row->id, row->id_len, &r->k0, &r->k1);
   r->ts = row->ts_us;
@@ -361,11 +461,10 @@ static int src_next(Src *c, GError **error) {
   sort_reserve((void **)&c->ev, &c->cap, h.n, sizeof(PcEvent));
   if (!pc_runfile_read(c->f, h.id_len, &p, &e)) goto truncated;
   memcpy(c->id, p, h.id_len);
-  if (!pc_runfile_read(c->f, h.n * sizeof(PcEvent), &p, &e)) goto truncated;
-  memcpy(c->ev, p, h.n * sizeof(PcEvent));
-  return 1;
+  if (!pc_runfile_read(c->f, h.bytes, &p, &e)) goto truncated;
+  if (decode_events(p, h.bytes, c->ev, h.n)) return 1;
 truncated:
-  if (!e) pc_set_error(&e, PC_ERROR_IO, "%s: a sorted run ends inside a customer", c->s->dir);
+  if (!e) pc_set_error(&e, PC_ERROR_IO, "%s: a sorted run is damaged (a customer ends early)", c->s->dir);
   g_propagate_error(error, e);
   return -1;
 }
@@ -399,6 +498,7 @@ typedef struct {
   PcShardSort *s;
   const PcShardSink *sink;
   PcRunFile *run;
+  GByteArray *scratch;         /* run: the events' encoding */
   const uint32_t *evr, *chr;   /* final ranks = the shard's ids */
   PcEvent *ev;                 /* a customer gathered from several sources */
   size_t cap;
@@ -417,11 +517,7 @@ static int final_cmp(const void *a, const void *b, void *vo) {
 /* One customer (events in journey order, first-seen ids) to the output. */
 static gboolean out_put(Out *o, uint32_t bucket, const char *id, uint32_t len,
                         PcEvent *ev, size_t n, GError **error) {
-  if (o->run) {
-    RunHead h = {bucket, (uint8_t)len, (uint32_t)n};
-    return pc_runfile_write(o->run, &h, sizeof h, error) && pc_runfile_write(o->run, id, len, error) &&
-           pc_runfile_write(o->run, ev, n * sizeof *ev, error);
-  }
+  if (o->run) return run_put(o->run, bucket, id, len, ev, n, o->scratch, error);
   for (size_t i = 0; i < n; i++) {
     ev[i].event = o->evr[ev[i].event];
     ev[i].channel = o->chr[ev[i].channel];
@@ -489,8 +585,10 @@ static gboolean merge_groups(PcShardSort *s, Out *final, GError **error) {
     Out o = *final;
     o.sink = NULL, o.ev = NULL, o.cap = 0;
     o.run = pc_runfile_new(s->dir, SORT_WRITE_BUF_BYTES, error);
+    o.scratch = g_byte_array_new();
     gboolean ok = o.run && merge_pass(s, (PcRunFile **)s->ev_runs->pdata, fan, FALSE, &o, error);
     g_free(o.ev);
+    g_byte_array_unref(o.scratch);
     if (!ok) {
       pc_runfile_free(o.run);
       return FALSE;
@@ -505,16 +603,16 @@ static gboolean merge_groups(PcShardSort *s, Out *final, GError **error) {
 gboolean pc_shardsort_merge(PcShardSort *s, const PcShardSink *sink,
                             GError **error) {
   g_autofree uint32_t *evr = names_ranks(&s->evn, NULL), *chr = names_ranks(&s->chan, NULL);
-  Out o = {s, sink, NULL, evr, chr, NULL, 0};
+  Out o = {s, sink, NULL, NULL, evr, chr, NULL, 0};
   ev_sort_buffer(s);
   gboolean ok = merge_groups(s, &o, error) &&
                 merge_pass(s, (PcRunFile **)s->ev_runs->pdata, s->ev_runs->len, TRUE, &o, error);
   g_free(o.ev);
   /* the events are out: their memory goes before the customers table's merge */
   g_ptr_array_set_size(s->ev_runs, 0);
-  g_clear_pointer(&s->ev, g_free);
+  ev_buffer_free(s);
   g_clear_pointer(&s->tails, g_free);
-  s->ev_alloc = s->tail_alloc = 0;
+  s->tail_alloc = 0;
   ev_reset(s);
   return ok && pc_shardsort_crm_merge(s, sink, error);
 }

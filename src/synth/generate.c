@@ -32,6 +32,7 @@
 #include "pc_storewriter.h"
 #include "pc_synth.h"
 #include "pc_table.h"
+#include "pc_testhook.h"
 #include "pc_time.h"
 
 #include <errno.h>
@@ -56,7 +57,7 @@ struct PcGenerate {
   uint32_t lo, hi;      /* this rank's buckets [lo, hi) */
   uint64_t *counts;     /* customers of each of them */
   uint64_t totals[2];   /* events, customers with events: all ranks */
-  uint64_t ranges[2];   /* bucket ranges: all ranks, the most on one */
+  uint64_t ranges[2];   /* bucket ranges: this rank's, then the fewest and the most on a rank */
   double t0, last;      /* progress */
   gboolean done;
 };
@@ -220,6 +221,7 @@ static gboolean write_shard(PcGenerate *g, const char *path, const Names *nm,
     uint64_t n = g->counts[blo - g->lo];
     for (bhi = blo + 1; bhi < g->hi && n + g->counts[bhi - g->lo] <= cap; bhi++) n += g->counts[bhi - g->lo];
     if (!write_range(g, w, nm, blo, bhi, done, owned, error)) return FALSE;
+    if (g->ranges[0] == 0) pc_test_hook("generate-range");
   }
   *all_used = pc_h5io_writer_names_used(w, ch_used, ev_used);
   g->totals[0] = pc_h5io_writer_events(w);
@@ -301,10 +303,11 @@ gboolean pc_generate_customers(PcGenerate *g, GError **error) {
     ok = write_csv_parts(g, error);
   }
   if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
-  g->ranges[1] = g->ranges[0];
   pc_comm_sum_u64(g->comm, g->totals, 2);
-  pc_comm_sum_u64(g->comm, &g->ranges[0], 1);
-  pc_comm_max_u64(g->comm, &g->ranges[1], 1);
+  g_autofree uint64_t *all = g_new(uint64_t, g->size);
+  pc_comm_allgather_u64(g->comm, g->ranges[0], all);
+  g->ranges[0] = UINT64_MAX, g->ranges[1] = 0;
+  for (int r = 0; r < g->size; r++) g->ranges[0] = MIN(g->ranges[0], all[r]), g->ranges[1] = MAX(g->ranges[1], all[r]);
   return TRUE;
 }
 
@@ -363,7 +366,7 @@ static gboolean commit(PcGenerate *g, GError **error) {
 static void say_done(const PcGenerate *g, uint64_t peak) {
   g_autofree char *truth = pc_store_file_path(g->o->out, PC_STORE_FILE_TRUTH, BATCH);
   fprintf(stderr, "parcours: generate: %s: %" G_GUINT64_FORMAT " events, %" G_GUINT64_FORMAT " customers, %d shards, %.2f s (truth: %s)\n", g->o->out, g->totals[0], g->totals[1], g->size, pc_comm_wtime() - g->t0, truth);
-  fprintf(stderr, "parcours: generate: memory: %.1f MiB per rank (--memory), %" G_GUINT64_FORMAT " bucket ranges (at most %" G_GUINT64_FORMAT " on one rank), peak RSS %.1f MiB (the largest rank)\n", g->o->memory / 1048576.0, g->ranges[0], g->ranges[1], peak / 1048576.0);
+  fprintf(stderr, "parcours: generate: memory: %.1f MiB per rank (--memory), bucket ranges: %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT " a rank, peak RSS %.1f MiB (the largest rank)\n", g->o->memory / 1048576.0, g->ranges[0], g->ranges[1], peak / 1048576.0);
 }
 
 gboolean pc_generate_commit(PcGenerate *g, GError **error) {

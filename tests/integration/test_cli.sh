@@ -63,12 +63,16 @@ usage "ingest --max-reject-fraction 1.5" 'parcours ingest: --max-reject-fraction
 usage "ingest --max-reject-fraction -0.1" 'parcours ingest: --max-reject-fraction -0.1: F must be 0..1' $P ingest -o X --max-reject-fraction -0.1 ev.csv
 usage "ingest --lock-timeout -1" 'parcours ingest: --lock-timeout -1: S must be 0 or more seconds' $P ingest --append -o st --lock-timeout -1 ev.csv
 usage "ingest --lock-timeout inf" 'parcours ingest: --lock-timeout: "inf" is not a finite number' $P ingest --append -o st --lock-timeout inf ev.csv
-GEN='parcours generate: -o STORE and --customers N > 0 are required, --seed S >= 0, --buckets 1..1048576 (2^20), no other argument (see --help)'
+MEM='SIZE must be a size of at least 256K (bytes with an optional K, M, G or T, 1024-based, or KiB ... TiB: 512M, 512MiB, 2G)'
+usage "ingest --memory 4GB" "parcours ingest: --memory 4GB: $MEM" $P ingest -o X --memory 4GB ev.csv
+usage "ingest --memory 100K" "parcours ingest: --memory 100K: $MEM" $P ingest -o X --memory 100K ev.csv
+GEN='parcours generate: -o STORE and --customers N > 0 are required, --seed S >= 0, --buckets 1..1048576 (2^20), --month 1..120, --memory SIZE of at least 256K (512M, 512MiB, 2G), no other argument (see --help)'
 usage "generate --customers 0" "$GEN" $P generate -o X --customers 0
 usage "generate --customers -3" "$GEN" $P generate -o X --customers -3
 usage "generate --seed -1" "$GEN" $P generate -o X --customers 3 --seed -1
 usage "generate --buckets 0" "$GEN" $P generate -o X --customers 3 --buckets 0
 usage "generate --buckets 2^21" "$GEN" $P generate -o X --customers 3 --buckets 2097152
+usage "generate --memory 1.5G" "$GEN" $P generate -o X --customers 3 --memory 1.5G
 usage "generate --customers 12abc" 'parcours generate: --customers: "12abc" is not a plain decimal integer' $P generate -o X --customers 12abc
 usage "plan --ranks 0" 'parcours plan: STORE and --ranks P (1..16777216) are required' $P plan st --ranks 0
 usage "plan --ranks -2" 'parcours plan: STORE and --ranks P (1..16777216) are required' $P plan st --ranks -2

@@ -3,7 +3,10 @@
 # is gone within seconds, rank 0 says what was interrupted, nothing under
 # the final name changes (no output, or the old one intact with --force),
 # no OUT.tmp-PID is left, and the exit status is non-zero. The same for a
-# signal sent to one rank only (mpirun then stops the others).
+# signal sent to one rank only (mpirun then stops the others). Then ingest
+# (a new store, an append) and generate stopped in each phase (held there by
+# PARCOURS_TEST_HOOK): no STORE, no STORE.tmp-PID; an append leaves MANIFEST,
+# shards and files as they were; the message names the phase.
 . tests/lib.sh
 $PRUN 2 $PARCOURS generate -q -o $T/st --customers 300000 --seed 3 || { bad "generate"; finish; }
 J="jobs/monthly.ini --set input.store=$T/st"
@@ -46,4 +49,51 @@ interrupt TERM rank1 $T/one
 [ "$rc" != 0 ] && [ ! -e $T/one ] && [ -z "$(ls -d $T/one.tmp-* 2>/dev/null)" ] && ok "SIGTERM to one rank: job stopped, nothing written" || bad "one rank: rc $rc"
 sleep 0.5
 pgrep -f "parcours run jobs/monthly.ini --set input.store=$T/st" >/dev/null && bad "one rank: a rank is still running" || ok "one rank: no rank left running"
+
+# ---- ingest and generate --------------------------------------------------------------
+$PARCOURS generate -q -o $T/gsrc --customers 20000 --seed 5 --csv $T/ev.csv >/dev/null || { bad "generate the CSV"; finish; }
+$PARCOURS generate -q -o $T/gsrc2 --customers 3000 --seed 6 --csv $T/ev2.csv >/dev/null || { bad "generate the CSV"; finish; }
+# held SIG POINT NP CMD...: runs CMD (a parcours command under prun) with
+# the hook POINT sleeping, waits until a rank sleeps there, signals mpirun;
+# sets rc; stderr in $T/herr
+held() {
+  local sig=$1 point=$2 np=$3; shift 3
+  rm -f $T/herr
+  PARCOURS_TEST_HOOK=$point:sleep=30 $PRUN $np "$@" 2>$T/herr &
+  local bg=$! n=0
+  until grep -q "test hook $point: sleeping" $T/herr 2>/dev/null || [ $n -ge 600 ]; do sleep 0.05; n=$((n+1)); done
+  [ $n -ge 600 ] && echo "     (never reached $point)"
+  kill -$sig $bg
+  wait $bg
+  rc=$?
+}
+# store_state DIR: the names and bytes of everything in DIR but LOCK (made
+# by the first append, it stays)
+store_state() { (cd "$1" && find . -type f ! -name LOCK | sort | xargs md5sum; find . ! -name LOCK | sort); }
+for case in "TERM ingest-staged 1 staging the batch" "INT ingest-spilled 2 parsing, exchanging and sorting the inputs" \
+            "TERM ingest-merged 2 merging the sorted runs into the shards" "TERM ingest-after-shards 1 finishing the shards"; do
+  set -- $case; sig=$1 point=$2 np=$3; shift 3; phase="$*"
+  rm -rf $T/new $T/new.tmp-*
+  held $sig $point $np $PARCOURS ingest -o $T/new --memory 256K $T/ev.csv
+  [ "$rc" != 0 ] && [ ! -e $T/new ] && [ -z "$(ls -d $T/new.tmp-* 2>/dev/null)" ] \
+    && ok "ingest (new store, $np ranks) stopped at $point by SIG$sig: exit $rc, no store, no staging" || bad "ingest $point: rc $rc, left $(ls -d $T/new* 2>/dev/null)"
+  grep -aqE "parcours ingest: interrupted by SIG(TERM|$sig) while $phase: nothing was committed; removing its temporary files" $T/herr \
+    && ok "ingest $point: the message names the phase ($phase)" || { bad "ingest $point: message"; tail -3 $T/herr; }
+done
+$PARCOURS ingest -q -o $T/app $T/ev2.csv || bad "first batch"
+before=$(store_state $T/app)
+for point in ingest-staged ingest-spilled ingest-merged ingest-after-shards; do
+  held TERM $point 2 $PARCOURS ingest --append -o $T/app --memory 256K $T/ev.csv
+  [ "$rc" != 0 ] && [ "$(store_state $T/app)" = "$before" ] \
+    && ok "ingest --append stopped at $point: MANIFEST, shards and files as they were (no tmp-b000002, no b000002-*)" || { bad "append $point: rc $rc, store changed"; diff <(echo "$before") <(store_state $T/app) | head -5; }
+done
+$PARCOURS ingest -q --append -o $T/app $T/ev.csv && [ "$($PARCOURS inspect $T/app | grep -c .)" -gt 0 ] \
+  && ok "the append, run again, commits (the lock was released)" || bad "append after the signals"
+for np in 1 2; do
+  rm -rf $T/gen $T/gen.tmp-*
+  held TERM generate-range $np $PARCOURS generate -o $T/gen --customers 20000 --memory 256K
+  [ "$rc" != 0 ] && [ ! -e $T/gen ] && [ -z "$(ls -d $T/gen.tmp-* 2>/dev/null)" ] && \
+    grep -aq "parcours generate: interrupted by SIGTERM while generating the customers into the shards: nothing was committed" $T/herr \
+    && ok "generate ($np ranks) stopped: exit $rc, no store, no staging, the message names the phase" || { bad "generate $np: rc $rc"; tail -3 $T/herr; }
+done
 finish
