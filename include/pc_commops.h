@@ -36,7 +36,9 @@ typedef struct {
   gboolean (*bcast)(void *ctx, void **buf, size_t *len, GError **error);
   /* Collective all-to-all: send[r] (size entries, may be empty) goes to rank
    * r; *recv gets what every rank sent to this one, concatenated in rank
-   * order. Caller frees *recv with g_byte_array_unref. */
+   * order: a new array when *recv is NULL, else *recv resized and reused
+   * (rounds of one exchange keep their pages). Caller frees *recv with
+   * g_byte_array_unref. */
   gboolean (*exchange)(void *ctx, GByteArray **send, GByteArray **recv,
                        GError **error);
 } PcCommOps;

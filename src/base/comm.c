@@ -101,7 +101,7 @@ static gboolean ops_exchange(void *ctx, GByteArray **send, GByteArray **recv,
     total += rlen[r];
     if (r != c->rank) pieces += (rlen[r] + PIECE - 1) / PIECE + (slen[r] + PIECE - 1) / PIECE;
   }
-  *recv = g_byte_array_sized_new((guint)total);
+  if (!*recv) *recv = g_byte_array_sized_new((guint)total);
   g_byte_array_set_size(*recv, (guint)total);
   g_autofree MPI_Request *req = g_new(MPI_Request, pieces + 1);
   int n = 0;

@@ -151,7 +151,8 @@ static gboolean serial_bcast(void *ctx, void **buf, size_t *len, GError **e) {
 }
 static gboolean serial_exchange(void *ctx, GByteArray **send,
                                 GByteArray **recv, GError **e) {
-  *recv = g_byte_array_new();
+  if (!*recv) *recv = g_byte_array_new();
+  g_byte_array_set_size(*recv, 0);
   g_byte_array_append(*recv, send[0]->data, send[0]->len);
   return TRUE;
 }

@@ -222,6 +222,7 @@ static gboolean find_committed(PcIngest *g, GError **error) {
 }
 
 gboolean pc_ingest_identify(PcIngest *g, GError **error) {
+  g->t_phase[0] = pc_comm_wtime();
   if (!hash_inputs(g, error)) return FALSE;
   pc_test_hook("ingest-identified");
   gboolean ok = g->rank != 0 || find_committed(g, error);

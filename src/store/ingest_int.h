@@ -54,6 +54,7 @@ struct PcIngest {
   uint64_t data_rows;     /* non-header lines read by this rank */
   uint64_t bytes_done, bytes_total;
   double t0;
+  double t_phase[4];      /* rank 0: when identify, parse, write, commit began */
   size_t round_bytes;     /* rows parsed per exchange round (from the budget) */
   size_t sort_bytes;      /* the sorter's share of the budget */
   PcShardSort *sort;      /* rows this rank owns, sorted in bounded memory */

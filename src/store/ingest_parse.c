@@ -226,10 +226,10 @@ static gboolean pass(PcIngest *g, gboolean customers, GError **error) {
   GByteArray **send = g_new0(GByteArray *, g->size + 1); /* NULL-terminated */
   for (int r = 0; r < g->size; r++) send[r] = g_byte_array_new();
   gboolean ok = TRUE, more = TRUE;
+  g_autoptr(GByteArray) recv = NULL; /* reused: a round's pages are touched once */
   while (ok && more) {
     ok = fill_round(g, &cur, customers, send, error);
     if (!pc_comm_agree(g->comm, ok, error)) { ok = FALSE; break; }
-    g_autoptr(GByteArray) recv = NULL;
     ok = g->ops->exchange(g->ops->ctx, send, &recv, error);
     if (!pc_comm_agree(g->comm, ok, error)) { ok = FALSE; break; }
     guint runs = pc_shardsort_runs(g->sort);
@@ -244,6 +244,7 @@ static gboolean pass(PcIngest *g, gboolean customers, GError **error) {
 }
 
 gboolean pc_ingest_parse(PcIngest *g, GError **error) {
+  g->t_phase[1] = pc_comm_wtime();
   pc_signals_phase(pc_comm_signals(g->comm), "parsing, exchanging and sorting the inputs");
   g->sort = pc_shardsort_new(g->buckets, g->spill, g->sort_bytes);
   return pass(g, FALSE, error) && pass(g, TRUE, error);

@@ -128,6 +128,7 @@ static gboolean merge_shard(PcIngest *g, GError **error) {
 }
 
 gboolean pc_ingest_write(PcIngest *g, GError **error) {
+  g->t_phase[2] = pc_comm_wtime();
   pc_signals_phase(sig(g), "merging the sorted runs into the shards");
   gboolean ok = merge_shard(g, error);
   if (ok) pc_test_hook("ingest-merged");
@@ -162,11 +163,14 @@ static gboolean commit(PcIngest *g, GPtrArray *files, GError **error) {
 
 static void say_done(const PcIngest *g, uint64_t peak) {
   fprintf(stderr, "parcours: ingest: %s batch %u: %" G_GUINT64_FORMAT " events from %" G_GUINT64_FORMAT " data rows, %" G_GUINT64_FORMAT " rejected, %d shards, %.2f s\n", g->o->out, g->batch, g->totals[2], g->totals[0], g->totals[1], g->size, pc_comm_wtime() - g->t0);
+  const double *t = g->t_phase;
+  fprintf(stderr, "parcours: ingest: phases: hashing %.1f s, parsing and sorting %.1f s, merging into the shards and rejects %.1f s, finishing and commit %.1f s\n", t[1] - t[0], t[2] - t[1], t[3] - t[2], pc_comm_wtime() - t[3]);
   uint64_t m = g->o->memory ? g->o->memory : PC_INGEST_DEFAULT_MEMORY;
   fprintf(stderr, "parcours: ingest: memory: %.1f MiB per rank (--memory), sorted runs spilled: %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT " a rank, peak RSS %.1f MiB (the largest rank)\n", m / 1048576.0, g->runs[0], g->runs[1], peak / 1048576.0);
 }
 
 gboolean pc_ingest_commit(PcIngest *g, GError **error) {
+  g->t_phase[3] = pc_comm_wtime();
   pc_signals_phase(sig(g), "finishing the shards");
   gboolean ok = pc_h5io_writer_finish(g->shard, g->record, error);
   if (ok) pc_test_hook("ingest-after-shards");
