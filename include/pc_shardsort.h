@@ -69,8 +69,10 @@ gboolean pc_shardsort_add_crm(PcShardSort *s, uint32_t bucket, uint32_t file,
 uint64_t pc_shardsort_events(const PcShardSort *s);
 /* Buckets with at least one event row. */
 uint64_t pc_shardsort_buckets_used(const PcShardSort *s);
-/* Sorted runs spilled to disk so far (events and customers table). */
+/* Sorted runs spilled to disk so far (events and customers table; merge
+ * passes that write runs count too), and the bytes of the event runs. */
 guint pc_shardsort_runs(const PcShardSort *s);
+uint64_t pc_shardsort_run_bytes(const PcShardSort *s);
 /* The channel and event names of the rows added, sorted: the dictionaries
  * whose ids the merge hands out. Caller frees both with pc_dict_free(). */
 void pc_shardsort_names(const PcShardSort *s, PcDict **channels,

@@ -64,6 +64,7 @@ struct PcIngest {
   char *record;           /* the batch record (JSON) */
   uint64_t totals[3];     /* data rows, rejected, events: all ranks */
   uint64_t runs[2];       /* sorted runs spilled: the fewest and the most on a rank */
+  uint64_t run_bytes;     /* bytes of the event runs spilled: all ranks */
   gboolean done;          /* committed: nothing to clean up */
   gboolean keep_rejects;  /* failed on the reject share: the rejects file stays */
 };

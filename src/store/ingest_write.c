@@ -133,10 +133,12 @@ gboolean pc_ingest_write(PcIngest *g, GError **error) {
   gboolean ok = merge_shard(g, error);
   if (ok) pc_test_hook("ingest-merged");
   uint64_t mine = pc_shardsort_runs(g->sort);
+  g->run_bytes = pc_shardsort_run_bytes(g->sort);
   g_clear_pointer(&g->sort, pc_shardsort_free); /* its runs leave the disk */
   if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
   g_autofree uint64_t *all = g_new(uint64_t, g->size);
   pc_comm_allgather_u64(g->comm, mine, all);
+  pc_comm_sum_u64(g->comm, &g->run_bytes, 1);
   g->runs[0] = UINT64_MAX, g->runs[1] = 0;
   for (int r = 0; r < g->size; r++) g->runs[0] = MIN(g->runs[0], all[r]), g->runs[1] = MAX(g->runs[1], all[r]);
   if (g->rank == 0) g_rmdir(g->spill); /* empty: the runs had no names */
@@ -166,7 +168,7 @@ static void say_done(const PcIngest *g, uint64_t peak) {
   const double *t = g->t_phase;
   fprintf(stderr, "parcours: ingest: phases: hashing %.1f s, parsing and sorting %.1f s, merging into the shards and rejects %.1f s, finishing and commit %.1f s\n", t[1] - t[0], t[2] - t[1], t[3] - t[2], pc_comm_wtime() - t[3]);
   uint64_t m = g->o->memory ? g->o->memory : PC_INGEST_DEFAULT_MEMORY;
-  fprintf(stderr, "parcours: ingest: memory: %.1f MiB per rank (--memory), sorted runs spilled: %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT " a rank, peak RSS %.1f MiB (the largest rank)\n", m / 1048576.0, g->runs[0], g->runs[1], peak / 1048576.0);
+  fprintf(stderr, "parcours: ingest: memory: %.1f MiB per rank (--memory), sorted runs spilled: %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT " a rank (%.1f MiB of events in all), peak RSS %.1f MiB (the largest rank)\n", m / 1048576.0, g->runs[0], g->runs[1], g->run_bytes / 1048576.0, peak / 1048576.0);
 }
 
 gboolean pc_ingest_commit(PcIngest *g, GError **error) {

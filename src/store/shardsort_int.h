@@ -67,6 +67,7 @@ struct PcShardSort {
   size_t text_n, text_alloc;
   GPtrArray *crm_runs;
   guint runs;          /* spilled, both kinds */
+  uint64_t run_bytes;  /* bytes of the runs spilled */
 };
 
 static inline uint32_t rec_bucket(uint32_t bl) { return bl & 0xFFFFFF; }
@@ -102,6 +103,25 @@ void pc_sortheap_make(void **h, size_t n, HeapCmp cmp);
 size_t pc_shardsort_read_buf(const PcShardSort *s, size_t n);
 /* How many runs one merge pass reads at once. */
 size_t pc_shardsort_fan_in(const PcShardSort *s);
+
+/* shardsort.c: rank[first-seen id] = the name's rank among all names now
+ * known; *dict (if not NULL) gets the sorted dictionary. Caller g_free()s. */
+uint32_t *pc_shardsort_ranks(const NameTab *t, PcDict **dict);
+/* Sorts the event buffer: buckets, then (id, journey key) by the ranks of
+ * the names now known. */
+void pc_shardsort_sort_buffer(PcShardSort *s);
+/* The customer starting at record i of the sorted buffer: its id, its
+ * events (first-seen ids) into *ev (grown); returns the index after it. */
+size_t pc_shardsort_customer(const PcShardSort *s, size_t i, char *id,
+                             PcEvent **ev, size_t *cap, size_t *n);
+/* Frees the event buffer (after the merge, before the customers table's). */
+void pc_shardsort_clear_events(PcShardSort *s);
+
+/* shardsort_merge.c: one customer (events in journey order, first-seen
+ * ids) appended to run f; scratch (grown) holds the encoding. */
+gboolean pc_shardsort_run_put(PcRunFile *f, uint32_t bucket, const char *id,
+                              uint32_t len, const PcEvent *ev, size_t n,
+                              GByteArray *scratch, GError **error);
 
 /* shardsort_crm.c: the customers table's buffer, spill and merge. */
 gboolean pc_shardsort_crm_merge(PcShardSort *s, const PcShardSink *sink,
