@@ -31,6 +31,25 @@ gboolean pc_batchid_input_marked(const char *path, const uint64_t *marks,
                                  guint n, uint64_t *lf_before, PcInputId *out,
                                  GError **error);
 
+/* The same a step at a time, so that ingest can hash while it parses. */
+typedef struct PcBatchHash PcBatchHash;
+/* A hash of path from its start, with marks as above (copied). NULL with
+ * pc_rawread's errors. Caller frees with pc_batchid_hash_free(). */
+PcBatchHash *pc_batchid_hash_new(const char *path, const uint64_t *marks,
+                                 guint n, GError **error);
+void pc_batchid_hash_free(PcBatchHash *h);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcBatchHash, pc_batchid_hash_free)
+/* Reads and hashes at least `bytes` more bytes of the file (compressed
+ * bytes for gzip; whole 4 MiB blocks of content) or to the end (*done).
+ * *read (may be NULL) gets the file bytes read. FALSE with pc_rawread's
+ * errors. */
+gboolean pc_batchid_hash_step(PcBatchHash *h, uint64_t bytes, uint64_t *read,
+                              gboolean *done, GError **error);
+/* Hashes what is left, then as pc_batchid_input_marked: *out and
+ * lf_before[0..n) (may be NULL). */
+gboolean pc_batchid_hash_finish(PcBatchHash *h, PcInputId *out,
+                                uint64_t *lf_before, GError **error);
+
 /* The batch key (64 hex digits): SHA-256 of "parcours-batch 1\nbuckets B\n",
  * then "events HEX\n" per events input in ascending HEX order, then
  * "customers HEX\n" per customers input. ids[0..n_events) are the events

@@ -44,22 +44,22 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcIngest, pc_ingest_free)
  *    store's errors. */
 gboolean pc_ingest_open(PcIngest *g, GError **error);
 /* 1b. Every input's content digest and rows (inputs spread over the
- *    ranks), and in the same pass the line numbers where the ranks' byte
- *    ranges of the plain inputs start (see 2); rank 0 then refuses two inputs of the same content, a plain
- *    input whose size changed, an events input whose rows are already in
- *    a committed batch (PC_ERROR_CONFIG), and looks for a committed batch
- *    with this batch's key: then pc_ingest_committed() is TRUE, a line
- *    says so on stderr and nothing else is to be done. A new store whose
- *    directory exists is PC_ERROR_EXISTS unless it is exactly this batch. */
+ *    ranks, f % P), and in the same pass the first line number of every
+ *    rank's byte range. Rank 0 then refuses two inputs of the same content,
+ *    a plain input whose size changed, an events input whose rows are
+ *    already in a committed batch (PC_ERROR_CONFIG), and looks for a
+ *    committed batch with this batch's key: then pc_ingest_committed() is
+ *    TRUE, a line says so on stderr and nothing else is to be done.
+ *    When the target is a new store whose directory exists (a retry, or a
+ *    mistake: PC_ERROR_EXISTS unless it is exactly this batch) this is done
+ *    here, before anything is parsed; otherwise the inputs are hashed while
+ *    they are parsed (pc_ingest_parse), a little at every round, the
+ *    hashing ranks parsing less, and all of the above is decided when the
+ *    parse ends. */
 gboolean pc_ingest_identify(PcIngest *g, GError **error);
-/* TRUE after identify found these inputs committed already. */
+/* TRUE after identify (or the parse) found these inputs committed already. */
 gboolean pc_ingest_committed(const PcIngest *g);
-/* 2. Numbers the first line of every piece of input a rank reads (plain
- *    files: P equal byte ranges of their concatenation; gzip files whole,
- *    to the least loaded rank), from the line feeds counted in 1b: no
- *    input is read here. Cannot fail. */
-gboolean pc_ingest_split(PcIngest *g, GError **error);
-/* 3. Rank 0 creates the staging directory (a new store: STORE.tmp-PID;
+/* 2. Rank 0 creates the staging directory (a new store: STORE.tmp-PID;
  *    an append: STORE) and in it the directory of sorted runs
  *    (tmp-bNNNNNN), checks that the file system has about the inputs'
  *    size free (else PC_ERROR_IO "DIR: No space left on device: ..."),
@@ -67,25 +67,28 @@ gboolean pc_ingest_split(PcIngest *g, GError **error);
  *    both paths. From here on, a failure or pc_ingest_free() before the
  *    commit removes what the batch wrote. */
 gboolean pc_ingest_stage(PcIngest *g, GError **error);
-/* 4. Rounds of parsing and all-to-all exchange: each valid row goes to the
- *    rank that owns its bucket (b * P / B) and into its sorter
- *    (pc_shardsort.h), which spills sorted runs when the memory budget is
- *    full; events, then customers-table rows. PC_ERROR_FORMAT (header,
- *    empty file, corrupt gzip) or PC_ERROR_IO (a spill failed). */
+/* 3. Rounds of parsing and all-to-all exchange: each rank reads its pieces
+ *    (plain files: byte ranges of their concatenation, gzip files whole),
+ *    each valid row goes to the rank that owns its bucket (b * P / B) and
+ *    into its sorter (pc_shardsort.h), which spills sorted runs when the
+ *    memory budget is full; events, then customers-table rows; the inputs
+ *    are hashed alongside (1b), and identified at the end (then check
+ *    pc_ingest_committed()). PC_ERROR_FORMAT (header, empty file, corrupt
+ *    gzip), PC_ERROR_IO (a spill failed) or identify's errors. */
 gboolean pc_ingest_parse(PcIngest *g, GError **error);
-/* 5. Every rank merges its sorted rows into its shard file, chunk by
+/* 4. Every rank merges its sorted rows into its shard file, chunk by
  *    chunk; customers-table rows repeating an id are rejected here, in
  *    (file, line) order. The shard stays open for its batch record.
  *    PC_ERROR_IO. */
 gboolean pc_ingest_write(PcIngest *g, GError **error);
-/* 6. Checks that the inputs did not change while read (rows parsed =
+/* 5. Checks that the inputs did not change while read (rows parsed =
  *    rows hashed, sizes as at the start: else PC_ERROR_IO), then rank 0
  *    gathers the rejects, writes the rejects file and builds the batch
  *    record; fails with PC_ERROR_REJECTS when the reject share exceeds
  *    max_reject (the rejects file stays in the staging directory, named in
  *    the message). */
 gboolean pc_ingest_rejects(PcIngest *g, GError **error);
-/* 7. Every rank finishes its shard (with the batch record); rank 0 then
+/* 6. Every rank finishes its shard (with the batch record); rank 0 then
  *    writes batch-NNNNNN.json and commits the MANIFEST (a signal waits for
  *    the commit). On failure the batch's files are removed and readers see
  *    the store as it was. Unless quiet, rank 0 says what was added and how

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#define RANK_LINGER_US (2 * G_USEC_PER_SEC) /* a rank but 0 after a signal */
+
 struct PcSignals {
   pthread_mutex_t lock;       /* held by commits and by the cleanup */
   sigset_t set;
@@ -61,6 +63,12 @@ static void *watch(void *data) {
   /* first the message: mpirun or Slurm may end the output streams soon */
   if (s->rank == 0) say(msg);
   if (!s->committed) remove_all(s);
+  /* Rank 0 removes the temporary files. When another rank ends first,
+   * mpirun kills the rest after about a second, and a loaded machine may
+   * not have let rank 0 finish: the others stay a moment (mpirun ends
+   * them once rank 0 is gone; a signal to one rank alone still ends the
+   * job, two seconds later). */
+  if (s->rank != 0) g_usleep(RANK_LINGER_US);
   _exit(128 + sig);
 }
 

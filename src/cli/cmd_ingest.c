@@ -16,14 +16,15 @@
  * visible to readers until the last one commits the MANIFEST. */
 static gboolean ingest(PcComm *c, const PcIngestOpts *o, GError **error) {
   g_autoptr(PcIngest) g = pc_ingest_new(c, o);
-  if (!pc_ingest_open(g, error) ||    /* target store (lock), input sizes */
-      !pc_ingest_identify(g, error))  /* digests, key: committed already? */
+  if (!pc_ingest_open(g, error) ||    /* target store (lock), input sizes, pieces */
+      !pc_ingest_identify(g, error))  /* digests, key (now only for an existing new store) */
     return FALSE;
   if (pc_ingest_committed(g)) return TRUE; /* a retry of a committed batch */
-  return pc_ingest_split(g, error) &&   /* pieces per rank, line numbers */
-         pc_ingest_stage(g, error) &&   /* staging, runs' directory, free space */
-         pc_ingest_parse(g, error) &&   /* rounds: parse, send to bucket owner, sort */
-         pc_ingest_write(g, error) &&   /* sorted runs merged into each shard */
+  if (!pc_ingest_stage(g, error) ||   /* staging, runs' directory, free space */
+      !pc_ingest_parse(g, error))     /* rounds: parse, send to bucket owner, sort; digests */
+    return FALSE;
+  if (pc_ingest_committed(g)) return TRUE; /* found when the digests were complete */
+  return pc_ingest_write(g, error) &&   /* sorted runs merged into each shard */
          pc_ingest_rejects(g, error) && /* rejects file, batch record, share */
          pc_ingest_commit(g, error);    /* shards finished, then MANIFEST */
 }

@@ -25,42 +25,97 @@ static uint64_t count_lf(const char *buf, size_t n) {
   return lf;
 }
 
+struct PcBatchHash {
+  char *path;
+  PcRawRead *r;
+  PcSha256 *sum;
+  char *buf;
+  uint64_t bytes, lf;
+  uint64_t *marks, *lf_before;
+  guint n, m;            /* marks, the next mark */
+  char last;
+  gboolean done;
+};
+
+PcBatchHash *pc_batchid_hash_new(const char *path, const uint64_t *marks,
+                                 guint n, GError **error) {
+  PcRawRead *r = pc_rawread_open(path, 0, error);
+  if (!r) return NULL;
+  PcBatchHash *h = g_new0(PcBatchHash, 1);
+  h->path = g_strdup(path);
+  h->r = r;
+  h->sum = pc_sha256_new(FALSE);
+  h->buf = g_malloc(DIGEST_BLOCK_BYTES);
+  h->marks = g_memdup2(marks, (n + 1) * sizeof(uint64_t));
+  h->lf_before = g_new0(uint64_t, n + 1);
+  h->n = n;
+  h->last = '\n';
+  return h;
+}
+
+void pc_batchid_hash_free(PcBatchHash *h) {
+  if (!h) return;
+  pc_rawread_close(h->r);
+  pc_sha256_free(h->sum);
+  g_free(h->buf);
+  g_free(h->marks);
+  g_free(h->lf_before);
+  g_free(h->path);
+  g_free(h);
+}
+
+/* One block of the input: digest, LFs, the marks inside it. */
+static void hash_block(PcBatchHash *h, const char *buf, size_t got) {
+  pc_sha256_update(h->sum, buf, got);
+  size_t at = 0;
+  for (; h->m < h->n && h->marks[h->m] <= h->bytes + got; h->m++) { /* a mark in this block */
+    size_t upto = (size_t)(h->marks[h->m] - h->bytes);
+    h->lf += count_lf(buf + at, upto - at);
+    h->lf_before[h->m] = h->lf;
+    at = upto;
+  }
+  h->lf += count_lf(buf + at, got - at);
+  h->bytes += got;
+  h->last = buf[got - 1];
+}
+
+gboolean pc_batchid_hash_step(PcBatchHash *h, uint64_t bytes, uint64_t *read,
+                              gboolean *done, GError **error) {
+  uint64_t at = pc_rawread_offset(h->r);
+  while (!h->done && pc_rawread_offset(h->r) - at < bytes) {
+    ssize_t got = pc_rawread_read(h->r, h->buf, DIGEST_BLOCK_BYTES, error);
+    if (got < 0) return FALSE;
+    if (got == 0) h->done = TRUE;
+    else hash_block(h, h->buf, (size_t)got);
+  }
+  if (read) *read = pc_rawread_offset(h->r) - at;
+  *done = h->done;
+  return TRUE;
+}
+
+gboolean pc_batchid_hash_finish(PcBatchHash *h, PcInputId *out,
+                                uint64_t *lf_before, GError **error) {
+  gboolean done = h->done;
+  if (!done && !pc_batchid_hash_step(h, UINT64_MAX, NULL, &done, error)) return FALSE;
+  for (; h->m < h->n; h->m++) h->lf_before[h->m] = h->lf; /* marks past the end */
+  if (h->bytes == 0) {
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: empty file: the header line is missing", h->path);
+    return FALSE;
+  }
+  uint64_t lines = h->lf + (h->last != '\n'); /* a last line without LF is a line */
+  pc_sha256_hex(h->sum, out->sha256);
+  out->bytes = h->bytes;
+  out->rows = lines - 1;
+  out->rejected = 0;
+  if (lf_before) memcpy(lf_before, h->lf_before, h->n * sizeof(uint64_t));
+  return TRUE;
+}
+
 gboolean pc_batchid_input_marked(const char *path, const uint64_t *marks,
                                  guint n, uint64_t *lf_before, PcInputId *out,
                                  GError **error) {
-  g_autoptr(PcRawRead) r = pc_rawread_open(path, 0, error);
-  if (!r) return FALSE;
-  g_autoptr(PcSha256) sum = pc_sha256_new(FALSE);
-  g_autofree char *buf = g_malloc(DIGEST_BLOCK_BYTES);
-  uint64_t bytes = 0, lf = 0;
-  guint m = 0;
-  char last = '\n';
-  ssize_t got;
-  while ((got = pc_rawread_read(r, buf, DIGEST_BLOCK_BYTES, error)) > 0) {
-    pc_sha256_update(sum, buf, (size_t)got);
-    size_t at = 0;
-    for (; m < n && marks[m] <= bytes + (uint64_t)got; m++) { /* a mark inside this block */
-      size_t upto = (size_t)(marks[m] - bytes);
-      lf += count_lf(buf + at, upto - at);
-      lf_before[m] = lf;
-      at = upto;
-    }
-    lf += count_lf(buf + at, (size_t)got - at);
-    bytes += (uint64_t)got;
-    last = buf[got - 1];
-  }
-  if (got < 0) return FALSE;
-  for (; m < n; m++) lf_before[m] = lf; /* marks past the end */
-  if (bytes == 0) {
-    pc_set_error(error, PC_ERROR_FORMAT, "%s: empty file: the header line is missing", path);
-    return FALSE;
-  }
-  uint64_t lines = lf + (last != '\n'); /* a last line without LF is a line */
-  pc_sha256_hex(sum, out->sha256);
-  out->bytes = bytes;
-  out->rows = lines - 1;
-  out->rejected = 0;
-  return TRUE;
+  g_autoptr(PcBatchHash) h = pc_batchid_hash_new(path, marks, n, error);
+  return h && pc_batchid_hash_finish(h, out, lf_before, error);
 }
 
 gboolean pc_batchid_input(const char *path, PcInputId *out, GError **error) {

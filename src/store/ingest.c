@@ -75,7 +75,8 @@ void pc_ingest_free(PcIngest *g) {
   g_free(g->key);
   g_ptr_array_unref(g->paths);
   g_free(g->sizes);
-  g_free(g->piece_lf);
+  pc_batchid_hash_free(g->hash);
+  g_free(g->hash_words);
   g_array_unref(g->pieces);
   g_array_unref(g->rejects);
   g_free(g->staging);
@@ -88,7 +89,7 @@ void pc_ingest_free(PcIngest *g) {
 
 /* Rank 0: the writer (for an append: the lock, then the MANIFEST), B and
  * the batch number of the target. */
-static gboolean check_target(PcIngest *g, uint64_t v[2], GError **error) {
+static gboolean check_target(PcIngest *g, uint64_t v[3], GError **error) {
   const PcIngestOpts *o = g->o;
   GError *e = NULL;
   if (!pc_storewriter_open(o->out, o->append, o->lock_wait_s, &g->writer, &e)) {
@@ -131,18 +132,21 @@ static gboolean size_inputs(PcIngest *g, GError **error) {
 }
 
 gboolean pc_ingest_open(PcIngest *g, GError **error) {
-  uint64_t v[2] = {g->o->buckets > 0 ? g->o->buckets : PC_INGEST_DEFAULT_BUCKETS, 1};
+  uint64_t v[3] = {g->o->buckets > 0 ? g->o->buckets : PC_INGEST_DEFAULT_BUCKETS, 1, 0};
   gboolean ok = g->rank != 0 || check_target(g, v, error);
+  if (g->rank == 0) v[2] = g->exists;
   if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
-  pc_comm_bcast_u64(g->comm, v, 2);
+  pc_comm_bcast_u64(g->comm, v, 3);
   g->buckets = v[0];
   g->batch = (guint)v[1];
+  g->exists = (gboolean)v[2];
   guint n = g->paths->len;
   g->sizes = g_new0(uint64_t, 2 * n);
   ok = g->rank != 0 || size_inputs(g, error);
   if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
   pc_comm_bcast_u64(g->comm, g->sizes, 2 * n);
   for (guint f = 0; f < n; f++) g->bytes_total += g->sizes[2 * f];
+  pc_ingest_pieces(g);
   return TRUE;
 }
 
@@ -150,47 +154,73 @@ gboolean pc_ingest_open(PcIngest *g, GError **error) {
 
 #define ID_WORDS 10 /* per input: 8 words of hex digest, rows, bytes */
 
-/* Input f hashed; plf[i] gets the LFs before start - 1 of every piece i of
- * f that starts inside it (its line numbers come from them). */
-static gboolean hash_one(PcIngest *g, guint f, uint64_t *plf, GError **error) {
-  guint np = g->pieces->len, nm = 0;
-  g_autofree uint64_t *marks = g_new(uint64_t, np + 1), *lf = g_new(uint64_t, np + 1);
-  g_autofree guint *which = g_new(guint, np + 1);
+/* The hashing of this rank's inputs (f % P == rank), a step at a time.
+ * Words: ID_WORDS per input (digest, rows, bytes), then per piece the LFs
+ * before its start - 1 (its first line number); 0 where another rank
+ * hashes, so a sum gathers them. */
+static gboolean hash_open_next(PcIngest *g, GError **error) {
+  guint f = g->hash_next, np = g->pieces->len, nm = 0;
+  g_autofree uint64_t *marks = g_new(uint64_t, np + 1);
   for (guint i = 0; i < np; i++) {
     const Piece *p = &g_array_index(g->pieces, Piece, i);
-    if (p->file == f && p->start > 0 && p->end != UINT64_MAX) which[nm] = i, marks[nm++] = p->start - 1;
+    if (p->file == f && p->start > 0 && p->end != UINT64_MAX) marks[nm++] = p->start - 1;
   }
-  if (!pc_batchid_input_marked(g_ptr_array_index(g->paths, f), marks, nm, lf, &g->ids[f], error)) return FALSE;
-  for (guint k = 0; k < nm; k++) plf[which[k]] = lf[k];
+  g->hash = pc_batchid_hash_new(g_ptr_array_index(g->paths, f), marks, nm, error);
+  return g->hash != NULL;
+}
+
+/* The open input done: its identity and its pieces' LF counts into words. */
+static gboolean hash_close(PcIngest *g, GError **error) {
+  guint f = g->hash_next, n = g->paths->len, np = g->pieces->len, k = 0;
+  g_autofree uint64_t *lf = g_new0(uint64_t, np + 1);
+  gboolean ok = pc_batchid_hash_finish(g->hash, &g->ids[f], lf, error);
+  g_clear_pointer(&g->hash, pc_batchid_hash_free);
+  uint64_t *w = g->hash_words;
+  memcpy(&w[ID_WORDS * f], g->ids[f].sha256, 64);
+  w[ID_WORDS * f + 8] = g->ids[f].rows;
+  w[ID_WORDS * f + 9] = g->ids[f].bytes;
+  for (guint i = 0; i < np; i++) {
+    const Piece *p = &g_array_index(g->pieces, Piece, i);
+    if (p->file == f && p->start > 0 && p->end != UINT64_MAX) w[ID_WORDS * n + i] = lf[k++];
+  }
+  g->hash_next += g->size;
+  return ok;
+}
+
+gboolean pc_ingest_hash_some(PcIngest *g, double fraction, GError **error) {
+  guint n = g->paths->len;
+  if (!g->ids) {
+    g->ids = g_new0(PcInputId, n);
+    g->hash_words = g_new0(uint64_t, ID_WORDS * n + g->pieces->len + 1);
+    g->hash_next = g->rank;
+  }
+  uint64_t target = fraction >= 1 ? UINT64_MAX : (uint64_t)(fraction * g->hash_load);
+  while (g->hash_next < n && g->hash_done < target) {
+    gboolean done = FALSE;
+    uint64_t read = 0;
+    if (!g->hash && !hash_open_next(g, error)) return FALSE;
+    if (!pc_batchid_hash_step(g->hash, target - g->hash_done, &read, &done, error)) return FALSE;
+    g->hash_done += read;
+    if (done && !hash_close(g, error)) return FALSE;
+  }
   return TRUE;
 }
 
-/* Every rank hashes inputs f with f % P == rank; all learn every digest
- * and the pieces' line feed counts (words are 0 on the other ranks, so a
- * sum gathers them). */
-static gboolean hash_inputs(PcIngest *g, GError **error) {
-  guint n = g->paths->len;
-  pc_ingest_pieces(g);
-  guint np = g->pieces->len;
-  g->ids = g_new0(PcInputId, n);
-  g_autofree uint64_t *w = g_new0(uint64_t, ID_WORDS * n + np + 1);
-  gboolean ok = TRUE;
-  for (guint f = g->rank; ok && f < n; f += g->size) {
-    ok = hash_one(g, f, w + ID_WORDS * n, error);
-    memcpy(&w[ID_WORDS * f], g->ids[f].sha256, 64);
-    w[ID_WORDS * f + 8] = g->ids[f].rows;
-    w[ID_WORDS * f + 9] = g->ids[f].bytes;
-  }
-  if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
-  pc_comm_sum_u64(g->comm, w, ID_WORDS * n + np);
-  g->piece_lf = g_memdup2(w + ID_WORDS * n, (np + 1) * sizeof(uint64_t));
+/* Every rank's words summed: all learn every digest and line number. */
+static void hash_gather(PcIngest *g) {
+  guint n = g->paths->len, np = g->pieces->len;
+  pc_comm_sum_u64(g->comm, g->hash_words, ID_WORDS * n + np);
+  const uint64_t *w = g->hash_words;
   for (guint f = 0; f < n; f++) {
     memcpy(g->ids[f].sha256, &w[ID_WORDS * f], 64);
     g->ids[f].sha256[64] = 0;
     g->ids[f].rows = w[ID_WORDS * f + 8];
     g->ids[f].bytes = w[ID_WORDS * f + 9];
   }
-  return TRUE;
+  for (guint i = 0; i < np; i++) {
+    Piece *p = &g_array_index(g->pieces, Piece, i);
+    p->first_line = p->start == 0 ? 1 : 2 + w[ID_WORDS * n + i];
+  }
 }
 
 /* A plain input whose size changed since it was measured is still being
@@ -221,11 +251,13 @@ static gboolean find_committed(PcIngest *g, GError **error) {
   return !st || pc_batchid_find(st, g->key, g->paths, g->n_event_files, g->ids, &g->committed, error);
 }
 
-gboolean pc_ingest_identify(PcIngest *g, GError **error) {
-  g->t_phase[0] = pc_comm_wtime();
-  if (!hash_inputs(g, error)) return FALSE;
+gboolean pc_ingest_identify_finish(PcIngest *g, GError **error) {
+  gboolean ok = pc_ingest_hash_some(g, 1, error);
+  if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
+  hash_gather(g);
+  g->identified = TRUE;
   pc_test_hook("ingest-identified");
-  gboolean ok = g->rank != 0 || find_committed(g, error);
+  ok = g->rank != 0 || find_committed(g, error);
   if (!pc_comm_agree(g->comm, ok, error)) return FALSE;
   uint64_t c = g->committed;
   pc_comm_bcast_u64(g->comm, &c, 1);
@@ -233,6 +265,14 @@ gboolean pc_ingest_identify(PcIngest *g, GError **error) {
   if (g->committed && g->rank == 0)
     fprintf(stderr, "parcours: ingest: %s: these inputs are already batch %u (batch key %.16s...): nothing was added\n", g->o->out, g->committed, g->key);
   return TRUE;
+}
+
+/* A new store whose directory exists: the inputs are hashed now, since
+ * only their digests say whether it is this very batch (a retry: exit 0)
+ * or another store (an error). Otherwise they are hashed while parsing. */
+gboolean pc_ingest_identify(PcIngest *g, GError **error) {
+  g->t_phase[0] = pc_comm_wtime();
+  return !g->exists || pc_ingest_identify_finish(g, error);
 }
 
 gboolean pc_ingest_committed(const PcIngest *g) { return g->committed != 0; }
@@ -312,7 +352,18 @@ static gboolean inputs_unchanged(const PcIngest *g, GError **error) {
   return TRUE;
 }
 
+/* While parsing, a line is numbered piece << LINE_PIECE_SHIFT | its line
+ * in the piece (the pieces' first lines were known only once hashed). */
+static void number_rejects(PcIngest *g) {
+  for (guint i = 0; i < g->rejects->len; i++) {
+    PcReject *r = &g_array_index(g->rejects, PcReject, i);
+    const Piece *p = &g_array_index(g->pieces, Piece, r->line >> LINE_PIECE_SHIFT);
+    r->line = p->first_line + (r->line & ((UINT64_C(1) << LINE_PIECE_SHIFT) - 1)) - 1;
+  }
+}
+
 gboolean pc_ingest_rejects(PcIngest *g, GError **error) {
+  number_rejects(g);
   g->totals[0] = g->data_rows;
   g->totals[1] = g->rejects->len;
   g->totals[2] = pc_h5io_writer_events(g->shard);

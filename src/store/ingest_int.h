@@ -13,6 +13,7 @@
 #include "pc_ingest.h"
 
 #include "pc_batch.h"
+#include "pc_batchid.h"
 #include "pc_h5io.h"
 #include "pc_shard.h"
 #include "pc_shardsort.h"
@@ -22,6 +23,8 @@
 #define ROUND_MIN_BYTES ((size_t)64 << 10) /* ... and at least */
 #define ROW_OVERHEAD_BYTES 24          /* per-row allowance in a round's bytes */
 #define GZIP_COST 4                    /* a gzip byte costs about 4 plain ones */
+#define HASH_COST 0.1  /* hashing a byte costs about a tenth of parsing it: hashing ranks parse less */
+#define LINE_PIECE_SHIFT 40 /* while parsing, a line is piece << 40 | its line in the piece */
 #define BASE_MEMORY_BYTES ((size_t)48 << 20) /* the process itself: MPI, HDF5, buffers */
 
 /* A contiguous part of one input, read by one rank. */
@@ -49,7 +52,11 @@ struct PcIngest {
   guint n_event_files;
   uint64_t *sizes;        /* 2 per input: bytes, is gzip */
   GArray *pieces;         /* Piece, in (file, start) order */
-  uint64_t *piece_lf;     /* per piece: LFs before its start - 1 (hashing counted them) */
+  PcBatchHash *hash;      /* the input this rank is hashing (inputs f % P == rank) */
+  guint hash_next;        /* that input, or the next one */
+  uint64_t *hash_words;   /* what this rank hashed: digests, rows, the pieces' LFs */
+  uint64_t hash_load, hash_done, parse_load; /* file bytes this rank hashes, has hashed, parses */
+  gboolean identified;    /* digests known (then first_line of every piece too) */
   GArray *rejects;        /* PcReject, found on this rank */
   uint64_t data_rows;     /* non-header lines read by this rank */
   uint64_t bytes_done, bytes_total;
@@ -71,8 +78,18 @@ struct PcIngest {
 
 
 /* ingest_parse.c: the pieces (which rank reads which bytes of which
- * input), from the inputs' sizes alone. */
+ * input), from the inputs' sizes alone; a rank that hashes parses less
+ * (HASH_COST), so that ranks end together. Sets hash_load, parse_load. */
 void pc_ingest_pieces(PcIngest *g);
+
+/* ingest.c: the end of 1b (pc_ingest.h): the rest of this rank's inputs
+ * hashed, every rank's digests and line numbers gathered, the batch
+ * identified on rank 0 (committed already?). Collective. */
+gboolean pc_ingest_identify_finish(PcIngest *g, GError **error);
+
+/* ingest.c: hashes this rank's inputs until fraction (0..1) of their bytes
+ * are done (1: all). Not collective. FALSE with pc_rawread's errors. */
+gboolean pc_ingest_hash_some(PcIngest *g, double fraction, GError **error);
 
 /* ingest_write.c: after a failure (or a free before the commit), removes
  * what this batch wrote: rank 0 removes the runs' directory, the batch's

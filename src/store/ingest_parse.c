@@ -21,17 +21,45 @@
 
 /* ---- 2. Work split ---------------------------------------------------------------- */
 
-/* Plain files: global byte range [r*T/P, (r+1)*T/P) of their concatenation
+/* Bytes each rank hashes (inputs f % P == r; a gzip byte counts
+ * GZIP_COST): hash[r]. */
+static void hash_loads(const PcIngest *g, double *hash) {
+  for (guint f = 0; f < g->paths->len; f++)
+    hash[f % g->size] += (double)g->sizes[2 * f] * (g->sizes[2 * f + 1] ? GZIP_COST : 1);
+}
+
+/* The share of the plain bytes rank r parses, cumulated: cut[r]..cut[r+1].
+ * Parsing plus HASH_COST times hashing is the same on every rank where it
+ * can be (a rank that hashes a large input parses less). */
+static void plain_cuts(const PcIngest *g, uint64_t plain, const double *hash, uint64_t *cut) {
+  guint P = (guint)g->size;
+  double all = 0, w = 0;
+  for (guint r = 0; r < P; r++) all += hash[r];
+  double even = ((double)plain + HASH_COST * all) / P;
+  g_autofree double *x = g_new(double, P);
+  for (guint r = 0; r < P; r++) w += x[r] = MAX(even - HASH_COST * hash[r], 0.0);
+  double c = 0;
+  cut[0] = 0;
+  for (guint r = 0; r < P; r++) {
+    c += x[r];
+    cut[r + 1] = w > 0 ? (uint64_t)((double)plain * (c / w)) : plain * (r + 1) / P;
+  }
+  cut[P] = plain;
+}
+
+/* Plain files: global byte range [cut[r], cut[r+1]) of their concatenation
  * to rank r. Adds each rank's bytes to load[r]. */
-static void split_plain(PcIngest *g, uint64_t *load) {
+static void split_plain(PcIngest *g, const double *hash, uint64_t *load) {
   uint64_t plain = 0, at = 0;
   for (guint f = 0; f < g->paths->len; f++)
     if (g->sizes[2 * f + 1] == 0) plain += g->sizes[2 * f];
+  g_autofree uint64_t *cut = g_new(uint64_t, g->size + 1);
+  plain_cuts(g, plain, hash, cut);
   for (guint f = 0; f < g->paths->len; f++) {
     uint64_t sz = g->sizes[2 * f];
     if (g->sizes[2 * f + 1]) continue;
     for (int r = 0; r < g->size; r++) {
-      uint64_t lo = plain * r / g->size, hi = plain * (r + 1) / g->size;
+      uint64_t lo = cut[r], hi = cut[r + 1];
       uint64_t s = MAX(lo, at), e = MIN(hi, at + sz);
       if (s >= e && !(sz == 0 && r == 0)) continue; /* an empty file: rank 0 */
       Piece p = {f, s - at, e - at, r, 0, f >= g->n_event_files};
@@ -44,12 +72,12 @@ static void split_plain(PcIngest *g, uint64_t *load) {
 }
 
 /* Gzip files whole, to the least loaded rank (ties: lowest rank). */
-static void split_gzip(PcIngest *g, uint64_t *load) {
+static void split_gzip(PcIngest *g, const double *hash, uint64_t *load) {
   for (guint f = 0; f < g->paths->len; f++) {
     if (!g->sizes[2 * f + 1]) continue;
     int best = 0;
     for (int r = 1; r < g->size; r++)
-      if (load[r] < load[best]) best = r;
+      if (load[r] + HASH_COST * hash[r] < load[best] + HASH_COST * hash[best]) best = r;
     load[best] += g->sizes[2 * f] * GZIP_COST;
     Piece p = {f, 0, UINT64_MAX, best, 0, f >= g->n_event_files};
     g_array_append_val(g->pieces, p);
@@ -64,20 +92,16 @@ static int cmp_piece(const void *a, const void *b) {
 
 void pc_ingest_pieces(PcIngest *g) {
   g_autofree uint64_t *load = g_new0(uint64_t, g->size);
-  split_plain(g, load);
-  split_gzip(g, load);
+  g_autofree double *hash = g_new0(double, g->size);
+  hash_loads(g, hash);
+  split_plain(g, hash, load);
+  split_gzip(g, hash, load);
   g_array_sort(g->pieces, cmp_piece);
-}
-
-/* first_line of a piece from the line feeds before its start - 1, counted
- * while its input was hashed: a line starts at 0 and after every LF, and
- * the line holding byte start - 1 belongs to the previous piece. */
-gboolean pc_ingest_split(PcIngest *g, GError **error) {
+  for (guint f = g->rank; f < g->paths->len; f += g->size) g->hash_load += g->sizes[2 * f];
   for (guint i = 0; i < g->pieces->len; i++) {
-    Piece *p = &g_array_index(g->pieces, Piece, i);
-    p->first_line = p->start == 0 ? 1 : 2 + g->piece_lf[i];
+    const Piece *p = &g_array_index(g->pieces, Piece, i);
+    if (p->rank == g->rank) g->parse_load += p->end == UINT64_MAX ? g->sizes[2 * p->file] : p->end - p->start;
   }
-  return TRUE;
 }
 
 /* ---- 3. Parsing rounds --------------------------------------------------------------- */
@@ -92,13 +116,15 @@ static int owner_of(const PcIngest *g, uint32_t bucket) {
   return (int)((uint64_t)bucket * (uint64_t)g->size / g->buckets);
 }
 
-/* One line of piece p: the header check (line 1), a reject, or a row
- * queued for its owner in send[]. */
-static gboolean parse_line(PcIngest *g, const Piece *p, const char *line,
-                           size_t len, uint64_t no, GByteArray **send,
-                           GError **error) {
+/* One line of piece p (number `no` in the piece, numbered as in
+ * LINE_PIECE_SHIFT by its index `pi`): the header check (the file's line
+ * 1), a reject, or a row queued for its owner in send[]. */
+static gboolean parse_line(PcIngest *g, const Piece *p, guint pi,
+                           const char *line, size_t len, uint64_t no,
+                           GByteArray **send, GError **error) {
   const char *path = g_ptr_array_index(g->paths, p->file);
-  if (no == 1) return pc_csv_check_header(line, len, p->customers, path, error);
+  if (p->start == 0 && no == 1) return pc_csv_check_header(line, len, p->customers, path, error);
+  no |= (uint64_t)pi << LINE_PIECE_SHIFT;
   g->data_rows++;
   PcRejectReason r;
   if (p->customers) {
@@ -132,7 +158,7 @@ static gboolean open_next(PcIngest *g, Cursor *cur, gboolean customers,
   while (cur->piece < g->pieces->len) {
     Piece *p = &g_array_index(g->pieces, Piece, cur->piece++);
     if (p->rank != g->rank || p->customers != customers) continue;
-    cur->reader = pc_line_reader_open(g_ptr_array_index(g->paths, p->file), p->start, p->end, p->first_line, error);
+    cur->reader = pc_line_reader_open(g_ptr_array_index(g->paths, p->file), p->start, p->end, 1, error);
     return cur->reader != NULL;
   }
   cur->done = TRUE;
@@ -143,14 +169,15 @@ static gboolean open_next(PcIngest *g, Cursor *cur, gboolean customers,
  * piece ends (then the reader is closed). */
 static gboolean parse_piece(PcIngest *g, Cursor *cur, GByteArray **send,
                             size_t *queued, GError **error) {
-  const Piece *p = &g_array_index(g->pieces, Piece, cur->piece - 1);
+  guint pi = cur->piece - 1;
+  const Piece *p = &g_array_index(g->pieces, Piece, pi);
   const char *line;
   size_t len;
   uint64_t no;
   g_autoptr(GError) e = NULL;
   uint64_t before = pc_line_reader_offset(cur->reader);
   while (*queued < g->round_bytes && pc_line_reader_next(cur->reader, &line, &len, &no, &e)) {
-    if (!parse_line(g, p, line, len, no, send, error)) return FALSE;
+    if (!parse_line(g, p, pi, line, len, no, send, error)) return FALSE;
     *queued += len + ROW_OVERHEAD_BYTES;
   }
   g->bytes_done += pc_line_reader_offset(cur->reader) - before;
@@ -160,7 +187,7 @@ static gboolean parse_piece(PcIngest *g, Cursor *cur, GByteArray **send,
   }
   if (*queued >= g->round_bytes) return TRUE;
   /* the same rule for plain and gzip: no header line is an error */
-  if (p->first_line == 1 && p->start == 0 && pc_line_reader_lines(cur->reader) == 0) {
+  if (p->start == 0 && pc_line_reader_lines(cur->reader) == 0) {
     pc_set_error(error, PC_ERROR_FORMAT, "%s: empty file: the header line is missing", (char *)g_ptr_array_index(g->paths, p->file));
     return FALSE;
   }
@@ -228,7 +255,8 @@ static gboolean pass(PcIngest *g, gboolean customers, GError **error) {
   gboolean ok = TRUE, more = TRUE;
   g_autoptr(GByteArray) recv = NULL; /* reused: a round's pages are touched once */
   while (ok && more) {
-    ok = fill_round(g, &cur, customers, send, error);
+    ok = fill_round(g, &cur, customers, send, error) &&
+         pc_ingest_hash_some(g, g->parse_load ? (double)g->bytes_done / g->parse_load : 1, error);
     if (!pc_comm_agree(g->comm, ok, error)) { ok = FALSE; break; }
     ok = g->ops->exchange(g->ops->ctx, send, &recv, error);
     if (!pc_comm_agree(g->comm, ok, error)) { ok = FALSE; break; }
@@ -247,5 +275,6 @@ gboolean pc_ingest_parse(PcIngest *g, GError **error) {
   g->t_phase[1] = pc_comm_wtime();
   pc_signals_phase(pc_comm_signals(g->comm), "parsing, exchanging and sorting the inputs");
   g->sort = pc_shardsort_new(g->buckets, g->spill, g->sort_bytes);
-  return pass(g, FALSE, error) && pass(g, TRUE, error);
+  return pass(g, FALSE, error) && pass(g, TRUE, error) &&
+         (g->identified || pc_ingest_identify_finish(g, error));
 }

@@ -59,9 +59,10 @@ static void register_append(const PcIngest *g) {
  * go (rows beyond the sorters' memory are spilled once; shards take about
  * a fifth of the text), else the ingest would fail late. */
 static gboolean check_space(const PcIngest *g, GError **error) {
-  uint64_t text = 0, rows = 0;
-  for (guint f = 0; f < g->paths->len; f++) text += g->ids[f].bytes, rows += g->ids[f].rows;
-  gboolean spills = rows * SPILL_ROW_BYTES > (uint64_t)g->size * (g->sort_bytes / 2);
+  uint64_t text = 0; /* the inputs' text: a gzip file holds about GZIP_COST times its size */
+  for (guint f = 0; f < g->paths->len; f++) text += g->sizes[2 * f] * (g->sizes[2 * f + 1] ? GZIP_COST : 1);
+  /* a row of text is some 50 bytes, and 48 in the sort buffer */
+  gboolean spills = text / 50 * SPILL_ROW_BYTES > (uint64_t)g->size * (g->sort_bytes / 2);
   uint64_t need = spills ? text : text / 4, have = pc_runfile_free_bytes(g->staging);
   if (need <= have) return TRUE;
   pc_set_error(error, PC_ERROR_IO, "%s: No space left on device: this ingest needs about %.1f MiB for its %sshards (about %s its inputs), the file system has %.1f MiB free; nothing was added", g->staging,

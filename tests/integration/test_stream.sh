@@ -6,11 +6,11 @@
 #      --dump) and byte-identical run outputs (csv/, results.h5) as an
 #      unconstrained run, at P = 1, 2, 3; the shards of one P are the same
 #      bytes whatever the budget;
-#  (2) ENOSPC while sorted runs are spilled (a small tmpfs filled while
-#      the ingest holds at a test hook; root only): a clear error naming the
-#      runs' directory; a new store: no directory left; an append: MANIFEST,
-#      shards and files as they were; a disk too small from the start is
-#      refused before anything is parsed;
+#  (2) ENOSPC while sorted runs are spilled or the shard is written (a
+#      small tmpfs filled while the ingest holds at a test hook; root only):
+#      a clear error naming the runs' directory or the shard; a new store:
+#      no directory left; an append: MANIFEST, shards and files as they
+#      were; a disk too small from the start is refused before parsing;
 #  (3) under `ulimit -v` well below what a 10^7-event generate and ingest
 #      needed before (about 1 GB a rank), with 2 ranks, both complete
 #      (STREAM_BIG=0 skips it: it writes a 600 MB CSV).
@@ -60,12 +60,12 @@ for P in 1 2 3; do
 done
 
 # ---- (2) ENOSPC while spilling --------------------------------------------------------------
-# held_fill STORE ARGS...: ingest ARGS into STORE, held at ingest-staged while
-# the tmpfs is filled; sets rc, stderr in $T/nospc.err
+# held_fill STORE MEMORY ARGS...: ingest ARGS into STORE, held at
+# ingest-staged while the tmpfs is filled; sets rc, stderr in $T/nospc.err
 held_fill() {
-  local store=$1; shift
+  local store=$1 mem=$2; shift 2
   rm -f $T/nospc.err
-  PARCOURS_TEST_HOOK=ingest-staged:sleep=2 $PRUN 2 $PARCOURS ingest -o $store --memory 256K "$@" 2>$T/nospc.err &
+  PARCOURS_TEST_HOOK=ingest-staged:sleep=2 $PRUN 2 $PARCOURS ingest -o $store --memory $mem "$@" 2>$T/nospc.err &
   local bg=$! n=0
   until grep -q "test hook ingest-staged: sleeping" $T/nospc.err 2>/dev/null || [ $n -ge 400 ]; do sleep 0.05; n=$((n+1)); done
   dd if=/dev/zero of=$MNT/fill bs=64k 2>/dev/null
@@ -76,20 +76,26 @@ held_fill() {
 mkdir -p $T/mnt
 if mount -t tmpfs -o size=24m tmpfs $T/mnt 2>/dev/null; then
   MNT=$T/mnt
-  held_fill $MNT/S $T/ev.csv
+  held_fill $MNT/S 256K $T/ev.csv
   if [ "$rc" != 0 ] && grep -q "$MNT/S.tmp-[0-9]*/tmp-b000001: cannot write a sorted run: No space left on device" $T/nospc.err; then
     ok "ENOSPC during a spill (new store): $(grep -o 'rank [0-9]*: .*' $T/nospc.err | head -1 | cut -c1-110)"
   else bad "ENOSPC, new store: rc $rc, message"; tail -3 $T/nospc.err; fi
   [ ! -e $MNT/S ] && [ -z "$(ls -d $MNT/S.tmp-* 2>/dev/null)" ] && ok "ENOSPC, new store: no STORE, no STORE.tmp-PID" || bad "ENOSPC, new store: left $(ls $MNT)"
   $PARCOURS generate -q -o $MNT/A --customers 2000 --seed 8 || bad "a small store in the tmpfs"
   before=$( (cd $MNT/A && find . -type f ! -name LOCK | sort | xargs md5sum) )
-  held_fill $MNT/A --append $T/ev.csv
+  held_fill $MNT/A 256K --append $T/ev.csv
   after=$( (cd $MNT/A && find . -type f ! -name LOCK | sort | xargs md5sum) )
   if [ "$rc" != 0 ] && grep -q "$MNT/A/tmp-b000002: cannot write a sorted run: No space left on device" $T/nospc.err && [ "$before" = "$after" ] &&
      [ -z "$(ls -d $MNT/A/tmp-* $MNT/A/*b000002* 2>/dev/null)" ]; then
     ok "ENOSPC during a spill (append): clear error, MANIFEST and shards as they were, no file of batch 2"
   else bad "ENOSPC, append: rc $rc"; tail -3 $T/nospc.err; ls $MNT/A; fi
   rm -rf $MNT/A
+  # nothing spilled (the default budget): the shard writer meets the full disk
+  held_fill $MNT/C 1G $T/ev.csv
+  if [ "$rc" != 0 ] && grep -q "$MNT/C.tmp-[0-9]*/b000001-r0000[01].h5: cannot write: No space left on device" $T/nospc.err &&
+     [ -z "$(ls -d $MNT/C* 2>/dev/null)" ]; then
+    ok "ENOSPC while the shard is written (its blocks reserved ahead): $(grep -o 'rank [0-9]*: .*' $T/nospc.err | head -1 | cut -c1-100)"
+  else bad "ENOSPC, shard: rc $rc"; tail -3 $T/nospc.err; ls $MNT; fi
   dd if=/dev/zero of=$MNT/fill bs=1M count=20 2>/dev/null
   if $PARCOURS ingest -q -o $MNT/B --memory 256K $T/ev.csv 2>$T/nospc.err; then bad "ingest into a nearly full disk: exit 0"
   elif grep -q "$MNT/B.tmp-[0-9]*: No space left on device: this ingest needs about" $T/nospc.err && [ -z "$(ls -d $MNT/B* 2>/dev/null)" ]; then
