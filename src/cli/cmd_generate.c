@@ -37,8 +37,9 @@ int pc_cmd_generate(PcComm *c, int argc, char **argv) {
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
   int status;
   if (!pc_cmd_parse(c, "generate", "-o STORE --customers N",
-                    "Writes a seeded synthetic omnichannel world (docs/generate.md) as a store, one shard per rank,\n"
-                    "with the customers table and STORE/truth.json, the planted effects.",
+                    "Writes a seeded synthetic omnichannel world (docs/generate.md) as a store, one shard per rank (the\n"
+                    "customers of the buckets it owns, written as they are made), with the customers table and\n"
+                    "STORE/truth.json, the planted effects.",
                     NULL, entries, &argc, &argv, &status))
     return status;
   guint64 mem = PC_GENERATE_DEFAULT_MEMORY;

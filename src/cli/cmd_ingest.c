@@ -66,8 +66,8 @@ int pc_cmd_ingest(PcComm *c, int argc, char **argv) {
   int status;
   if (!pc_cmd_parse(c, "ingest", "-o STORE",
                     "Validates canonical event CSV files (spec §1; plain or .gz) and writes them as a batch of HDF5 shards,\n"
-                    "one per rank, grouped by customer bucket. Rejected rows go to STORE/rejects-bNNNNNN.tsv\n"
-                    "(file, line, reason, text) and are counted by reason.",
+                    "one per rank, grouped by customer bucket, in --memory per rank whatever their size (docs/format.md).\n"
+                    "Rejected rows go to STORE/rejects-bNNNNNN.tsv (file, line, reason, text) and are counted by reason.",
                     "Run under mpirun -np P to parse and write in parallel. Exit status 0 on success.",
                     entries, &argc, &argv, &status))
     return status;
