@@ -63,7 +63,7 @@ usage "ingest --max-reject-fraction 1.5" 'parcours ingest: --max-reject-fraction
 usage "ingest --max-reject-fraction -0.1" 'parcours ingest: --max-reject-fraction -0.1: F must be 0..1' $P ingest -o X --max-reject-fraction -0.1 ev.csv
 usage "ingest --lock-timeout -1" 'parcours ingest: --lock-timeout -1: S must be 0 or more seconds' $P ingest --append -o st --lock-timeout -1 ev.csv
 usage "ingest --lock-timeout inf" 'parcours ingest: --lock-timeout: "inf" is not a finite number' $P ingest --append -o st --lock-timeout inf ev.csv
-GEN='parcours generate: -o STORE and --customers N > 0 are required, --seed S >= 0, --buckets 1..1048576 (2^20), no other argument (see --help)'
+GEN='parcours generate: -o STORE and --customers N > 0 are required, --seed S >= 0, --buckets 1..1048576 (2^20), --month 1..120, no other argument (see --help)'
 usage "generate --customers 0" "$GEN" $P generate -o X --customers 0
 usage "generate --customers -3" "$GEN" $P generate -o X --customers -3
 usage "generate --seed -1" "$GEN" $P generate -o X --customers 3 --seed -1
