@@ -56,11 +56,6 @@ double pc_model_auc(const double *score, const guint8 *y, size_t n) {
 
 /* ---- Scores, at-risk list, tables ------------------------------------------------- */
 
-static int cmp_scored_id(const void *a, const void *b) {
-  const Scored *x = a, *y = b;
-  return pc_bytes_cmp(x->id, x->id_len, y->id, y->id_len);
-}
-
 /* At-risk order: score desc, then id asc. */
 static int cmp_risk(const void *a, const void *b) {
   const Scored *x = a, *y = b;
@@ -140,7 +135,7 @@ static void model_score(const Model *m, const double *theta, guint64 top_n,
     if (row->test) {
       double loss, rr, q;
       pc_model_logistic_terms(z[i], row->y, &loss, &rr, &q);
-      *test_loss += pc_fix_from_double(loss);
+      *test_loss += pc_model_fix(loss);
       record_put(test, &s);
     }
     if (!row->y) heap_offer(heap, &hn, cap, s);
@@ -189,7 +184,7 @@ static PcTable *table_scores(Scored *s, size_t n) {
   static const char *const cols[] = {"customer_id:string", "score:double",
                                      "outcome:int"};
   PcTable *t = pc_table_new("scores", cols, 3);
-  pc_model_sort_n(s, n, sizeof *s, cmp_scored_id);
+  pc_model_sort_by_id(s, n);
   for (size_t i = 0; i < n; i++) {
     pc_table_add_row(t);
     pc_table_set_string_len(t, 0, s[i].id, s[i].id_len);
@@ -223,7 +218,7 @@ static void model_tables(const Model *m, const double *theta, const Eval *e,
   PcTable *roc = pc_table_new(
       "roc", (const char *const[]){"threshold:double", "fpr:double", "tpr:double"},
       3);
-  pc_model_sort_n(t, ts->len, sizeof *t, cmp_scored_desc);
+  pc_model_sort_by_score(t, ts->len);
   double auc = roc_walk(t, ts->len, roc);
   g_ptr_array_add(tables, table_model(m, theta));
   g_ptr_array_add(tables, table_summary(m, e, iters, test_logloss, auc));
@@ -268,6 +263,37 @@ static gboolean model_report(const Model *m, const double *theta,
 
 /* ---- Public fit ------------------------------------------------------------------- */
 
+/* Newton's method, then the report; OUT: info (but grad_norms on failure).
+ * Collective. */
+static gboolean model_solve_report(const Model *m, const PcJobConfig *cfg,
+                                   GPtrArray *tables, PcModelInfo *info,
+                                   GError **error) {
+  double *theta = g_new0(double, m->dk + 1);
+  GArray *norms = g_array_new(FALSE, FALSE, sizeof(double));
+  GPtrArray *mine = g_ptr_array_new_with_free_func((GDestroyNotify)pc_table_free);
+  Eval e;
+  pc_model_eval_init(&e, m->dk);
+  gint64 t0 = g_get_monotonic_time();
+  gboolean ok = pc_model_newton(m, cfg->max_iter, theta, &e, norms, info, error);
+  gint64 t1 = g_get_monotonic_time();
+  ok = ok && model_report(m, theta, &e, norms->len - 1, cfg->top_n, mine, error);
+  info->solve_s = (double)(t1 - t0) / 1e6;
+  info->report_s = (double)(g_get_monotonic_time() - t1) / 1e6;
+  if (ok) {
+    for (guint i = 0; i < mine->len; i++)
+      g_ptr_array_add(tables, g_steal_pointer(&mine->pdata[i]));
+    info->iterations = norms->len - 1;
+    info->grad_norm = e.gnorm;
+    info->grad_norms = (double *)(void *)g_array_free(norms, FALSE);
+    norms = NULL;
+  }
+  if (norms) g_array_free(norms, TRUE);
+  g_ptr_array_unref(mine);
+  pc_model_eval_clear(&e);
+  g_free(theta);
+  return ok;
+}
+
 gboolean pc_model_fit(PcModelRows *rows, const PcJobConfig *cfg,
                       const PcNames *names, const PcTarget *target,
                       const PcCommOps *ops, GPtrArray *tables,
@@ -283,31 +309,13 @@ gboolean pc_model_fit(PcModelRows *rows, const PcJobConfig *cfg,
     pc_set_error(error, PC_ERROR_CONFIG, "model: no target configured");
     return FALSE;
   }
+  PcModelInfo mine = {0};
+  gint64 t0 = g_get_monotonic_time();
   Model m;
-  if (!pc_model_setup(&m, rows, names, target, cfg->lambda, ops, error)) {
-    pc_model_clear(&m);
-    return FALSE;
-  }
-  double *theta = g_new0(double, m.dk + 1);
-  GArray *norms = g_array_new(FALSE, FALSE, sizeof(double));
-  GPtrArray *mine = g_ptr_array_new_with_free_func((GDestroyNotify)pc_table_free);
-  Eval e;
-  pc_model_eval_init(&e, m.dk);
-  gboolean ok = pc_model_newton(&m, cfg->max_iter, theta, &e, norms, error) &&
-                model_report(&m, theta, &e, norms->len - 1, cfg->top_n, mine,
-                             error);
-  if (ok) {
-    for (guint i = 0; i < mine->len; i++)
-      g_ptr_array_add(tables, g_steal_pointer(&mine->pdata[i]));
-    info->iterations = norms->len - 1;
-    info->grad_norm = e.gnorm;
-    info->grad_norms = (double *)(void *)g_array_free(norms, FALSE);
-    norms = NULL;
-  }
-  if (norms) g_array_free(norms, TRUE);
-  g_ptr_array_unref(mine);
-  pc_model_eval_clear(&e);
-  g_free(theta);
+  gboolean ok = pc_model_setup(&m, rows, names, target, cfg->lambda, ops, error);
+  mine.setup_s = (double)(g_get_monotonic_time() - t0) / 1e6;
+  ok = ok && model_solve_report(&m, cfg, tables, &mine, error);
+  if (ok) *info = mine;
   pc_model_clear(&m);
   return ok;
 }
@@ -338,7 +346,7 @@ gboolean pc_model_objective(PcModelRows *rows, const PcNames *names,
       if (m.f[f].kept >= 0) th[1 + m.f[f].kept] = theta[1 + f];
     Eval e;
     pc_model_eval_init(&e, m.dk);
-    ok = pc_model_eval(&m, th, &e, error);
+    ok = pc_model_eval(&m, th, FALSE, &e, error);
     if (ok) {
       *obj = e.obj;
       grad[0] = e.g[0];
