@@ -85,6 +85,11 @@ gboolean pc_model_objective(PcModelRows *rows, const PcNames *names,
                             guint ntheta, double *obj, double *grad,
                             guint *n_features, GError **error);
 
+/* x·2^64 truncated toward zero (|x| < 2^62), the pure function that turns
+ * each customer's loss into the PcFix the fit sums (exposed for tests).
+ * Cannot fail. */
+PcFix pc_model_fix_trunc(double x);
+
 /* Area under the ROC curve of scores score[0..n) for outcomes y[0..n)
  * (0/1): the probability that a positive outscores a negative, ties
  * counting 1/2. NaN without positives or without negatives. Cannot fail. */

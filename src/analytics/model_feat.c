@@ -147,8 +147,8 @@ typedef struct {
 
 static void facts_init(StdFacts *t, guint d) {
   t->H = CLAMP(PC_MODEL_HIST_CELLS / d, 2u, (guint)PC_MODEL_LOGTAB);
-  t->cnt = g_new0(int64_t, 2 + d + (size_t)d * t->H);
-  t->nnz = t->cnt + 2;
+  t->cnt = g_new0(int64_t, 3 + d + (size_t)d * t->H);
+  t->nnz = t->cnt + 3;
   t->hist = t->nnz + d;
   t->lo = g_new(int64_t, d);
   t->hi = g_new(int64_t, d);
@@ -173,6 +173,7 @@ static gboolean std_count(Model *m, StdFacts *t, GError **error) {
     const Row *row = pc_model_row_at(r, i);
     t->cnt[row->test ? 1 : 0]++;
     if (row->test) continue;
+    t->cnt[2] += row->y;
     guint n = row_features(m, r, row, fi, raw);
     for (guint k = 0; k < n; k++) {
       guint f = fi[k];
@@ -183,10 +184,11 @@ static gboolean std_count(Model *m, StdFacts *t, GError **error) {
       else t->big[f] += pc_model_fix(feature_x(m, f, raw[k]));
     }
   }
-  if (!m->ops->sum_i64(m->ops->ctx, t->cnt, 2 + d + (size_t)d * H, error))
+  if (!m->ops->sum_i64(m->ops->ctx, t->cnt, 3 + d + (size_t)d * H, error))
     return FALSE;
   m->n_train = t->cnt[0];
   m->n_test = t->cnt[1];
+  m->n_pos = t->cnt[2];
   return minmax_allreduce(m, t->lo, t->hi, d, error) &&
          m->ops->sum_fix(m->ops->ctx, t->big, d, error);
 }
@@ -227,12 +229,15 @@ static double std_moment(const Model *m, const StdFacts *t, guint f,
   return s + pc_fix_to_double(t->big[f]);
 }
 
-/* The scale of the fit's integer sums (model_fit.c): every addend there is
- * at most max(1, xmax)² in magnitude (q·x·x ≤ xmax²/4, r·x ≤ xmax, |r| ≤ 1),
- * so with 2^scale ≤ 2^(62 - PC_MODEL_FLUSH_LOG2) / that bound, the sum of
- * 2^PC_MODEL_FLUSH_LOG2 scaled addends fits an int64. xmax is the largest x
- * of a kept feature, from the global integer maxima: every rank derives the
- * same scale. */
+/* The scales of the fit's int64 partial sums (model_fit.c), from xmax,
+ * the largest x of a kept feature, taken from the global integer maxima so
+ * that every rank derives the same (x ≤ ln(1 + 2^32) but for channels).
+ * Hessian: every addend is at most max(1, xmax)² (q·x·x ≤ xmax²/4,
+ * q·x ≤ xmax/4, q ≤ 1/4), so with 2^scale ≤ 2^(62 - PC_MODEL_FLUSH_LOG2) /
+ * that bound, 2^PC_MODEL_FLUSH_LOG2 scaled addends fit an int64 (with 20
+ * channels a resolution of 2^-41 a product). Gradient: |r·x| ≤ max(1, xmax)
+ * < 2^e, and gscale = 62 - PC_MODEL_FLUSH_LOG2 - e bounds its high part
+ * the same way; the low part is below 2^(64 - gscale) ≤ 2^46. */
 static void std_scale(Model *m, const int64_t *hi) {
   double xmax = 1;
   for (guint f = 0; f < m->d; f++)
@@ -243,6 +248,10 @@ static void std_scale(Model *m, const int64_t *hi) {
   m->scale = 62 - PC_MODEL_FLUSH_LOG2 - e;
   m->unit = ldexp(1.0, m->scale);
   m->unit_inv = ldexp(1.0, 64 - m->scale);
+  frexp(xmax, &e); /* xmax < 2^e */
+  m->gscale = 62 - PC_MODEL_FLUSH_LOG2 - e;
+  m->gunit = ldexp(1.0, m->gscale);
+  m->gfrac_unit = ldexp(1.0, 64 - m->gscale);
   m->tri_base = g_new(size_t, m->dk + 1);
   for (guint k = 0; k < m->dk; k++) /* tri(k, l) = tri_base[k] + l */
     m->tri_base[k] = (size_t)k * m->dk - (size_t)k * (k + 1) / 2;

@@ -25,6 +25,8 @@
 
 /* ---- Objective, gradient, Hessian ------------------------------------------------ */
 
+PcFix pc_model_fix_trunc(double x) { return pc_model_fix(x); }
+
 double pc_model_sigmoid(double z) {
   if (z >= 0) return 1.0 / (1.0 + exp(-z));
   double e = exp(z);
@@ -47,9 +49,9 @@ void pc_model_logistic_terms(double z, int y, double *loss, double *r,
 }
 
 /* Accumulator layout of one evaluation (PcFix, summed over ranks):
- * [0] Σloss (units 2^-64) [1] invalid rows (count) [2] Σr [3..3+dk) Σr·x
- * [3+dk] Σq [4+dk..4+2dk) Σq·x [4+2dk..) Σq·x·x upper triangle, row-major
- * (these in units of 2^-scale). */
+ * [0] Σloss [1] invalid rows (a count) [2] Σr [3..3+dk) Σr·x, in units of
+ * 2^-64; [3+dk] Σq [4+dk..4+2dk) Σq·x [4+2dk..) Σq·x·x upper triangle,
+ * row-major, in units of 2^-scale (the Hessian's sums). */
 #define ACC_LOSS 0
 #define ACC_BAD 1
 #define ACC_R 2
@@ -65,23 +67,41 @@ static inline size_t acc_len(guint dk) {
  * scale) as an integer: truncated toward zero, a pure function of a. */
 static inline int64_t units(double a) { return (int64_t)a; }
 
-/* One thread's sums: the loss and the invalid count go straight to acc;
- * the scaled sums go to int64 partials, added to acc every
- * 2^PC_MODEL_FLUSH_LOG2 rows, before they could overflow (an int64 add is
- * cheaper than an __int128 one; integer addition keeps it order-free). */
+/* One thread's sums. The loss goes straight to acc (pc_model_fix). The
+ * other sums go to int64 partials, added to acc every
+ * 2^PC_MODEL_FLUSH_LOG2 rows, before they could overflow: an int64 add
+ * instead of an __int128 one, integer addition keeps it order-free. The
+ * gradient's addend a (|a| < 2^gscale_e) is kept exactly as pc_model_fix(a)
+ * would, in two parts: hi = trunc(a·2^gscale) and lo = trunc(frac·
+ * 2^(64-gscale)), hi·2^(64-gscale) + lo = trunc(a·2^64). */
 typedef struct {
   PcFix *acc;     /* acc_len entries */
-  int64_t *part;  /* acc_len entries, [ACC_R..) used */
-  size_t K;       /* entries in use */
-  guint rows;     /* rows in part */
+  int64_t *part;  /* acc_len: [ACC_R, q0) gradient hi, [q0, K) Hessian */
+  int64_t *lo;    /* acc_len: [ACC_R, q0) gradient lo */
+  size_t q0, K;
+  int gshift;     /* 64 - gscale */
+  guint rows;     /* rows in the partials */
 } ThreadSums;
 
 static void sums_flush(ThreadSums *t) {
-  for (size_t k = ACC_R; k < t->K; k++) {
+  for (size_t k = ACC_R; k < t->q0; k++) {
+    t->acc[k] += (PcFix)((unsigned __int128)(PcFix)t->part[k] << t->gshift) +
+                 t->lo[k];
+    t->part[k] = t->lo[k] = 0;
+  }
+  for (size_t k = t->q0; k < t->K; k++) {
     t->acc[k] += t->part[k];
     t->part[k] = 0;
   }
   t->rows = 0;
+}
+
+/* a·2^gscale = ah into the two gradient partials of entry k. */
+static inline void grad_add(ThreadSums *t, const Model *m, size_t k,
+                            double ah) {
+  int64_t hi = (int64_t)ah;
+  t->part[k] += hi;
+  t->lo[k] += (int64_t)((ah - (double)hi) * m->gfrac_unit);
 }
 
 /* One training row's addends into this thread's sums; the Hessian part
@@ -96,17 +116,16 @@ static void eval_row(const Model *m, const Row *row, RowBuf *b,
   }
   double loss, r, q;
   pc_model_logistic_terms(z, row->y, &loss, &r, &q);
-  t->acc[ACC_LOSS] += pc_model_fix(loss);
-  double rs = r * m->unit, qs = q * m->unit;
-  int64_t *acc = t->part;
-  acc[ACC_R] += units(rs);
-  acc[acc_q(dk)] += units(qs);
-  int64_t *rx = acc + ACC_RX, *qx = acc + acc_qx(dk), *qxx = acc + acc_qxx(dk);
+  int64_t *qx = t->part + acc_qx(dk), *qxx = t->part + acc_qxx(dk);
   const guint *ks = b->ks;
   const double *xs = b->xs;
+  double qs = q * m->unit, rh = r * m->gunit;
+  t->acc[ACC_LOSS] += pc_model_fix(loss);
+  grad_add(t, m, ACC_R, rh);
+  t->part[acc_q(dk)] += units(qs);
   for (guint i = 0; i < n; i++) {
     double qxi = qs * xs[i];
-    rx[ks[i]] += units(rs * xs[i]);
+    grad_add(t, m, ACC_RX + ks[i], rh * xs[i]);
     qx[ks[i]] += units(qxi);
     if (!hess) continue;
     int64_t *h = qxx + m->tri_base[ks[i]];
@@ -127,7 +146,8 @@ static gboolean eval_sums(const Model *m, const double *theta, gboolean hess,
   const gint64 nrows = m->rows->rows->len;
 #pragma omp parallel
   {
-    ThreadSums t = {g_new0(PcFix, K), g_new0(int64_t, K), K, 0};
+    ThreadSums t = {g_new0(PcFix, K), g_new0(int64_t, K), g_new0(int64_t, K),
+                    acc_q(m->dk), K, 64 - m->gscale, 0};
     RowBuf b;
     pc_model_rowbuf_init(&b, m->d);
 #pragma omp for schedule(static)
@@ -141,12 +161,13 @@ static gboolean eval_sums(const Model *m, const double *theta, gboolean hess,
     pc_model_rowbuf_clear(&b);
     g_free(t.acc);
     g_free(t.part);
+    g_free(t.lo);
   }
   g_free(v);
   return m->ops->sum_fix(m->ops->ctx, acc, K, error);
 }
 
-/* The value of a scaled sum. */
+/* The value of a Hessian sum (units of 2^-scale). */
 static inline double acc_val(const Model *m, PcFix a) {
   return pc_fix_to_double(a) * m->unit_inv;
 }
@@ -156,11 +177,11 @@ static void eval_grad(const Model *m, const double *theta, const PcFix *acc,
                       Eval *e) {
   guint dk = m->dk, D = dk + 1;
   double N = (double)m->n_train, lam = m->lambda, pen = 0;
-  double R = acc_val(m, acc[ACC_R]);
+  double R = pc_fix_to_double(acc[ACC_R]);
   for (guint k = 0; k < dk; k++) {
     double w = theta[1 + k];
     pen += w * w;
-    e->g[1 + k] = (acc_val(m, acc[ACC_RX + k]) - m->mean_k[k] * R) /
+    e->g[1 + k] = (pc_fix_to_double(acc[ACC_RX + k]) - m->mean_k[k] * R) /
                       (N * m->sd_k[k]) + lam * w;
   }
   e->valid = acc[ACC_BAD] == 0;
@@ -338,7 +359,8 @@ static gboolean newton_step(const Model *m, double *theta, Eval *e,
   return TRUE;
 }
 
-/* Minimizes the objective from theta = 0. OUT: theta (1 + dk), *e at the
+/* Minimizes the objective from b = ln(n_pos / (n_train - n_pos)), w = 0
+ * (b = 0 when every training customer has the same y). OUT: theta (1 + dk), *e at the
  * solution, norms (one double per iterate), info's pass counts. */
 gboolean pc_model_newton(const Model *m, guint max_iter, double *theta,
                          Eval *e, GArray *norms, PcModelInfo *info,
@@ -347,6 +369,9 @@ gboolean pc_model_newton(const Model *m, guint max_iter, double *theta,
   pc_model_eval_init(&trial, m->dk);
   double *dx = g_new(double, m->dk + 1);
   memset(theta, 0, (m->dk + 1) * sizeof *theta);
+  /* The optimum of the intercept-only model: a step closer than 0 */
+  if (m->n_pos > 0 && m->n_pos < m->n_train)
+    theta[0] = log((double)m->n_pos / (double)(m->n_train - m->n_pos));
   gboolean ok = evaluate(m, theta, TRUE, e, info, error);
   if (ok) g_array_append_val(norms, e->gnorm);
   for (guint it = 0; ok && !(e->gnorm < PC_MODEL_GRAD_TOL); it++) {

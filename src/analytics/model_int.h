@@ -73,10 +73,12 @@ typedef struct {
   gint k_chan, k_len; /* kept index of channels, of length; -1 when dropped */
   guint dk;         /* kept features */
   double *mean_k, *sd_k; /* per kept feature */
-  int64_t n_train, n_test;
-  int scale;        /* the fit's sums count units of 2^-scale (model_feat.c) */
+  int64_t n_train, n_test, n_pos; /* n_pos: training customers with y = 1 */
+  int scale;        /* the Hessian's sums count units of 2^-scale (model_feat.c) */
   double unit;      /* 2^scale */
   double unit_inv;  /* 2^(64 - scale): pc_fix_to_double() of a sum -> value */
+  int gscale;       /* split of the gradient's addends (model_fit.c) */
+  double gunit, gfrac_unit; /* 2^gscale, 2^(64 - gscale) */
   size_t *tri_base; /* Hessian upper triangle: entry (k, l ≥ k) at tri_base[k] + l */
   double logtab[PC_MODEL_LOGTAB];
 } Model;
@@ -116,7 +118,10 @@ static inline PcFix pc_model_fix(double x) {
   double t = x * 0x1p32;             /* exact */
   int64_t hi = (int64_t)t;           /* |t| < 2^63 */
   double frac = t - (double)hi;      /* exact: t's fraction, sign of t */
-  return (PcFix)hi * ((PcFix)1 << 32) + (int64_t)(frac * 0x1p32);
+  /* hi·2^32 as a shift of the unsigned bits: a multiply would be a
+   * 128-bit one */
+  return (PcFix)((unsigned __int128)(PcFix)hi << 32) +
+         (int64_t)(frac * 0x1p32);
 }
 
 /* qsort, tolerating n = 0 with base NULL. */
