@@ -19,16 +19,23 @@ typedef struct {
   size_t i;       /* index into the records */
 } Key;
 
+/* Digit d (0 = least significant) of the 128-bit key (k0, k1). */
 static inline guint key_digit(const Key *k, guint d) {
-  return (guint)((d < 8 ? k->k1 >> (8 * d) : k->k0 >> (8 * (d - 8))) & 255);
+  guint64 w = d < 8 ? k->k1 : k->k0;
+  return (guint)(w >> (8 * (d & 7)) & 255);
 }
 
 /* Stable LSD radix sort of a[0..n) by (k0, k1); tmp holds n keys. Returns
  * the array that holds the result (a or tmp). */
 static Key *radix_sort(Key *a, Key *tmp, size_t n) {
   size_t (*cnt)[256] = g_malloc0(16 * sizeof *cnt);
-  for (size_t i = 0; i < n; i++)
-    for (guint d = 0; d < 16; d++) cnt[d][key_digit(&a[i], d)]++;
+  for (size_t i = 0; i < n; i++) {
+    guint64 k0 = a[i].k0, k1 = a[i].k1;
+    for (guint d = 0; d < 8; d++) {
+      cnt[d][k1 >> (8 * d) & 255]++;
+      cnt[8 + d][k0 >> (8 * d) & 255]++;
+    }
+  }
   for (guint d = 0; n > 0 && d < 16; d++) {
     size_t *c = cnt[d], sum = 0;
     if (c[key_digit(&a[0], d)] == n) continue; /* one value: nothing moves */
@@ -37,7 +44,11 @@ static Key *radix_sort(Key *a, Key *tmp, size_t n) {
       c[b] = sum;
       sum += t;
     }
-    for (size_t i = 0; i < n; i++) tmp[c[key_digit(&a[i], d)]++] = a[i];
+    guint sh = 8 * (d & 7);
+    if (d < 8)
+      for (size_t i = 0; i < n; i++) tmp[c[a[i].k1 >> sh & 255]++] = a[i];
+    else
+      for (size_t i = 0; i < n; i++) tmp[c[a[i].k0 >> sh & 255]++] = a[i];
     Key *t = a;
     a = tmp;
     tmp = t;
@@ -51,6 +62,10 @@ static Key *radix_sort(Key *a, Key *tmp, size_t n) {
  * byte, spec §1). */
 static guint64 be_prefix(const guint8 *p, size_t n) {
   guint64 k = 0;
+  if (n >= 8) {
+    memcpy(&k, p, 8);
+    return GUINT64_FROM_BE(k);
+  }
   for (size_t i = 0; i < 8; i++) k = k << 8 | (i < n ? p[i] : 0u);
   return k;
 }
