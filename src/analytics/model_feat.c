@@ -28,6 +28,7 @@ static void model_features(Model *m, const PcNames *names,
                            const PcTarget *target) {
   const PcDict *ev = names->events;
   m->n_ev = ev ? ev->n : 0;
+  m->n_ch = names->channels ? names->channels->n : 0;
   m->f = g_new0(Feature, m->n_ev + 2);
   guint d = 0;
   for (guint e = 0; e < m->n_ev; e++) {
@@ -131,88 +132,170 @@ static gboolean minmax_allreduce(const Model *m, int64_t *lo, int64_t *hi,
   return ok;
 }
 
-/* The integer facts of the training rows, global after std_count(): cnt
- * holds n_train, n_test, the nonzero count of every feature, and the
+/* The facts of the training rows, global after std_count(): cnt holds
+ * n_train, n_test, n_pos, the nonzero count of every feature, and the
  * histogram of every feature's raw values below H (hist[f·H + v]); lo/hi
- * the min/max of nonzero raw values; big the PcFix sum of x over the raw
- * values ≥ H (rare: ≥ 1024 events of a kind). A histogram is exact and
+ * the min/max of nonzero raw values; fx the PcFix sums: [0, d) x over the
+ * raw values ≥ H (rare: ≥ 1024 events of a kind), [d, 2d) x over the
+ * customers with y = 1, [2d, 2d + G) the Gram matrix Σ x_f·x_g (f ≤ g, in
+ * units of 2^-gram_scale, from int64 partials). A histogram is exact and
  * merges by integer addition, and the moments then follow from it in value
- * order: one cheap pass instead of two of PcFix sums. */
+ * order. The Gram matrix and the sums over y = 1 give the first Newton
+ * evaluation without a pass of its own (model_fit.c). */
 typedef struct {
-  guint H;
+  guint d, H;
+  size_t G;                  /* d(d+1)/2 */
   int64_t *cnt, *nnz, *hist; /* nnz, hist point into cnt */
   int64_t *lo, *hi;
-  PcFix *big;
+  PcFix *fx;
+  GArray *big;               /* Pair (feature, raw) of this rank's raw values ≥ H */
+  int64_t *gpart;            /* the Gram's partial sums */
+  double gunit;              /* 2^gram_scale */
+  guint rows;                /* rows in gpart */
 } StdFacts;
 
-static void facts_init(StdFacts *t, guint d) {
-  t->H = CLAMP(PC_MODEL_HIST_CELLS / d, 2u, (guint)PC_MODEL_LOGTAB);
+/* Zeroed facts of the sizes of proto (d, H, G, gunit). */
+static void facts_alloc(StdFacts *t, const StdFacts *proto) {
+  guint d = proto->d;
+  *t = (StdFacts){.d = d, .H = proto->H, .G = proto->G, .gunit = proto->gunit};
   t->cnt = g_new0(int64_t, 3 + d + (size_t)d * t->H);
   t->nnz = t->cnt + 3;
   t->hist = t->nnz + d;
   t->lo = g_new(int64_t, d);
   t->hi = g_new(int64_t, d);
-  t->big = g_new0(PcFix, d);
+  t->fx = g_new0(PcFix, 2 * d + t->G);
+  t->gpart = g_new0(int64_t, t->G);
+  t->big = g_array_new(FALSE, FALSE, sizeof(Pair));
   for (guint f = 0; f < d; f++) t->lo[f] = INT64_MAX, t->hi[f] = INT64_MIN;
+}
+
+/* The sizes, the Gram's layout and its scale: set before the pass, from a
+ * bound on x known to every rank: ln(1 + 2^32) for a count or a length,
+ * the number of channel names for channels. Products below
+ * 2^(62 - PC_MODEL_FLUSH_LOG2), as in model_fit.c. */
+static void facts_init(StdFacts *t, Model *m) {
+  guint d = m->d;
+  m->tri_d = g_new(size_t, d);
+  for (guint f = 0; f < d; f++) /* (f, g ≥ f) at tri_d[f] + g */
+    m->tri_d[f] = (size_t)f * d - (size_t)f * (f + 1) / 2;
+  double xb = MAX(log1p(4294967295.0), (double)m->n_ch);
+  int e;
+  frexp(xb * xb, &e); /* xb² < 2^e */
+  m->gram_scale = 62 - PC_MODEL_FLUSH_LOG2 - e;
+  StdFacts proto = {.d = d, .G = (size_t)d * (d + 1) / 2,
+                    .H = CLAMP(PC_MODEL_HIST_CELLS / d, 2u, (guint)PC_MODEL_LOGTAB),
+                    .gunit = ldexp(1.0, m->gram_scale)};
+  facts_alloc(t, &proto);
+}
+
+/* Adds a thread's facts into t (integers: order-free). */
+static void facts_merge(StdFacts *t, const StdFacts *o) {
+  guint d = t->d;
+  for (size_t k = 0; k < 3 + d + (size_t)d * t->H; k++) t->cnt[k] += o->cnt[k];
+  for (guint f = 0; f < d; f++) {
+    t->lo[f] = MIN(t->lo[f], o->lo[f]);
+    t->hi[f] = MAX(t->hi[f], o->hi[f]);
+  }
+  for (size_t k = 0; k < 2 * d + t->G; k++) t->fx[k] += o->fx[k];
+  g_array_append_vals(t->big, o->big->data, o->big->len);
 }
 
 static void facts_clear(StdFacts *t) {
   g_free(t->cnt);
   g_free(t->lo);
   g_free(t->hi);
-  g_free(t->big);
+  g_free(t->fx);
+  g_free(t->gpart);
+  g_array_unref(t->big);
 }
 
-/* The pass over the rows, then the global sums (collective). */
+static void gram_flush(StdFacts *t) {
+  PcFix *g = t->fx + 2 * (size_t)t->d;
+  for (size_t k = 0; k < t->G; k++) {
+    g[k] += t->gpart[k];
+    t->gpart[k] = 0;
+  }
+  t->rows = 0;
+}
+
+/* One training row (its n nonzero features fi, raw; xs: scratch) into the
+ * facts. */
+static void facts_row(const Model *m, StdFacts *t, const Row *row,
+                      const guint *fi, const guint32 *raw, double *xs,
+                      guint n) {
+  PcFix *pos = t->fx + t->d;
+  t->cnt[2] += row->y;
+  for (guint k = 0; k < n; k++) {
+    guint f = fi[k];
+    t->nnz[f]++;
+    t->lo[f] = MIN(t->lo[f], (int64_t)raw[k]);
+    t->hi[f] = MAX(t->hi[f], (int64_t)raw[k]);
+    xs[k] = feature_x(m, f, raw[k]);
+    if (raw[k] < t->H) {
+      t->hist[(size_t)f * t->H + raw[k]]++;
+    } else {
+      t->fx[f] += pc_model_fix(xs[k]);
+      g_array_append_val(t->big, ((Pair){f, raw[k]}));
+    }
+    if (row->y) pos[f] += pc_model_fix(xs[k]);
+  }
+  for (guint a = 0; a < n; a++) { /* fi ascending: f ≤ g */
+    int64_t *g = t->gpart + m->tri_d[fi[a]];
+    double xa = xs[a] * t->gunit;
+#pragma GCC unroll 4
+    for (guint b = a; b < n; b++) g[fi[b]] += (int64_t)(xa * xs[b]);
+  }
+  if (++t->rows == 1u << PC_MODEL_FLUSH_LOG2) gram_flush(t);
+}
+
+/* The pass over the rows (OpenMP threads, each with its own facts, merged
+ * as integers), then the global sums (collective). */
 static gboolean std_count(Model *m, StdFacts *t, GError **error) {
   const PcModelRows *r = m->rows;
-  guint d = m->d, H = t->H;
-  g_autofree guint *fi = g_new(guint, d);
-  g_autofree guint32 *raw = g_new(guint32, d);
-  for (size_t i = 0; i < r->rows->len; i++) {
-    const Row *row = pc_model_row_at(r, i);
-    t->cnt[row->test ? 1 : 0]++;
-    if (row->test) continue;
-    t->cnt[2] += row->y;
-    guint n = row_features(m, r, row, fi, raw);
-    for (guint k = 0; k < n; k++) {
-      guint f = fi[k];
-      t->nnz[f]++;
-      t->lo[f] = MIN(t->lo[f], (int64_t)raw[k]);
-      t->hi[f] = MAX(t->hi[f], (int64_t)raw[k]);
-      if (raw[k] < H) t->hist[(size_t)f * H + raw[k]]++;
-      else t->big[f] += pc_model_fix(feature_x(m, f, raw[k]));
+  guint d = m->d;
+  const gint64 nrows = r->rows->len;
+#pragma omp parallel
+  {
+    StdFacts mine;
+    facts_alloc(&mine, t);
+    guint *fi = g_new(guint, d);
+    guint32 *raw = g_new(guint32, d);
+    double *xs = g_new(double, d);
+#pragma omp for schedule(static)
+    for (gint64 i = 0; i < nrows; i++) {
+      const Row *row = pc_model_row_at(r, (size_t)i);
+      mine.cnt[row->test ? 1 : 0]++;
+      if (row->test) continue;
+      guint n = row_features(m, r, row, fi, raw);
+      facts_row(m, &mine, row, fi, raw, xs, n);
     }
+    gram_flush(&mine);
+#pragma omp critical(pc_model_facts)
+    facts_merge(t, &mine);
+    facts_clear(&mine);
+    g_free(fi);
+    g_free(raw);
+    g_free(xs);
   }
-  if (!m->ops->sum_i64(m->ops->ctx, t->cnt, 3 + d + (size_t)d * H, error))
+  if (!m->ops->sum_i64(m->ops->ctx, t->cnt, 3 + d + (size_t)d * t->H, error))
     return FALSE;
   m->n_train = t->cnt[0];
   m->n_test = t->cnt[1];
   m->n_pos = t->cnt[2];
   return minmax_allreduce(m, t->lo, t->hi, d, error) &&
-         m->ops->sum_fix(m->ops->ctx, t->big, d, error);
+         m->ops->sum_fix(m->ops->ctx, t->fx, 2 * d + t->G, error);
 }
 
-/* Σ(x - mean)² over the raw values ≥ H into t->big (a second pass, only
- * when some feature has such values; collective). */
+/* Σ(x - mean)² over the raw values ≥ H into t->fx[0, d), from this rank's
+ * list of them (collective: a sum over ranks, also when no rank has any). */
 static gboolean std_big_squares(Model *m, StdFacts *t, GError **error) {
-  gboolean any = FALSE;
-  for (guint f = 0; f < m->d; f++) any = any || t->hi[f] >= (int64_t)t->H;
-  memset(t->big, 0, m->d * sizeof *t->big);
-  if (!any) return TRUE; /* the same on every rank: hi is global */
-  const PcModelRows *r = m->rows;
-  g_autofree guint *fi = g_new(guint, m->d);
-  g_autofree guint32 *raw = g_new(guint32, m->d);
-  for (size_t i = 0; i < r->rows->len; i++) {
-    const Row *row = pc_model_row_at(r, i);
-    guint n = row->test ? 0 : row_features(m, r, row, fi, raw);
-    for (guint k = 0; k < n; k++) {
-      if (raw[k] < t->H) continue;
-      double dx = feature_x(m, fi[k], raw[k]) - m->f[fi[k]].mean;
-      t->big[fi[k]] += pc_model_fix(dx * dx);
-    }
+  memset(t->fx, 0, m->d * sizeof *t->fx); /* [0, d) only */
+  for (guint i = 0; i < t->big->len; i++) {
+    const Pair *p = &g_array_index(t->big, Pair, i); /* (feature, raw) */
+    double dx = feature_x(m, p->ev, p->count) - m->f[p->ev].mean;
+    t->fx[p->ev] += pc_model_fix(dx * dx);
   }
-  return m->ops->sum_fix(m->ops->ctx, t->big, m->d, error);
+  return m->ops->sum_fix(m->ops->ctx, t->fx, m->d, error);
 }
 
 /* Training mean (power 1) or Σ(x - mean)² (power 2) of feature f from its
@@ -226,7 +309,7 @@ static double std_moment(const Model *m, const StdFacts *t, guint f,
     double x = feature_x(m, f, v);
     s += (double)h[v] * (power == 1 ? x : (x - mu) * (x - mu));
   }
-  return s + pc_fix_to_double(t->big[f]);
+  return s + pc_fix_to_double(t->fx[f]);
 }
 
 /* The scales of the fit's int64 partial sums (model_fit.c), from xmax,
@@ -288,14 +371,17 @@ static void std_keep(Model *m, const int64_t *nnz, const int64_t *lo,
 static gboolean model_standardize(Model *m, GError **error) {
   guint d = m->d;
   StdFacts t;
-  facts_init(&t, d);
+  facts_init(&t, m);
   gboolean ok = std_count(m, &t, error);
   if (ok && m->n_train == 0) {
     pc_set_error(error, PC_ERROR_CONVERGE, "model: no training customer");
     ok = FALSE;
   }
-  for (guint f = 0; ok && f < d; f++)
-    m->f[f].mean = std_moment(m, &t, f, 1) / (double)m->n_train;
+  m->sx = g_new0(double, d);
+  for (guint f = 0; ok && f < d; f++) {
+    m->sx[f] = std_moment(m, &t, f, 1);
+    m->f[f].mean = m->sx[f] / (double)m->n_train;
+  }
   ok = ok && std_big_squares(m, &t, error);
   for (guint f = 0; ok && f < d; f++) {
     Feature *F = &m->f[f];
@@ -304,6 +390,7 @@ static gboolean model_standardize(Model *m, GError **error) {
                  (double)m->n_train);
   }
   if (ok) std_keep(m, t.nnz, t.lo, t.hi);
+  m->start_fx = g_steal_pointer(&t.fx); /* for the first evaluation */
   facts_clear(&t);
   return ok;
 }
@@ -328,5 +415,8 @@ void pc_model_clear(Model *m) {
   g_free(m->mean_k);
   g_free(m->sd_k);
   g_free(m->tri_base);
+  g_free(m->tri_d);
+  g_free(m->sx);
+  g_free(m->start_fx);
   memset(m, 0, sizeof *m);
 }

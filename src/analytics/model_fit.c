@@ -167,52 +167,116 @@ static gboolean eval_sums(const Model *m, const double *theta, gboolean hess,
   return m->ops->sum_fix(m->ops->ctx, acc, K, error);
 }
 
-/* The value of a Hessian sum (units of 2^-scale). */
-static inline double acc_val(const Model *m, PcFix a) {
-  return pc_fix_to_double(a) * m->unit_inv;
+/* The raw moments of one evaluation as doubles (from the integer sums of
+ * a pass, or in closed form at the start). */
+typedef struct {
+  gboolean valid;  /* no |z| > PC_MODEL_Z_LIMIT */
+  double loss;     /* Σ loss */
+  double R, Q;     /* Σr, Σq */
+  double *RX, *QX; /* Σr·x, Σq·x per kept feature */
+  double *QXX;     /* Σq·x·x, tri_base layout; NULL without the Hessian */
+} Moments;
+
+static void moments_init(Moments *mo, guint dk, gboolean hess) {
+  memset(mo, 0, sizeof *mo);
+  mo->RX = g_new0(double, dk + 1);
+  mo->QX = g_new0(double, dk + 1);
+  if (hess) mo->QXX = g_new0(double, (size_t)dk * (dk + 1) / 2 + 1);
 }
 
-/* Loss, objective and gradient from the sums (centring the raw moments). */
-static void eval_grad(const Model *m, const double *theta, const PcFix *acc,
+static void moments_clear(Moments *mo) {
+  g_free(mo->RX);
+  g_free(mo->QX);
+  g_free(mo->QXX);
+}
+
+/* The moments of a pass's sums (the loss and gradient ones in units of
+ * 2^-64, the Hessian's in units of 2^-scale). */
+static void moments_of_sums(const Model *m, const PcFix *acc, Moments *mo) {
+  guint dk = m->dk;
+  mo->valid = acc[ACC_BAD] == 0;
+  mo->loss = pc_fix_to_double(acc[ACC_LOSS]);
+  mo->R = pc_fix_to_double(acc[ACC_R]);
+  mo->Q = pc_fix_to_double(acc[acc_q(dk)]) * m->unit_inv;
+  for (guint k = 0; k < dk; k++) {
+    mo->RX[k] = pc_fix_to_double(acc[ACC_RX + k]);
+    mo->QX[k] = pc_fix_to_double(acc[acc_qx(dk) + k]) * m->unit_inv;
+  }
+  for (size_t i = 0; mo->QXX && i < (size_t)dk * (dk + 1) / 2; i++)
+    mo->QXX[i] = pc_fix_to_double(acc[acc_qxx(dk) + i]) * m->unit_inv;
+}
+
+/* Loss, objective and gradient from the moments (centring them). */
+static void eval_grad(const Model *m, const double *theta, const Moments *mo,
                       Eval *e) {
   guint dk = m->dk, D = dk + 1;
   double N = (double)m->n_train, lam = m->lambda, pen = 0;
-  double R = pc_fix_to_double(acc[ACC_R]);
   for (guint k = 0; k < dk; k++) {
     double w = theta[1 + k];
     pen += w * w;
-    e->g[1 + k] = (pc_fix_to_double(acc[ACC_RX + k]) - m->mean_k[k] * R) /
-                      (N * m->sd_k[k]) + lam * w;
+    e->g[1 + k] = (mo->RX[k] - m->mean_k[k] * mo->R) / (N * m->sd_k[k]) +
+                  lam * w;
   }
-  e->valid = acc[ACC_BAD] == 0;
-  e->loss = pc_fix_to_double(acc[ACC_LOSS]) / N;
+  e->valid = mo->valid;
+  e->loss = mo->loss / N;
   e->obj = e->valid ? e->loss + 0.5 * lam * pen : INFINITY;
-  e->g[0] = R / N;
+  e->g[0] = mo->R / N;
   e->gnorm = 0;
   for (guint i = 0; i < D; i++) e->gnorm = MAX(e->gnorm, fabs(e->g[i]));
   if (!e->valid) e->gnorm = INFINITY;
 }
 
-/* The Hessian in standardized space from the raw moments. */
-static void eval_hess(const Model *m, const PcFix *acc, Eval *e) {
+/* The Hessian in standardized space from the moments. */
+static void eval_hess(const Model *m, const Moments *mo, Eval *e) {
   guint dk = m->dk, D = dk + 1;
-  double N = (double)m->n_train, lam = m->lambda;
-  const double *mu = m->mean_k, *sd = m->sd_k;
-  double Q = acc_val(m, acc[acc_q(dk)]);
-  double *qx = g_new(double, D);
-  for (guint k = 0; k < dk; k++) {
-    qx[k] = acc_val(m, acc[acc_qx(dk) + k]);
+  double N = (double)m->n_train, lam = m->lambda, Q = mo->Q;
+  const double *mu = m->mean_k, *sd = m->sd_k, *qx = mo->QX;
+  for (guint k = 0; k < dk; k++)
     e->h[1 + k] = e->h[(1 + k) * D] = (qx[k] - mu[k] * Q) / (N * sd[k]);
-  }
   e->h[0] = Q / N;
   for (guint k = 0; k < dk; k++)
     for (guint l = k; l < dk; l++) {
-      double s = acc_val(m, acc[acc_qxx(dk) + m->tri_base[k] + l]);
+      double s = mo->QXX[m->tri_base[k] + l];
       s = s - mu[k] * qx[l] - mu[l] * qx[k] + mu[k] * mu[l] * Q;
       double h = s / (N * sd[k] * sd[l]) + (k == l ? lam : 0.0);
       e->h[(1 + k) * D + 1 + l] = e->h[(1 + l) * D + 1 + k] = h;
     }
-  g_free(qx);
+}
+
+/* The evaluation at theta = (b, 0) without a pass over the rows: with w = 0
+ * every training customer has z = b, so the loss, r and q take one value
+ * for y = 0 and one for y = 1 (q the same), and the moments are those
+ * values times counts, Σx, Σx over y = 1 and the Gram matrix Σ x·x of the
+ * setup pass (model_feat.c): q·Σx·x for Σq·x·x. Every rank holds the same
+ * integers, so the same doubles. Collective in name only. */
+void pc_model_eval_start(const Model *m, const double *theta, Eval *e) {
+  guint dk = m->dk, d = m->d;
+  double N = (double)m->n_train, np = (double)m->n_pos, l0, l1, r0, r1, q;
+  pc_model_logistic_terms(theta[0], 0, &l0, &r0, &q);
+  pc_model_logistic_terms(theta[0], 1, &l1, &r1, &q);
+  Moments mo;
+  moments_init(&mo, dk, TRUE);
+  mo.valid = fabs(theta[0]) <= PC_MODEL_Z_LIMIT;
+  mo.loss = (N - np) * l0 + np * l1;
+  mo.R = (N - np) * r0 + np * r1;
+  mo.Q = N * q;
+  double gunit = ldexp(1.0, 64 - m->gram_scale);
+  const PcFix *pos = m->start_fx + d, *gram = m->start_fx + 2 * (size_t)d;
+  for (guint f = 0; f < d; f++) {
+    gint k = m->f[f].kept;
+    if (k < 0) continue;
+    double xp = pc_fix_to_double(pos[f]);
+    mo.RX[k] = r0 * (m->sx[f] - xp) + r1 * xp;
+    mo.QX[k] = q * m->sx[f];
+    for (guint g = f; g < d; g++)
+      if (m->f[g].kept >= 0)
+        mo.QXX[m->tri_base[k] + (guint)m->f[g].kept] =
+            q * (pc_fix_to_double(gram[m->tri_d[f] + g]) * gunit);
+  }
+  eval_grad(m, theta, &mo, e);
+  eval_hess(m, &mo, e);
+  e->has_h = TRUE;
+  moments_clear(&mo);
 }
 
 void pc_model_eval_init(Eval *e, guint dk) {
@@ -231,9 +295,15 @@ gboolean pc_model_eval(const Model *m, const double *theta, gboolean hess,
                        Eval *e, GError **error) {
   PcFix *acc = g_new(PcFix, acc_len(m->dk));
   gboolean ok = eval_sums(m, theta, hess, acc, error);
-  if (ok) eval_grad(m, theta, acc, e);
-  if (ok && hess) eval_hess(m, acc, e);
+  Moments mo;
+  moments_init(&mo, m->dk, hess);
+  if (ok) {
+    moments_of_sums(m, acc, &mo);
+    eval_grad(m, theta, &mo, e);
+  }
+  if (ok && hess) eval_hess(m, &mo, e);
   e->has_h = ok && hess;
+  moments_clear(&mo);
   g_free(acc);
   return ok;
 }
@@ -372,8 +442,9 @@ gboolean pc_model_newton(const Model *m, guint max_iter, double *theta,
   /* The optimum of the intercept-only model: a step closer than 0 */
   if (m->n_pos > 0 && m->n_pos < m->n_train)
     theta[0] = log((double)m->n_pos / (double)(m->n_train - m->n_pos));
-  gboolean ok = evaluate(m, theta, TRUE, e, info, error);
-  if (ok) g_array_append_val(norms, e->gnorm);
+  pc_model_eval_start(m, theta, e);
+  gboolean ok = TRUE;
+  g_array_append_val(norms, e->gnorm);
   for (guint it = 0; ok && !(e->gnorm < PC_MODEL_GRAD_TOL); it++) {
     if (it == max_iter) {
       pc_set_error(error, PC_ERROR_CONVERGE,

@@ -67,7 +67,7 @@ typedef struct {
   double lambda;
   guint d;          /* features, dropped included */
   Feature *f;       /* name order */
-  guint n_ev;
+  guint n_ev, n_ch;  /* event names, channel names */
   gint *ev_feat;    /* event id -> feature index, -1 when not a feature */
   gint *ev_k;       /* event id -> kept feature index, -1 when none */
   gint k_chan, k_len; /* kept index of channels, of length; -1 when dropped */
@@ -80,6 +80,14 @@ typedef struct {
   int gscale;       /* split of the gradient's addends (model_fit.c) */
   double gunit, gfrac_unit; /* 2^gscale, 2^(64 - gscale) */
   size_t *tri_base; /* Hessian upper triangle: entry (k, l ≥ k) at tri_base[k] + l */
+  /* From the setup pass, for the first evaluation (model_fit.c), per feature
+   * f in name order (dropped ones included): sx[f] = Σx; start_fx[d + f] =
+   * Σx over y = 1 (PcFix), start_fx[2d + tri_d[f] + g] = Σ x_f·x_g (g ≥ f,
+   * units of 2^-gram_scale). */
+  double *sx;
+  PcFix *start_fx;
+  size_t *tri_d;
+  int gram_scale;
   double logtab[PC_MODEL_LOGTAB];
 } Model;
 
@@ -187,6 +195,7 @@ void pc_model_eval_init(Eval *e, guint dk);
 void pc_model_eval_clear(Eval *e);
 gboolean pc_model_eval(const Model *m, const double *theta, gboolean hess,
                        Eval *e, GError **error);
+void pc_model_eval_start(const Model *m, const double *theta, Eval *e);
 gboolean pc_model_newton(const Model *m, guint max_iter, double *theta,
                          Eval *e, GArray *norms, PcModelInfo *info,
                          GError **error);

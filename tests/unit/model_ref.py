@@ -139,7 +139,12 @@ def main():
     print('static const double obj_ref = %.17g;' % o)
     gall = [g[0]] + [g[1 + kept.index(f)] if f in kept else D(0) for f in names]
     print('static const double grad_ref[] = {%s};' % ', '.join('%.17g' % v for v in gall))
-    th = [D(0)] * (1 + len(kept))
+    npos = sum(r[2] for r in train)
+    b0 = (D(npos) / (n - npos)).ln()
+    th = [b0] + [D(0)] * len(kept)
+    _, g0, _, _ = obj_grad_hess(th)
+    print('/* n_pos %d: the start b = ln(n_pos / (n_train - n_pos)), w = 0 */' % npos)
+    print('static const double start_gnorm_ref = %.17g;' % max(abs(v) for v in g0))
     for it in range(100):
         o, g, h, loss = obj_grad_hess(th)
         if max(abs(v) for v in g) < D('1e-40'):

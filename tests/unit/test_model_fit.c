@@ -113,6 +113,8 @@ static const double grad_ref[] = {0.20538712485475547, -0.17114084842863383,
                                   -0.12838204134392478, -0.052795282752598552,
                                   0.099089771433113399, 0,
                                   -0.082764786211997843};
+/* n_pos 18: the fit starts at b = ln(18 / 30), w = 0 */
+static const double start_gnorm_ref = 0.21922135399707465;
 static const double coef_ref[] = {-0.96451910602986057, 1.9998414304661685,
                                   0.15460025856262297, 0.57239378847835642,
                                   -2.6866339231672769, 0,
@@ -252,10 +254,31 @@ static void test_fit_reference(void) {
   CU_ASSERT_DOUBLE_EQUAL(pc_table_get_double(s, 5, 1), train_logloss_ref, 1e-11);
   CU_ASSERT_DOUBLE_EQUAL(pc_table_get_double(s, 6, 1), test_logloss_ref, 1e-9);
   CU_ASSERT_EQUAL(pc_table_get_double(s, 7, 1), test_auc_ref);
-  CU_ASSERT_EQUAL(info.passes, info.iterations + 1);
+  /* the start costs no pass: w = 0, one z for every customer */
+  CU_ASSERT_DOUBLE_EQUAL(info.grad_norms[0], start_gnorm_ref, 1e-14);
+  CU_ASSERT_EQUAL(info.passes, info.iterations);
   CU_ASSERT_EQUAL(info.hessians, info.passes - 1);
   pc_model_info_clear(&info);
   g_ptr_array_unref(t);
+  pc_model_rows_free(r);
+  fix_clear(&f);
+}
+
+/* The gradient at the start point by a pass over the rows
+ * (pc_model_objective) equals the reference, as the fit's closed-form first
+ * evaluation (setup sums, Gram matrix) does in test_fit_reference. */
+static void test_start_closed_form(void) {
+  Fix f;
+  PcModelRows *r = reference_rows(&f);
+  double th[7] = {log(18.0 / 30.0), 0, 0, 0, 0, 0, 0}, obj, g[7];
+  GError *err = NULL;
+  CU_ASSERT_TRUE_FATAL(pc_model_objective(r, &f.names, &f.target, 1e-3,
+                                          pc_commops_serial(), th, 7, &obj, g,
+                                          NULL, &err));
+  double gmax = 0;
+  for (guint i = 0; i < 7; i++) gmax = MAX(gmax, fabs(g[i]));
+  CU_ASSERT_DOUBLE_EQUAL(gmax, start_gnorm_ref, 1e-14);
+  CU_ASSERT_DOUBLE_EQUAL(g[0], 0.0, 1e-15); /* b is the intercept's optimum */
   pc_model_rows_free(r);
   fix_clear(&f);
 }
@@ -513,5 +536,6 @@ static void test_report_orders(void) {
 PC_TEST_MAIN("model_fit", {"/model_fit/fix_trunc", test_fix_trunc},
              {"/model_fit/objective_reference", test_objective_reference},
              {"/model_fit/fit_reference", test_fit_reference},
+             {"/model_fit/start_closed_form", test_start_closed_form},
              {"/model_fit/split_invariance_large", test_split_invariance_large},
              {"/model_fit/report_orders", test_report_orders})
