@@ -182,10 +182,14 @@ void pc_model_linear(const Model *m, const double *theta, double *v,
 void pc_model_rowbuf_init(RowBuf *b, guint d);
 void pc_model_rowbuf_clear(RowBuf *b);
 
-/* model_sort.c: s[0..n) by id (bytewise, a proper prefix first), by score
+/* model_sort.c: s[0..n) by id (bytewise, a proper prefix first): a radix
+ * sort, or a merge of ascending runs (fast when there are few); OUT:
+ * score[0..n) and y[0..n), the scores and outcomes of s by score
  * descending (ties in no particular order). */
 void pc_model_sort_by_id(Scored *s, size_t n);
-void pc_model_sort_by_score(Scored *s, size_t n);
+void pc_model_merge_by_id(Scored *s, size_t n);
+void pc_model_scores_desc(const Scored *s, size_t n, double *score,
+                          guint8 *y);
 
 /* model_fit.c */
 double pc_model_sigmoid(double z);

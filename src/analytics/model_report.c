@@ -8,26 +8,22 @@
 
 /* ---- AUC and ROC ------------------------------------------------------------------ */
 
-static int cmp_scored_desc(const void *a, const void *b) {
-  const Scored *x = a, *y = b;
-  if (x->score != y->score) return x->score > y->score ? -1 : 1;
-  return x->y != y->y ? (x->y > y->y ? -1 : 1) : 0;
-}
-
-/* s sorted by score desc. Walks the tie groups; optionally appends the ROC
- * rows. AUC·P·N counted in halves, as an exact integer. */
-static double roc_walk(const Scored *s, size_t n, PcTable *roc) {
+/* score[0..n) descending, with outcomes y. Walks the tie groups;
+ * optionally appends the ROC rows. AUC·P·N counted in halves, as an exact
+ * integer. */
+static double roc_walk(const double *score, const guint8 *y, size_t n,
+                       PcTable *roc) {
   uint64_t P = 0, Nn = 0;
   for (size_t i = 0; i < n; i++) {
-    if (s[i].y) P++;
+    if (y[i]) P++;
     else Nn++;
   }
   uint64_t tp = 0, fp = 0, halves = 0;
   for (size_t i = 0; i < n;) {
     uint64_t pg = 0, ng = 0;
     size_t k = i;
-    for (; k < n && s[k].score == s[i].score; k++) {
-      if (s[k].y) pg++;
+    for (; k < n && score[k] == score[i]; k++) {
+      if (y[k]) pg++;
       else ng++;
     }
     tp += pg;
@@ -35,7 +31,7 @@ static double roc_walk(const Scored *s, size_t n, PcTable *roc) {
     halves += 2 * pg * (Nn - fp) + pg * ng;
     if (roc) {
       pc_table_add_row(roc);
-      pc_table_set_double(roc, 0, s[i].score);
+      pc_table_set_double(roc, 0, score[i]);
       pc_table_set_double(roc, 1, (double)fp / (double)Nn);
       pc_table_set_double(roc, 2, (double)tp / (double)P);
     }
@@ -45,11 +41,21 @@ static double roc_walk(const Scored *s, size_t n, PcTable *roc) {
   return (double)halves / (2.0 * (double)P * (double)Nn);
 }
 
+/* ROC rows (roc may be NULL) and AUC of the scored records s[0..n). */
+static double roc_of(const Scored *s, size_t n, PcTable *roc) {
+  double *score = g_new(double, n ? n : 1);
+  guint8 *y = g_new(guint8, n ? n : 1);
+  pc_model_scores_desc(s, n, score, y);
+  double auc = roc_walk(score, y, n, roc);
+  g_free(score);
+  g_free(y);
+  return auc;
+}
+
 double pc_model_auc(const double *score, const guint8 *y, size_t n) {
   Scored *s = g_new0(Scored, n ? n : 1);
   for (size_t i = 0; i < n; i++) s[i].score = score[i], s[i].y = y[i] ? 1 : 0;
-  pc_model_sort_n(s, n, sizeof *s, cmp_scored_desc);
-  double auc = roc_walk(s, n, NULL);
+  double auc = roc_of(s, n, NULL);
   g_free(s);
   return auc;
 }
@@ -107,8 +113,9 @@ static GArray *records_parse(const GByteArray *b) {
   return out;
 }
 
-/* Final pass: every row's score. Test rows go to *test (records) and add
- * their log-loss to *test_loss; y = 0 rows compete for this rank's top_n. */
+/* Final pass: every row's score. Test rows go to *test (records, sorted by
+ * id here, so that rank 0 only merges the ranks' runs) and add their
+ * log-loss to *test_loss; y = 0 rows compete for this rank's top_n. */
 static void model_score(const Model *m, const double *theta, guint64 top_n,
                         GByteArray *test, PcFix *test_loss, GByteArray *risk) {
   const PcModelRows *r = m->rows;
@@ -128,6 +135,7 @@ static void model_score(const Model *m, const double *theta, guint64 top_n,
   }
   size_t cap = (size_t)MIN(top_n, (guint64)n), hn = 0;
   Scored *heap = g_new(Scored, cap ? cap : 1);
+  GArray *tests = g_array_new(FALSE, FALSE, sizeof(Scored));
   for (size_t i = 0; i < n; i++) {
     const Row *row = pc_model_row_at(r, i);
     Scored s = {(const char *)r->ids->data + row->id_off, row->id_len, row->y,
@@ -136,11 +144,15 @@ static void model_score(const Model *m, const double *theta, guint64 top_n,
       double loss, rr, q;
       pc_model_logistic_terms(z[i], row->y, &loss, &rr, &q);
       *test_loss += pc_model_fix(loss);
-      record_put(test, &s);
+      g_array_append_val(tests, s);
     }
     if (!row->y) heap_offer(heap, &hn, cap, s);
   }
+  pc_model_sort_by_id((Scored *)(void *)tests->data, tests->len);
+  for (guint i = 0; i < tests->len; i++)
+    record_put(test, &g_array_index(tests, Scored, i));
   for (size_t i = 0; i < hn; i++) record_put(risk, &heap[i]);
+  g_array_unref(tests);
   g_free(heap);
   g_free(z);
   g_free(v);
@@ -184,7 +196,7 @@ static PcTable *table_scores(Scored *s, size_t n) {
   static const char *const cols[] = {"customer_id:string", "score:double",
                                      "outcome:int"};
   PcTable *t = pc_table_new("scores", cols, 3);
-  pc_model_sort_by_id(s, n);
+  pc_model_merge_by_id(s, n); /* the ranks' runs, each sorted by id */
   for (size_t i = 0; i < n; i++) {
     pc_table_add_row(t);
     pc_table_set_string_len(t, 0, s[i].id, s[i].id_len);
@@ -218,8 +230,7 @@ static void model_tables(const Model *m, const double *theta, const Eval *e,
   PcTable *roc = pc_table_new(
       "roc", (const char *const[]){"threshold:double", "fpr:double", "tpr:double"},
       3);
-  pc_model_sort_by_score(t, ts->len);
-  double auc = roc_walk(t, ts->len, roc);
+  double auc = roc_of(t, ts->len, roc);
   g_ptr_array_add(tables, table_model(m, theta));
   g_ptr_array_add(tables, table_summary(m, e, iters, test_logloss, auc));
   g_ptr_array_add(tables, roc);

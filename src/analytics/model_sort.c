@@ -1,16 +1,19 @@
-/* model_sort.c - the two large sorts of the model's report (model_report.c):
- * the gathered test scores by customer id (bytewise, a proper prefix first)
- * and by score, descending. At 10^7 customers rank 0 sorts 2·10^6 test
- * scores; qsort with a memcmp comparator took about a second for each
- * order. Here both are LSD radix sorts on 16-byte keys (8 bits a pass,
- * passes over digits equal in every key skipped), linear in n.
+/* model_sort.c - the large sorts of the model's report (model_report.c):
+ * the test scores by customer id (bytewise, a proper prefix first) and by
+ * score, descending. At 10^7 customers there are 2·10^6 test scores; qsort
+ * with a memcmp comparator on rank 0 took about a second for each order.
+ * Now each rank sorts its own test scores by id (an LSD radix sort on
+ * 16-byte keys, 8 bits a pass, passes over digits equal in every key
+ * skipped), rank 0 merges the ranks' runs (a natural merge sort: log2 P
+ * sequential passes), and radix-sorts compact (score, y) keys for the ROC
+ * curve, without going back to the records.
  *
  * Determinism: the id order is total (ids are unique; keys equal in all 16
  * bytes, i.e. ids longer than 16 bytes with a common prefix, are put in
- * order by a comparison sort on the whole id), so it does not depend on the
- * order of the input, i.e. on the number of ranks. Equal scores may come
- * out in any order: the ROC walk treats a tie group as a whole.
- * No MPI, no HDF5.
+ * order by a comparison sort on the whole id; the merge compares whole
+ * ids), so it does not depend on the order of the input, i.e. on the
+ * number of ranks. Equal scores may come out in any order: the ROC walk
+ * treats a tie group as a whole. No MPI, no HDF5.
  */
 #include "model_int.h"
 
@@ -102,18 +105,50 @@ void pc_model_sort_by_id(Scored *s, size_t n) {
   g_free(tmp);
 }
 
-void pc_model_sort_by_score(Scored *s, size_t n) {
+/* Natural merge sort by id: finds the ascending runs (one per rank after
+ * the gather) and merges neighbours until one is left. */
+void pc_model_merge_by_id(Scored *s, size_t n) {
+  GArray *runs = g_array_new(FALSE, FALSE, sizeof(size_t)); /* run starts */
+  for (size_t i = 0; i < n; i++)
+    if (i == 0 || cmp_id(&s[i - 1], &s[i]) > 0) g_array_append_val(runs, i);
+  g_array_append_val(runs, n);
+  Scored *tmp = g_new(Scored, n ? n : 1);
+  while (runs->len > 2) {
+    guint w = 0;
+    size_t *r = (size_t *)(void *)runs->data;
+    for (guint k = 0; k + 1 < runs->len; k += 2) {
+      size_t a = r[k], mid = r[k + 1], end = k + 2 < runs->len ? r[k + 2] : mid;
+      size_t i = a, j = mid, o = a;
+      while (i < mid && j < end) tmp[o++] = cmp_id(&s[j], &s[i]) < 0 ? s[j++] : s[i++];
+      while (i < mid) tmp[o++] = s[i++];
+      while (j < end) tmp[o++] = s[j++];
+      memcpy(s + a, tmp + a, (end - a) * sizeof *s);
+      r[w++] = a;
+    }
+    r[w++] = n;
+    g_array_set_size(runs, w);
+  }
+  g_free(tmp);
+  g_array_unref(runs);
+}
+
+void pc_model_scores_desc(const Scored *s, size_t n, double *score,
+                          guint8 *y) {
   Key *a = g_new(Key, n ? n : 1), *tmp = g_new(Key, n ? n : 1);
+  const guint64 sign = G_GUINT64_CONSTANT(1) << 63;
   for (size_t i = 0; i < n; i++) {
     guint64 b;
     memcpy(&b, &s[i].score, sizeof b);
-    /* ascending numeric order of the bits, then complemented: descending */
-    b = (b >> 63) ? ~b : b | (G_GUINT64_CONSTANT(1) << 63);
-    a[i].k0 = ~b;
-    a[i].k1 = 0;
-    a[i].i = i;
+    b = (b & sign) ? ~b : b | sign; /* ascending numeric order of the bits */
+    a[i] = (Key){~b, 0, s[i].y};    /* complemented: descending */
   }
-  apply_order(s, radix_sort(a, tmp, n), n);
+  const Key *k = radix_sort(a, tmp, n);
+  for (size_t i = 0; i < n; i++) {
+    guint64 b = ~k[i].k0;
+    b = (b & sign) ? b & ~sign : ~b;
+    memcpy(&score[i], &b, sizeof b);
+    y[i] = (guint8)k[i].i;
+  }
   g_free(a);
   g_free(tmp);
 }
