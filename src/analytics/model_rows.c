@@ -163,6 +163,18 @@ static void model_describe(void *self, JsonBuilder *b) {
   for (guint i = 0; i <= m->info.iterations; i++)
     json_builder_add_double_value(b, m->info.grad_norms[i]);
   json_builder_end_array(b);
+  const char *keys[] = {"passes", "hessians"};
+  guint counts[] = {m->info.passes, m->info.hessians};
+  for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+    json_builder_set_member_name(b, keys[i]);
+    json_builder_add_int_value(b, counts[i]);
+  }
+  const char *tkeys[] = {"setup_s", "solve_s", "report_s"};
+  double times[] = {m->info.setup_s, m->info.solve_s, m->info.report_s};
+  for (guint i = 0; i < G_N_ELEMENTS(tkeys); i++) {
+    json_builder_set_member_name(b, tkeys[i]);
+    json_builder_add_double_value(b, times[i]);
+  }
   json_builder_end_object(b);
 }
 
