@@ -1,6 +1,7 @@
 /* h5slice.c - the rows of a set of buckets of one shard
- * (pc_h5io_read_buckets, pc_h5io.h): one hyperslab union per dataset, so a
- * rank reads exactly its buckets and decompresses mostly its own chunks;
+ * (pc_h5io_read_buckets, pc_h5io.h): the element ranges of the buckets in
+ * every dataset, read through h5chunk.c, so a rank decompresses only the
+ * chunks that hold its buckets;
  * and the distinct segments of a shard's customers table
  * (pc_h5io_read_segments, for the run's segment dictionary).
  *
@@ -17,12 +18,8 @@
 #include "pc_shardcheck.h"
 
 /* Element ranges of the selected buckets in one prefix-sum array,
- * neighbours merged: [start[i], start[i] + count[i]), total elements. */
-typedef struct {
-  hsize_t *start, *count;
-  size_t nr;
-  hsize_t total;
-} Ranges;
+ * neighbours merged. */
+typedef PcH5Ranges Ranges;
 
 static void ranges_init(Ranges *r, const uint64_t *pre, const uint32_t *b,
                         size_t n) {
@@ -61,27 +58,16 @@ static void *try_rows(uint64_t n, size_t size, const char *file,
   return p;
 }
 
-/* Reads the ranges of a 1-D dataset into buf (contiguous, in range order)
- * with one hyperslab union. */
+/* Reads the ranges of a 1-D dataset into buf (contiguous, in range order):
+ * its chunks decoded by h5chunk.c. */
 static gboolean read_ranges(hid_t f, const char *name, hid_t type, void *buf,
                             const Ranges *r, const char *file,
                             GError **error) {
   if (r->total == 0) return TRUE;
-  hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-  hid_t fs = d < 0 ? -1 : H5Dget_space(d);
-  herr_t st = fs < 0 ? -1 : H5Sselect_none(fs);
-  for (size_t i = 0; st >= 0 && i < r->nr; i++)
-    st = H5Sselect_hyperslab(fs, H5S_SELECT_OR, &r->start[i], NULL, &r->count[i], NULL);
-  hid_t ms = st < 0 ? -1 : H5Screate_simple(1, &r->total, NULL);
-  st = ms < 0 ? -1 : H5Dread(d, type, ms, fs, H5P_DEFAULT, buf);
-  pc_h5_close(ms);
-  pc_h5_close(fs);
-  pc_h5_close(d);
-  if (st < 0) {
-    pc_set_error(error, PC_ERROR_FORMAT, "%s: cannot read %s (truncated or corrupt file?)", file, name);
-    return FALSE;
-  }
-  return TRUE;
+  PcH5Col *c = pc_h5_col_open(f, name, type, file, error);
+  gboolean ok = c && pc_h5_col_read(c, r, buf, error);
+  pc_h5_col_close(c);
+  return ok;
 }
 
 /* The ids of the selected buckets from DIR/id_len and DIR/id_bytes (DIR =
