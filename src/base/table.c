@@ -114,6 +114,9 @@ static const Cell *cell(const PcTable *t, guint row, guint col) {
 gboolean pc_table_is_empty(const PcTable *t, guint row, guint col) {
   return !cell(t, row, col)->set;
 }
+gboolean pc_table_is_stored_empty(const PcTable *t, guint row, guint col) {
+  return !cell(t, row, col)->set && t->col_types[col] == PC_COL_MICROS;
+}
 int64_t pc_table_get_int(const PcTable *t, guint row, guint col) {
   const Cell *c = cell(t, row, col);
   if (!c->set) return INT64_MIN;

@@ -179,7 +179,7 @@ static gboolean write_report(PcEngine *e, const char *staging, GError **error) {
   json_builder_end_object(b);
   g_autofree char *json = pc_json_text(b, TRUE);
   return write_text(staging, "run.json", json, error) &&
-         e->report(staging, e->quiet, error);
+         e->report(staging, e->tables, e->quiet, error);
 }
 
 /* Rank 0: everything but run.json into staging (made with its marker). */
