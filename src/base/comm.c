@@ -188,6 +188,17 @@ gboolean pc_comm_agree(PcComm *c, gboolean ok, GError **error) {
   return FALSE;
 }
 
+void pc_comm_quiet_barrier(PcComm *c) {
+  MPI_Request req;
+  int done = 0;
+  gulong nap_us = 50;
+  MPI_Ibarrier(MPI_COMM_WORLD, &req);
+  for (MPI_Test(&req, &done, MPI_STATUS_IGNORE); !done; MPI_Test(&req, &done, MPI_STATUS_IGNORE)) {
+    g_usleep(nap_us);
+    nap_us = MIN(2 * nap_us, 2000);
+  }
+}
+
 void pc_comm_sum_u64(PcComm *c, uint64_t *v, size_t n) {
   MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
 }

@@ -305,6 +305,7 @@ gboolean pc_engine_reduce(PcEngine *e, GError **error) {
     ok = pc_modset_tables(e->mods, out, error);
     if (ok) e->tables = pc_outputs_finish(out);
   }
+  pc_comm_quiet_barrier(e->comm); /* the others sleep while rank 0 builds tables */
   pc_timer_stop(&e->t, PC_T_REDUCE);
   return pc_comm_agree(e->comm, ok, error);
 }

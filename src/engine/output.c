@@ -182,13 +182,43 @@ static gboolean write_report(PcEngine *e, const char *staging, GError **error) {
          e->report(staging, e->tables, e->quiet, error);
 }
 
-/* Rank 0: everything but run.json into staging (made with its marker). */
+/* csv/ and report.html, on a thread of their own. */
+typedef struct {
+  PcEngine *e;
+  const char *staging;
+  gboolean ok;
+  GError *error;
+} TextJob;
+
+static gpointer write_text_outputs(gpointer p) {
+  TextJob *j = p;
+  PcEngine *e = j->e;
+  j->ok = write_csvs(e, j->staging, &j->error) &&
+          (!e->cfg->report || !e->report || write_report(e, j->staging, &j->error));
+  return NULL;
+}
+
+/* Rank 0: everything but run.json into staging (made with its marker).
+ * results.h5 is written on this thread (every HDF5 call stays on it) while
+ * a second thread writes csv/ and draws the report from the tables in
+ * memory (no HDF5, no MPI there): the variable-length strings of
+ * results.h5 cost as much as the other two together. An error of csv/ or
+ * the report is reported first, as when they were written first. */
 static gboolean write_tables(PcEngine *e, const char *staging, GError **error) {
   if (!pc_outdir_stage(e->outdir, error)) return FALSE;
   g_autofree char *h5 = g_build_filename(staging, "results.h5", NULL);
-  return write_csvs(e, staging, error) &&
-         pc_h5io_write_results(h5, e->tables, error) &&
-         (!e->cfg->report || !e->report || write_report(e, staging, error));
+  TextJob j = {e, staging, TRUE, NULL};
+  GThread *t = g_thread_new("pc-outputs", write_text_outputs, &j);
+  GError *h5_error = NULL;
+  gboolean ok = pc_h5io_write_results(h5, e->tables, &h5_error);
+  g_thread_join(t);
+  if (!j.ok) {
+    g_propagate_error(error, j.error);
+    g_clear_error(&h5_error);
+    return FALSE;
+  }
+  if (!ok) g_propagate_error(error, h5_error);
+  return ok;
 }
 
 static void closing_line(PcEngine *e, const Figures *f) {
@@ -205,6 +235,7 @@ gboolean pc_engine_write(PcEngine *e, GError **error) {
   gboolean ok = TRUE;
   const char *staging = e->rank == 0 ? pc_outdir_staging(e->outdir) : NULL;
   if (e->rank == 0) ok = write_tables(e, staging, error);
+  pc_comm_quiet_barrier(e->comm); /* the others sleep while rank 0 writes */
   pc_timer_stop(&e->t, PC_T_WRITE);
   pc_timer_stop(&e->t, PC_T_TOTAL);
   Figures f = {0};
