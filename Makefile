@@ -55,6 +55,9 @@ bin/tests/%: tests/unit/%.c obj/libparcours.a $(HDR) | bin/tests
 bin/asan/%: tests/unit/%.c obj/asan/libparcours.a $(HDR) | bin/asan
 	$(CC) $(ALL_CFLAGS) $(ASAN) $< obj/asan/libparcours.a $(LIBS) -lcunit -o $@
 
+bin/read-bench: bench/read-bench.c obj/libparcours.a $(HDR) | bin
+	$(CC) $(ALL_CFLAGS) $< obj/libparcours.a $(LIBS) -o $@
+
 bin/conformance/%: tests/conformance/%.c obj/libparcours.a $(HDR) | bin/conformance
 	$(CC) $(ALL_CFLAGS) $< obj/libparcours.a $(LIBS) -o $@
 

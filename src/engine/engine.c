@@ -216,11 +216,13 @@ static void build_batch(PcEngine *e, PcShardData **slices,
   }
 }
 
+/* bufs[s]: shard s's buffers, kept from batch to batch. */
 static gboolean read_batch(PcEngine *e, const uint32_t *b, size_t nb,
-                           PcShardData **slices, GError **error) {
+                           PcSliceBufs **bufs, PcShardData **slices,
+                           GError **error) {
   for (guint s = 0; s < e->src->n_shards; s++)
-    if (!pc_h5io_read_buckets(e->src->meta[s], b, nb, &slices[s],
-                              &e->bytes_read, error))
+    if (!pc_h5io_read_buckets_into(e->src->meta[s], b, nb, bufs[s], &slices[s],
+                                   &e->bytes_read, error))
       return FALSE;
   return TRUE;
 }
@@ -251,26 +253,32 @@ gboolean pc_engine_scan(PcEngine *e, GError **error) {
   pc_signals_phase(pc_comm_signals(e->comm), "reading the store and building journeys");
   size_t nb;
   g_autofree uint32_t *mine = pc_plan_buckets_of(e->plan, e->rank, &nb);
-  g_autofree PcShardData **slices = g_new0(PcShardData *, e->src->n_shards + 1);
+  guint S = e->src->n_shards;
+  g_autofree PcShardData **slices = g_new0(PcShardData *, S + 1);
+  g_autofree PcSliceBufs **bufs = g_new0(PcSliceBufs *, S + 1);
+  for (guint s = 0; s < S; s++) bufs[s] = pc_h5io_slice_bufs_new();
   double t0 = pc_comm_wtime(), last = t0;
   gboolean ok = TRUE;
   for (size_t i = 0; i < nb && ok;) {
     uint64_t ev;
     size_t j = batch_end(e, mine, nb, i, &ev);
     pc_timer_start(&e->t, PC_T_READ);
-    ok = read_batch(e, mine + i, j - i, slices, error);
+    ok = read_batch(e, mine + i, j - i, bufs, slices, error);
     pc_timer_stop(&e->t, PC_T_READ);
     if (ok) {
       pc_timer_start(&e->t, PC_T_BUILD);
       build_batch(e, slices, mine + i, j - i);
       pc_timer_stop(&e->t, PC_T_BUILD);
     }
-    for (guint s = 0; s < e->src->n_shards; s++)
-      g_clear_pointer(&slices[s], pc_shard_data_free);
+    for (guint s = 0; s < S; s++) {
+      pc_h5io_slice_release(bufs[s], slices[s]);
+      slices[s] = NULL;
+    }
     e->my_events += ev;
     i = j;
     progress(e, e->my_events, t0, &last);
   }
+  for (guint s = 0; s < S; s++) pc_h5io_slice_bufs_free(bufs[s]);
   return pc_comm_agree(e->comm, ok, error);
 }
 

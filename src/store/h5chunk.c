@@ -217,10 +217,11 @@ static void plan_pieces(const PcH5Col *c, const PcH5Ranges *r, guint8 *buf,
   }
 }
 
-/* Raw bytes of every chunk into *arena (HDF5, this thread). FALSE with
- * *missing set when a chunk is not stored (HDF5's fill values are then
- * its business), FALSE with *error when HDF5 cannot read one. */
-static gboolean fetch_raw(PcH5Col *c, GArray *chunks, guint8 **arena,
+/* Raw bytes of every chunk into arena (HDF5, this thread), grown as
+ * needed. FALSE with *missing set when a chunk is not stored (HDF5's fill
+ * values are then its business), FALSE with *error when HDF5 cannot read
+ * one. */
+static gboolean fetch_raw(PcH5Col *c, GArray *chunks, PcH5Scratch *arena,
                           gboolean *missing, GError **error) {
   size_t total = 0;
   *missing = FALSE;
@@ -235,15 +236,19 @@ static gboolean fetch_raw(PcH5Col *c, GArray *chunks, guint8 **arena,
     ch->n = n;
     total += n;
   }
-  *arena = g_try_malloc(total + 1);
-  if (!*arena) {
-    pc_set_error(error, PC_ERROR_MEMORY, "%s: dataset %s: cannot hold %zu bytes of chunks", c->file, c->name, total);
-    return FALSE;
+  if (arena->cap < total + 1) {
+    g_free(arena->p);
+    arena->cap = 0;
+    if (!(arena->p = g_try_malloc(total + 1))) {
+      pc_set_error(error, PC_ERROR_MEMORY, "%s: dataset %s: cannot hold %zu bytes of chunks", c->file, c->name, total);
+      return FALSE;
+    }
+    arena->cap = total + 1;
   }
   for (guint i = 0; i < chunks->len; i++) {
     Chunk *ch = &g_array_index(chunks, Chunk, i);
     hsize_t off = ch->k * c->chunk;
-    if (H5Dread_chunk(c->d, H5P_DEFAULT, &off, &ch->mask, *arena + ch->at) < 0)
+    if (H5Dread_chunk(c->d, H5P_DEFAULT, &off, &ch->mask, arena->p + ch->at) < 0)
       return read_failed(c, error);
   }
   return TRUE;
@@ -293,15 +298,18 @@ static gboolean decode_all(const PcH5Col *c, GArray *chunks,
 }
 
 gboolean pc_h5_col_read(PcH5Col *c, const PcH5Ranges *r, void *buf,
-                        GError **error) {
+                        PcH5Scratch *scratch, GError **error) {
   if (r->total == 0) return TRUE;
   if (!c->chunk) return read_hyperslab(c, r, buf, error);
   g_autoptr(GArray) chunks = g_array_new(FALSE, FALSE, sizeof(Chunk));
   g_autoptr(GArray) pieces = g_array_new(FALSE, FALSE, sizeof(Piece));
   plan_pieces(c, r, buf, chunks, pieces);
-  g_autofree guint8 *arena = NULL;
-  gboolean missing;
-  if (!fetch_raw(c, chunks, &arena, &missing, error))
-    return missing ? read_hyperslab(c, r, buf, error) : FALSE;
-  return decode_all(c, chunks, arena, pieces) || read_failed(c, error);
+  PcH5Scratch own = {NULL, 0}, *arena = scratch ? scratch : &own;
+  gboolean missing, ok;
+  if (!fetch_raw(c, chunks, arena, &missing, error))
+    ok = missing && read_hyperslab(c, r, buf, error);
+  else
+    ok = decode_all(c, chunks, arena->p, pieces) || read_failed(c, error);
+  g_free(own.p);
+  return ok;
 }

@@ -27,8 +27,8 @@ static PcShardData *fixture(void) {
   static const char *const ev[] = {"buy", "cart", "click", "view"};
   PcShardBuilder *b = pc_shard_builder_new(B16);
   for (int c = 0; c < NCUST; c++) {
-    char id[8];
-    snprintf(id, sizeof id, "c%03d", c);
+    char id[16];
+    snprintf(id, sizeof id, "c%03d", c % 1000);
     for (int k = 0; k < 1 + (c * 7) % 40; k++) {
       const char *cn = ch[(c + k) % 3], *en = ev[(c * k) % 4];
       pc_shard_builder_add_event(b, id, 4, 1000000LL * (c + 13 * k), cn, (uint32_t)strlen(cn), en,
