@@ -6,7 +6,7 @@
 # tests/unit/test_X.c -> bin/tests/test_X (one CUnit program per module);
 # the same unit tests under ASan+UBSan in bin/asan/.
 
-PKGS      := hdf5-openmpi glib-2.0 json-glib-1.0 libdeflate
+PKGS      := hdf5-openmpi glib-2.0 json-glib-1.0 libdeflate liblz4
 CC        ?= cc
 CC        := $(if $(filter cc default,$(origin CC) $(CC)),mpicc,$(CC))
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

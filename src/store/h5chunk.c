@@ -11,8 +11,10 @@
  * and each chunk's bytes are unshuffled straight into the caller's rows.
  *
  * Owns which layouts are decoded here (chunked; a pipeline of shuffle then
- * deflate, each optional, as docs/format.md writes it; the file's byte order
- * the native one; every chunk of the range stored) and the check that a
+ * deflate, each optional, as docs/format.md writes it, or shuffle then LZ4
+ * (filter 32004, the format of HDF5's H5Zlz4.c: a store repacked with
+ * h5repack -f SHUF -f UD=32004,0,0 is read without the plugin); the file's
+ * byte order the native one; every chunk of the range stored) and the check that a
  * chunk inflates to exactly its size. Does not own which rows are read
  * (h5slice.c) nor the layout written (h5shard.c, h5io.c).
  *
@@ -23,17 +25,26 @@
 #include "h5io_int.h"
 
 #include <libdeflate.h>
+#include <lz4.h>
+#include <limits.h>
 #include <omp.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+
+/* The registered id of the LZ4 filter (hdf5-filter-plugin's libh5lz4.so,
+ * HDF5's H5Zlz4.c), decoded here without the plugin. */
+#define H5Z_FILTER_LZ4_ID 32004
+
+typedef enum { CODEC_NONE, CODEC_DEFLATE, CODEC_LZ4 } Codec;
 
 struct PcH5Col {
   hid_t d;
   hid_t mem_type;
   size_t es;                  /* element size, bytes */
   hsize_t chunk;              /* elements per chunk; 0: not decoded here */
-  int shuffle_at, deflate_at; /* position in the pipeline (filter mask bit), or -1 */
+  int shuffle_at, codec_at;   /* position in the pipeline (filter mask bit), or -1 */
+  Codec codec;
   char *name;
   const char *file;
 };
@@ -119,21 +130,25 @@ static void unshuffle(const guint8 *src, hsize_t ne, size_t es, hsize_t from,
 
 /* ---- opening ---- */
 
-/* Shuffle (element size es) then deflate, each optional, nothing else. */
+/* Shuffle (element size es) then deflate or LZ4, each optional, nothing
+ * else. */
 static gboolean pipeline_ok(hid_t dcpl, PcH5Col *c) {
   int n = H5Pget_nfilters(dcpl);
-  c->shuffle_at = c->deflate_at = -1;
+  c->shuffle_at = c->codec_at = -1;
+  c->codec = CODEC_NONE;
   if (n < 0 || n > 2) return FALSE;
   for (int i = 0; i < n; i++) {
     unsigned flags = 0, conf = 0, cd[4] = {0};
     size_t ncd = G_N_ELEMENTS(cd);
     H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, 0, NULL, &conf);
-    if (id == H5Z_FILTER_SHUFFLE && c->shuffle_at < 0 && c->deflate_at < 0 && ncd >= 1 && cd[0] == c->es)
+    if (id == H5Z_FILTER_SHUFFLE && c->shuffle_at < 0 && c->codec_at < 0 && ncd >= 1 && cd[0] == c->es) {
       c->shuffle_at = i;
-    else if (id == H5Z_FILTER_DEFLATE && c->deflate_at < 0)
-      c->deflate_at = i;
-    else
+    } else if ((id == H5Z_FILTER_DEFLATE || id == H5Z_FILTER_LZ4_ID) && c->codec_at < 0) {
+      c->codec_at = i;
+      c->codec = id == H5Z_FILTER_DEFLATE ? CODEC_DEFLATE : CODEC_LZ4;
+    } else {
       return FALSE;
+    }
   }
   return TRUE;
 }
@@ -254,7 +269,35 @@ static gboolean fetch_raw(PcH5Col *c, GArray *chunks, PcH5Scratch *arena,
   return TRUE;
 }
 
-/* One chunk: inflated into tmp (unless deflate was skipped), its pieces
+static uint32_t be32(const guint8 *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* An LZ4 chunk as H5Zlz4.c writes it: the original size (8 bytes, big
+ * endian), the block size (4), then per block its stored size (4) and its
+ * bytes, LZ4 unless the stored size is the block's own (kept raw). TRUE
+ * when it decodes to exactly out_n bytes. */
+static gboolean lz4_chunk(const guint8 *in, size_t n, guint8 *out, size_t out_n) {
+  if (n < 12) return FALSE;
+  uint64_t orig = (uint64_t)be32(in) << 32 | be32(in + 4);
+  size_t block = be32(in + 8), at = 12, done = 0;
+  if (orig != out_n || block == 0) return FALSE;
+  while (done < out_n) {
+    size_t want = MIN(block, out_n - done);
+    if (n - at < 4) return FALSE;
+    size_t stored = be32(in + at);
+    at += 4;
+    if (stored > n - at || stored > INT_MAX) return FALSE;
+    if (stored == want) memcpy(out + done, in + at, want);
+    else if (LZ4_decompress_safe((const char *)in + at, (char *)out + done, (int)stored, (int)want) != (int)want)
+      return FALSE;
+    at += stored;
+    done += want;
+  }
+  return TRUE;
+}
+
+/* One chunk: decompressed into tmp (unless the codec was skipped), its pieces
  * unshuffled (or copied) into place. FALSE when its bytes do not decode to
  * exactly one chunk. Pure: any thread. */
 static gboolean decode_chunk(const PcH5Col *c, const Chunk *ch,
@@ -262,8 +305,10 @@ static gboolean decode_chunk(const PcH5Col *c, const Chunk *ch,
                              struct libdeflate_decompressor *z, guint8 *tmp) {
   size_t cb = c->chunk * c->es;
   const guint8 *data = arena + ch->at;
-  if (c->deflate_at >= 0 && !(ch->mask & (1u << c->deflate_at))) {
-    if (libdeflate_zlib_decompress(z, data, ch->n, tmp, cb, NULL) != LIBDEFLATE_SUCCESS) return FALSE;
+  if (c->codec_at >= 0 && !(ch->mask & (1u << c->codec_at))) {
+    if (c->codec == CODEC_DEFLATE ? libdeflate_zlib_decompress(z, data, ch->n, tmp, cb, NULL) != LIBDEFLATE_SUCCESS
+                                  : !lz4_chunk(data, ch->n, tmp, cb))
+      return FALSE;
     data = tmp;
   } else if (ch->n != cb) {
     return FALSE;

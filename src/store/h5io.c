@@ -289,10 +289,14 @@ gboolean pc_h5_read_all(hid_t loc, const char *name, hid_t type, void *buf,
     return FALSE;
   }
   if (n == 0) return TRUE;
-  hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
-  herr_t st = d < 0 ? -1 : H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
-  pc_h5_close(d);
-  if (st < 0) {
+  /* through the column reader (h5chunk.c), so a column is decoded the same
+   * way whether a run reads all of it or a slice */
+  hsize_t start = 0, count = n;
+  PcH5Ranges r = {&start, &count, 1, n};
+  PcH5Col *c = pc_h5_col_open(loc, name, type, file, NULL);
+  gboolean ok = c && pc_h5_col_read(c, &r, buf, NULL, NULL);
+  pc_h5_col_close(c);
+  if (!ok) {
     pc_set_error(error, PC_ERROR_FORMAT, "%s: cannot read dataset %s (truncated or corrupt file?)", file, name);
     return FALSE;
   }

@@ -5,7 +5,8 @@
  * odd sizes so that ranges start and end inside chunks, deflate only,
  * shuffle only, no filter, and the layouts read through H5Dread (contiguous,
  * fletcher32, big-endian, a chunk never written), chunks stored with a
- * filter skipped (HDF5's filter mask); and a corrupt chunk is an error naming the dataset.
+ * filter skipped (HDF5's filter mask), LZ4 chunks (filter 32004) read
+ * without its plugin; and a corrupt chunk is an error naming the dataset.
  *
  * Fixture: 300 customers "c000".."c299" of 1..40 events each (6 090
  * events), B = 16, written by pc_h5io_write_shard; a case rewrites some
@@ -18,6 +19,7 @@
 
 #include <glib/gstdio.h>
 #include <hdf5.h>
+#include <lz4.h>
 
 #define NCUST 300
 #define B16 16
@@ -224,6 +226,64 @@ static void test_filters_skipped(void) {
   rm_dir(dir, path);
 }
 
+/* events/ts stored as HDF5's LZ4 filter (32004, H5Zlz4.c's format: the
+ * original size and the block size big endian, then each block's stored
+ * size and bytes, raw when LZ4 does not shrink it) after shuffle: chunks
+ * written raw with H5Dwrite_chunk (no plugin here), LZ4-compressed chunks
+ * and raw-stored blocks alternating; read back without the plugin. */
+static void put_be(guint8 *p, uint64_t v, int n) {
+  for (int i = n - 1; i >= 0; i--, v >>= 8) p[i] = (guint8)v;
+}
+
+static void test_lz4_chunks(void) {
+  char *dir = NULL;
+  char *path = write_fixture(&dir);
+  hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t d = H5Dopen2(f, "events/ts", H5P_DEFAULT);
+  hid_t sp = H5Dget_space(d);
+  hsize_t n = 0, C = 64;
+  H5Sget_simple_extent_dims(sp, &n, NULL);
+  g_autofree int64_t *v = g_new0(int64_t, n + C);
+  CU_ASSERT_FATAL(H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+  H5Dclose(d);
+  H5Ldelete(f, "events/ts", H5P_DEFAULT);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, 1, &C);
+  H5Pset_shuffle(dcpl);
+  CU_ASSERT_FATAL(H5Pset_filter(dcpl, 32004, H5Z_FLAG_OPTIONAL, 0, NULL) >= 0);
+  d = H5Dcreate2(f, "events/ts", H5T_NATIVE_INT64, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  CU_ASSERT_FATAL(d >= 0);
+  for (hsize_t k = 0; k * C < n; k++) {
+    guint8 sh[64 * 8], out[16 + LZ4_COMPRESSBOUND(64 * 8)];
+    for (hsize_t i = 0; i < C; i++)
+      for (int j = 0; j < 8; j++) sh[j * C + i] = ((const guint8 *)&v[k * C + i])[j];
+    put_be(out, sizeof sh, 8);
+    put_be(out + 8, sizeof sh, 4);
+    int z = k % 2 ? 0 : LZ4_compress_default((const char *)sh, (char *)out + 16, sizeof sh, LZ4_COMPRESSBOUND(sizeof sh));
+    if (z <= 0 || z >= (int)sizeof sh) { /* raw block */
+      z = sizeof sh;
+      memcpy(out + 16, sh, sizeof sh);
+    }
+    put_be(out + 12, (uint64_t)z, 4);
+    hsize_t off = k * C;
+    CU_ASSERT_FATAL(H5Dwrite_chunk(d, H5P_DEFAULT, 0, &off, 16 + (size_t)z, out) >= 0);
+  }
+  H5Pclose(dcpl);
+  H5Dclose(d);
+  H5Sclose(sp);
+  H5Fclose(f);
+  g_autoptr(PcShardMeta) m = NULL;
+  CU_ASSERT_TRUE_FATAL(pc_h5io_read_meta(path, &m, NULL));
+  g_autoptr(PcShardData) s = NULL;
+  uint64_t bytes = 0;
+  uint32_t all[B16];
+  for (uint32_t b = 0; b < B16; b++) all[b] = b;
+  CU_ASSERT_TRUE_FATAL(pc_h5io_read_buckets(m, all, B16, &s, &bytes, NULL));
+  CU_ASSERT_EQUAL_FATAL(s->n_events, n);
+  CU_ASSERT_EQUAL(memcmp(s->ev_ts, v, n * 8), 0);
+  rm_dir(dir, path);
+}
+
 /* A chunk whose bytes are damaged: the read fails naming the dataset. */
 static void test_corrupt_chunk(void) {
   char *dir = NULL;
@@ -269,4 +329,5 @@ PC_TEST_MAIN("h5chunk",
              {"/h5chunk/big_endian", test_big_endian},
              {"/h5chunk/chunk_never_written", test_chunk_never_written},
              {"/h5chunk/filters_skipped", test_filters_skipped},
+             {"/h5chunk/lz4_chunks", test_lz4_chunks},
              {"/h5chunk/corrupt_chunk", test_corrupt_chunk})
