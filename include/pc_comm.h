@@ -33,10 +33,11 @@ double pc_comm_wtime(void);
 gboolean pc_comm_agree(PcComm *c, gboolean ok, GError **error);
 
 /* Collective: a barrier during which this rank sleeps (an MPI_Ibarrier
- * tested every 50 us to 2 ms) instead of spinning in MPI. For the waits
- * on rank 0 working alone (the tables, the outputs): Open MPI busy-polls
- * in a blocking collective, so an idle rank held a core that rank 0's
- * threads, or another job, could use. */
+ * tested for 50 us, then between naps of 20..200 us) instead of spinning
+ * in MPI, for the waits on rank 0 working alone (the tables, the outputs).
+ * Every collective of comm.c begins the same way (comm.c: "Waiting
+ * without spinning"): Open MPI busy-polls in a blocking collective, so an
+ * idle rank held a core that rank 0's threads, or another job, could use. */
 void pc_comm_quiet_barrier(PcComm *c);
 
 /* Collective helpers on unsigned 64-bit integers (exact). */
