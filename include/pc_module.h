@@ -28,6 +28,7 @@
 #include "pc_commops.h"
 #include "pc_config.h"
 #include "pc_core.h"
+#include "pc_spill.h"
 #include "pc_table.h"
 
 #include <json-glib/json-glib.h>
@@ -60,6 +61,9 @@ typedef struct {
   gboolean has_crm;       /* the store has a customers table */
   const PcCommOps *ops;   /* the other ranks (reduce only) */
   PcFacts *facts;         /* written only by the module that owns a fact */
+  PcSpill *spill;         /* where tables that grow with distinct keys spill
+                           * past the rank's pool (NULL: never); a module
+                           * reaches the disk only through it */
 } PcModuleEnv;
 
 /* Summary rows of summary.csv (spec §10), in their order. */

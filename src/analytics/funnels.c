@@ -166,6 +166,7 @@ static void *funnels_create(const PcModuleEnv *env, GError **error) {
   m->work = pc_funnel_work_new(max_steps);
   m->span = g_new(int64_t, max_steps);
   m->times = pc_quantile_new();
+  pc_quantile_set_spill(m->times, env->spill, "funnel_times");
   return m;
 }
 

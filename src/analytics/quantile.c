@@ -36,6 +36,10 @@ PcQuantile *pc_quantile_new(void) {
   return q;
 }
 
+void pc_quantile_set_spill(PcQuantile *q, PcSpill *sp, const char *name) {
+  qstore_set_spill(q->store, sp, name);
+}
+
 void pc_quantile_free(PcQuantile *q) {
   if (!q) return;
   qstore_free(q->store);

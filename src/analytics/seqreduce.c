@@ -166,15 +166,90 @@ GByteArray *pc_seqred_candidates_min(const PcSeqTab *t, guint64 min) {
   return buf;
 }
 
-gboolean pc_seqred_reduce_top(PcSeqTab **t, guint64 k, PcSeqCmp cmp,
-                              const PcCommOps *ops, PcSeqTab **out,
-                              GError **error) {
-  *out = NULL;
+/* ---- The partition walk ---------------------------------------------------- */
+
+#define PART_MIN_BYTES (1u << 20) /* a partition of less is not worth a round */
+#define CARRY_MIN_BYTES (1u << 20) /* candidates re-selected past this */
+
+/* Collective: the number of partitions of the walk, the same on every
+ * rank: enough for the rank with the most spilled bytes. */
+static gboolean agree_parts(const PcSeqSpill *runs, const PcCommOps *ops,
+                            guint *nparts, GError **error) {
+  PcSpill *sp = pc_seqspill_context(runs);
+  uint64_t target = sp ? pc_spill_budget(sp).reduce / 6 : 0;
+  target = MAX(target, (uint64_t)PART_MIN_BYTES);
+  g_autofree int64_t *need = g_new0(int64_t, ops->size);
+  need[ops->rank] = (int64_t)((pc_seqspill_bytes(runs) + target - 1) / target);
+  if (!ops->sum_i64(ops->ctx, need, (size_t)ops->size, error)) return FALSE;
+  int64_t most = 1;
+  for (int r = 0; r < ops->size; r++) most = MAX(most, need[r]);
+  for (*nparts = 1; *nparts < (guint)most && *nparts < PC_SEQTAB_PARTS;) *nparts *= 2;
+  return TRUE;
+}
+
+/* Candidates past *limit bytes are selected again (the select composes),
+ * so they stay about the size of one selection. */
+static void carry(GByteArray **cand, guint k, PcSeqSelectFn select,
+                  void *data, size_t *limit) {
+  if ((*cand)->len <= *limit) return;
+  g_autoptr(PcSeqTab) c = pc_seqtab_new(k);
+  gboolean ok = pc_seqtab_merge_serialized(c, (*cand)->data, (*cand)->len, NULL);
+  g_assert(ok); /* our own bytes */
+  g_byte_array_unref(*cand);
+  *cand = select(c, data);
+  *limit = MAX(*limit, 2 * (size_t)(*cand)->len);
+}
+
+static gboolean walk(PcSeqTab **t, PcSeqSpill *runs, PcSeqSelectFn select,
+                     void *data, const PcCommOps *ops, GByteArray **cand,
+                     GError **error) {
+  guint k = pc_seqtab_k(*t), nparts;
+  PcSpill *sp = pc_seqspill_context(runs);
+  GError *e = NULL;
+  g_assert(sp); /* some rank spilled: every rank has the same context */
+  if (!pc_seqspill_write(runs, *t, &e)) pc_spill_fail(sp, e);
+  if (!agree_parts(runs, ops, &nparts, error)) return FALSE;
+  size_t limit = CARRY_MIN_BYTES;
+  *cand = g_byte_array_new();
+  for (guint p = 0; p < nparts; p++) {
+    PcSeqTab *pt = pc_seqtab_new(k);
+    e = NULL;
+    if (!pc_seqspill_load(runs, p, nparts, pt, &e)) {
+      pc_spill_fail(sp, e);
+      pc_seqtab_clear(pt);
+    }
+    gboolean ok = pc_seqred_exchange(&pt, ops, error);
+    if (ok) {
+      GByteArray *c = select(pt, data);
+      g_byte_array_append(*cand, c->data, c->len);
+      g_byte_array_unref(c);
+      carry(cand, k, select, data, &limit);
+    }
+    pc_seqtab_free(pt);
+    if (!ok) return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean pc_seqred_select(PcSeqTab **t, PcSeqSpill *runs, PcSeqSelectFn select,
+                          void *data, const PcCommOps *ops, GByteArray **cand,
+                          GError **error) {
+  *cand = NULL;
+  int64_t spilled = pc_seqspill_runs(runs);
+  if (!ops->sum_i64(ops->ctx, &spilled, 1, error)) return FALSE;
+  if (spilled > 0) return walk(t, runs, select, data, ops, cand, error);
   if (!pc_seqred_exchange(t, ops, error)) return FALSE;
-  GByteArray *mine = pc_seqred_candidates_top(*t, k, cmp);
-  gboolean ok = pc_seqred_gather(mine, pc_seqtab_k(*t), ops, out, error);
-  g_byte_array_unref(mine);
-  return ok;
+  *cand = select(*t, data);
+  return TRUE;
+}
+
+gboolean pc_seqred_reduce(PcSeqTab **t, PcSeqSpill *runs, PcSeqSelectFn select,
+                          void *data, const PcCommOps *ops, PcSeqTab **out,
+                          GError **error) {
+  *out = NULL;
+  g_autoptr(GByteArray) cand = NULL;
+  return pc_seqred_select(t, runs, select, data, ops, &cand, error) &&
+         pc_seqred_gather(cand, pc_seqtab_k(*t), ops, out, error);
 }
 
 /* ---- Output cells (rank 0) -------------------------------------------------- */

@@ -39,6 +39,7 @@ static void *ttt_create(const PcModuleEnv *env, GError **error) {
   TimeToTarget *m = g_new0(TimeToTarget, 1);
   m->E = env->names->events->n;
   m->q = pc_quantile_new();
+  pc_quantile_set_spill(m->q, env->spill, "time_to_target");
   m->stamp = g_new0(uint64_t, m->E + 1);
   return m;
 }
