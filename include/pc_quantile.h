@@ -57,6 +57,10 @@ gboolean pc_quantile_select(PcQuantile *q, const PcCommOps *ops,
                             guint np, int64_t *n_out, int64_t *val_out,
                             GError **error);
 
+/* After pc_quantile_select: frees the values (and their run files), so a
+ * module's reduce gives its memory back; q stays sealed and empty. */
+void pc_quantile_release(PcQuantile *q);
+
 /* The 1-based nearest rank ceil(pct * n / 100) (0 when n = 0). */
 uint64_t pc_quantile_rank(uint64_t n, guint pct);
 

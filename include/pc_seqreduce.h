@@ -73,12 +73,13 @@ typedef GByteArray *(*PcSeqSelectFn)(PcSeqTab *owned, void *data);
 
 /* Collective. This owner's candidates (*cand, caller unrefs) of the table
  * whose counts are *t plus the runs it spilled (runs may be NULL: never
- * spills). When no rank spilled this table: exchange *t to the owners,
- * select. Otherwise every rank writes the rest of *t as a run (empty
- * afterwards) and the ranks walk the same number of partitions (a power of
- * two, so that each rank's largest partition fits pc_spill_budget().reduce
- * / 6): load the partition from the runs, exchange it, select, free it; so
- * a rank holds one partition at a time besides the candidates. Every key is
+ * spills). When no rank spilled this table and none holds more of it than
+ * a quarter of its reduce budget: exchange *t to the owners, select.
+ * Otherwise the ranks walk the same number of partitions (a power of two,
+ * so that each rank's largest partition fits pc_spill_budget().reduce /
+ * 6): gather the partition from the runs (disk) and from *t (memory),
+ * exchange it, select, free it; so a rank holds one partition at a time
+ * besides *t and the candidates. Every key is
  * merged whole on its owner before select sees it, in both cases. Spill
  * I/O errors go to the PcSpill (the walk goes on with what it has, so the
  * collective calls stay in step); FALSE with *error from ops. */

@@ -138,6 +138,11 @@ static inline guint pc_seqtab_part(uint64_t hash) {
 /* Empties t (same k and local words) and releases its memory. */
 void pc_seqtab_clear(PcSeqTab *t);
 
+/* Adds into dst (same k) the entries of src whose fine partition is in
+ * [a, b) (one pass over src). */
+void pc_seqtab_merge_parts(PcSeqTab *dst, const PcSeqTab *src, guint a,
+                           guint b);
+
 /* Receives the byte form in chunks. FALSE with *error stops the writer. */
 typedef gboolean (*PcSeqTabSink)(const guint8 *buf, size_t len, void *data,
                                  GError **error);

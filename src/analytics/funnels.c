@@ -223,8 +223,10 @@ static gboolean funnels_reduce(void *self, const PcModuleEnv *env,
   for (size_t x = 0; x < m->len; x++) keys[x] = x; /* step 1 slots stay empty */
   m->tn = g_new0(int64_t, m->len + 1);
   m->tq = g_new0(int64_t, N_PCT * m->len + 1);
-  return pc_quantile_select(m->times, env->ops, keys, m->len, pct, N_PCT,
-                            m->tn, m->tq, error);
+  gboolean ok = pc_quantile_select(m->times, env->ops, keys, m->len, pct,
+                                   N_PCT, m->tn, m->tq, error);
+  pc_quantile_release(m->times);
+  return ok;
 }
 
 /* One funnel split s: rows step 1..n from the counts of exact levels. */

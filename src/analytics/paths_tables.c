@@ -164,8 +164,9 @@ static gboolean reduce_gaps(PcPaths *p, const PcCommOps *ops,
   g_autofree uint64_t *mine = ops->rank == 0 ? NULL : buf;
   g_autofree int64_t *n = g_new(int64_t, nk + 1);
   g_autofree int64_t *q = g_new(int64_t, 3 * nk + 1);
-  if (!pc_quantile_select(p->gaps, ops, buf, nk, pct, 3, n, q, error))
-    return FALSE;
+  gboolean ok = pc_quantile_select(p->gaps, ops, buf, nk, pct, 3, n, q, error);
+  pc_quantile_release(p->gaps);
+  if (!ok) return FALSE;
   if (ops->rank == 0) *out = table_gaps(buf, nk, n, q, tokens);
   return TRUE;
 }

@@ -6,7 +6,10 @@
  * sealed file's index, fences and block cache. Does not own the values in
  * memory (qstore.c). No MPI, no HDF5.
  *
- * Invariants: a run and the sealed file hold, per key, its values in
+ * A store whose runs fit half the reduce budget is read back into memory
+ * at seal instead (no second write).
+ *
+ * Invariants: a run and the sealed file (or memory) hold, per key, its values in
  * ascending order as plain int64 (host order), keys ascending, so a key's
  * values are one contiguous range; the sealed file holds exactly the
  * multiset union of the runs (a k-way merge), so counts are the ones the
@@ -44,7 +47,8 @@ struct QDisk {
   PcSpill *sp;
   const char *name;
   GPtrArray *runs;          /* VRun * */
-  PcSpillFile *f;           /* sealed */
+  PcSpillFile *f;           /* sealed into a file, or */
+  int64_t *mem;             /* sealed into memory (small enough) */
   KeyAt *at;
   size_t nk;
   uint64_t *fence_at;       /* [nk] first fence of each key in fence[] */
@@ -72,6 +76,7 @@ void qdisk_free(QDisk *d) {
   if (!d) return;
   g_ptr_array_unref(d->runs);
   pc_spill_file_free(d->f);
+  g_free(d->mem);
   g_free(d->at);
   g_free(d->fence_at);
   g_array_unref(d->fence);
@@ -112,6 +117,7 @@ size_t qdisk_memory_bytes(const QDisk *d) {
   size_t b = sizeof *d + d->nk * (sizeof(KeyAt) + 8) + d->fence->len * 8;
   for (guint i = 0; i < d->runs->len; i++)
     b += ((VRun *)g_ptr_array_index(d->runs, i))->nk * sizeof(KeyAt);
+  if (d->mem && d->nk) b += (d->at[d->nk - 1].first + d->at[d->nk - 1].n) * 8;
   return b + (d->cache ? CACHE_SLOTS * sizeof(Block) : 0);
 }
 
@@ -127,7 +133,7 @@ typedef struct {
 
 static gboolean seg_fill(Seg *s, GError **error) {
   s->at = 0;
-  s->len = (size_t)MIN((uint64_t)s->cap, s->end - s->pos);
+  s->len = s->r ? (size_t)MIN((uint64_t)s->cap, s->end - s->pos) : 0;
   if (!s->len) return TRUE;
   gboolean ok = pc_spill_file_read(s->r->f, s->pos * 8, s->buf, s->len * 8, error);
   s->pos += s->len;
@@ -148,8 +154,17 @@ static void heap_down(Seg **h, size_t n, size_t i) {
   }
 }
 
-/* Merges the segments of one key into the sealed file, recording its
- * fences; *written counts the values of the file so far. */
+/* Appends out[0..n) to the sealed values (file or memory) at *written. */
+static gboolean emit(QDisk *d, const int64_t *out, size_t n, uint64_t *written,
+                     GError **error) {
+  if (d->mem) memcpy(d->mem + *written, out, n * 8);
+  else if (!pc_spill_file_write(d->f, out, n * 8, error)) return FALSE;
+  *written += n;
+  return TRUE;
+}
+
+/* Merges the segments of one key into the sealed values, recording its
+ * fences; *written counts the values sealed so far. */
 static gboolean merge_key(QDisk *d, Seg **h, size_t nh, int64_t *out,
                           uint64_t *written, GError **error) {
   size_t no = 0;
@@ -161,15 +176,14 @@ static gboolean merge_key(QDisk *d, Seg **h, size_t nh, int64_t *out,
     if (pos++ % QDISK_FENCE == 0) g_array_append_val(d->fence, v);
     out[no++] = v;
     if (no == MERGE_OUT) {
-      if (!pc_spill_file_write(d->f, out, no * 8, error)) return FALSE;
-      *written += no, no = 0;
+      if (!emit(d, out, no, written, error)) return FALSE;
+      no = 0;
     }
     if (s->at == s->len && !seg_fill(s, error)) return FALSE;
     if (s->len == 0) h[0] = h[--nh];
     heap_down(h, nh, 0);
   }
-  *written += no;
-  return pc_spill_file_write(d->f, out, no * 8, error);
+  return emit(d, out, no, written, error);
 }
 
 typedef struct {
@@ -184,16 +198,18 @@ static int cmp_ref(const void *a, const void *b) {
   return x->run < y->run ? -1 : x->run > y->run;
 }
 
-/* Every (key, run) of the runs, by key. */
-static KeyRef *key_refs(const QDisk *d, size_t *n) {
-  size_t m = 0;
-  for (guint r = 0; r < d->runs->len; r++) m += ((VRun *)g_ptr_array_index(d->runs, r))->nk;
+/* Every (key, run) of the runs and of mem (run index runs->len), by key. */
+static KeyRef *key_refs(const QDisk *d, const QMemRun *mem, size_t *n) {
+  guint nr = d->runs->len;
+  size_t m = mem->nk;
+  for (guint r = 0; r < nr; r++) m += ((VRun *)g_ptr_array_index(d->runs, r))->nk;
   KeyRef *v = g_new(KeyRef, m ? m : 1);
   m = 0;
-  for (guint r = 0; r < d->runs->len; r++) {
+  for (guint r = 0; r < nr; r++) {
     VRun *run = g_ptr_array_index(d->runs, r);
     for (size_t i = 0; i < run->nk; i++) v[m++] = (KeyRef){run->at[i].key, r, i};
   }
+  for (size_t i = 0; i < mem->nk; i++) v[m++] = (KeyRef){mem->keys[i], nr, i};
   qsort(v, m, sizeof *v, cmp_ref);
   *n = m;
   return v;
@@ -206,9 +222,22 @@ static size_t buf_values(const QDisk *d) {
   return (size_t)CLAMP(b, 256, 8192);
 }
 
-static gboolean merge_all(QDisk *d, const KeyRef *ref, size_t nref,
-                          GError **error) {
-  size_t cap = buf_values(d), nr = d->runs->len;
+/* The segment of ref: a run's key read through buf, or mem's array. */
+static gboolean seg_open(QDisk *d, const QMemRun *mem, const KeyRef *ref,
+                         Seg *s, int64_t *buf, size_t cap, GError **error) {
+  if (ref->run == d->runs->len) {
+    *s = (Seg){NULL, 0, 0, mem->vals[ref->i], 0, mem->n[ref->i], 0};
+    return TRUE;
+  }
+  VRun *r = g_ptr_array_index(d->runs, ref->run);
+  const KeyAt *a = &r->at[ref->i];
+  *s = (Seg){r, a->first, a->first + a->n, buf, 0, 0, cap};
+  return seg_fill(s, error);
+}
+
+static gboolean merge_all(QDisk *d, const QMemRun *mem, const KeyRef *ref,
+                          size_t nref, GError **error) {
+  size_t cap = buf_values(d), nr = d->runs->len + 1;
   g_autofree Seg *seg = g_new0(Seg, nr);
   g_autofree Seg **h = g_new(Seg *, nr);
   g_autofree int64_t *bufs = g_new(int64_t, cap * nr);
@@ -218,12 +247,9 @@ static gboolean merge_all(QDisk *d, const KeyRef *ref, size_t nref,
   for (size_t i = 0, j; ok && i < nref; i = j) {
     size_t nh = 0;
     for (j = i; j < nref && ref[j].key == ref[i].key; j++) {
-      VRun *r = g_ptr_array_index(d->runs, ref[j].run);
-      const KeyAt *a = &r->at[ref[j].i];
       Seg *s = &seg[j - i];
-      *s = (Seg){r, a->first, a->first + a->n, bufs + (j - i) * cap, 0, 0, cap};
-      ok = ok && seg_fill(s, error);
-      if (s->len) h[nh++] = s;
+      ok = ok && seg_open(d, mem, &ref[j], s, bufs + (j - i) * cap, cap, error);
+      if (ok && s->len) h[nh++] = s;
     }
     d->at[d->nk] = (KeyAt){ref[i].key, written, 0};
     d->fence_at[d->nk] = d->fence->len;
@@ -234,17 +260,25 @@ static gboolean merge_all(QDisk *d, const KeyRef *ref, size_t nref,
   return ok;
 }
 
-gboolean qdisk_seal(QDisk *d, GError **error) {
+gboolean qdisk_seal(QDisk *d, const QMemRun *mem, uint64_t mem_limit,
+                    GError **error) {
   size_t nref;
-  g_autofree KeyRef *ref = key_refs(d, &nref);
+  g_autofree KeyRef *ref = key_refs(d, mem, &nref);
   uint64_t total = 0;
+  for (size_t i = 0; i < mem->nk; i++) total += mem->n[i] * 8;
   for (guint r = 0; r < d->runs->len; r++)
     total += pc_spill_file_size(((VRun *)g_ptr_array_index(d->runs, r))->f);
   d->at = g_new(KeyAt, nref ? nref : 1);
   d->fence_at = g_new(uint64_t, nref ? nref : 1);
-  d->f = pc_spill_file_new(d->sp, d->name, total, error);
-  gboolean ok = d->f && merge_all(d, ref, nref, error) &&
-                pc_spill_file_finish(d->f, error);
+  gboolean ok;
+  if (total <= mem_limit) { /* read back: no second write */
+    d->mem = g_malloc(total + 8);
+    ok = merge_all(d, mem, ref, nref, error);
+  } else {
+    d->f = pc_spill_file_new(d->sp, d->name, total, error);
+    ok = d->f && merge_all(d, mem, ref, nref, error) &&
+         pc_spill_file_finish(d->f, error);
+  }
   g_ptr_array_set_size(d->runs, 0); /* the runs are merged: deleted */
   if (!ok) d->nk = 0;
   return ok;
@@ -284,10 +318,22 @@ static const int64_t *block(QDisk *d, uint64_t first, size_t len) {
   return b->v;
 }
 
+/* The number of x[0..n) <= v (x ascending). */
+static size_t upper_bound(const int64_t *x, size_t n, int64_t v) {
+  size_t p = 0, q = n;
+  while (p < q) {
+    size_t m = p + (q - p) / 2;
+    if (x[m] <= v) p = m + 1;
+    else q = m;
+  }
+  return p;
+}
+
 uint64_t qdisk_count_le(QDisk *d, uint64_t key, int64_t v) {
   size_t i;
   const KeyAt *a = find_key(d, key, &i);
   if (!a || a->n == 0) return 0;
+  if (d->mem) return upper_bound(d->mem + a->first, (size_t)a->n, v);
   const int64_t *f = &g_array_index(d->fence, int64_t, d->fence_at[i]);
   size_t nb = (size_t)((a->n + QDISK_FENCE - 1) / QDISK_FENCE), lo = 0, hi = nb;
   while (lo < hi) { /* first fence > v */
@@ -299,12 +345,5 @@ uint64_t qdisk_count_le(QDisk *d, uint64_t key, int64_t v) {
   uint64_t start = (uint64_t)(lo - 1) * QDISK_FENCE;
   size_t len = (size_t)MIN((uint64_t)QDISK_FENCE, a->n - start);
   const int64_t *x = block(d, a->first + start, len);
-  if (!x) return 0;
-  size_t p = 0, q = len;
-  while (p < q) { /* first value > v in the block */
-    size_t m = p + (q - p) / 2;
-    if (x[m] <= v) p = m + 1;
-    else q = m;
-  }
-  return start + p;
+  return x ? start + upper_bound(x, len, v) : 0;
 }

@@ -127,20 +127,35 @@ static void drop_memory(QStore *s) {
 
 static int cmp_run(const void *a, const void *b);
 
-/* Sorts every array, writes them as one run and empties the memory. FALSE
- * with PC_ERROR_IO (the memory is emptied all the same). */
-static gboolean spill(QStore *s, GError **error) {
-  if (!s->nruns) return TRUE;
+/* Sorts every array and the keys: what is in memory as a QMemRun (arrays
+ * of mr, which the caller g_free()s). */
+static void sort_memory(QStore *s, QMemRun *mr) {
   qsort(s->runs, s->nruns, sizeof *s->runs, cmp_run);
-  g_autofree uint64_t *keys = g_new(uint64_t, s->nruns);
-  g_autofree int64_t **vals = g_new(int64_t *, s->nruns);
-  g_autofree size_t *n = g_new(size_t, s->nruns);
+  uint64_t *keys = g_new(uint64_t, s->nruns + 1);
+  int64_t **vals = g_new(int64_t *, s->nruns + 1);
+  size_t *n = g_new(size_t, s->nruns + 1);
   for (size_t i = 0; i < s->nruns; i++) {
     Run *r = &s->runs[i];
     sort_i64(r->v, r->n, 2 * g_bit_storage(r->n));
     keys[i] = r->key, vals[i] = r->v, n[i] = r->n;
   }
-  gboolean ok = qdisk_write_run(s->disk, s->nruns, keys, vals, n, error);
+  *mr = (QMemRun){s->nruns, keys, vals, n};
+}
+
+static void mem_run_clear(QMemRun *mr) {
+  g_free((gpointer)mr->keys);
+  g_free((gpointer)mr->vals);
+  g_free((gpointer)mr->n);
+}
+
+/* Writes what is in memory as one run and empties the memory. FALSE with
+ * PC_ERROR_IO (the memory is emptied all the same). */
+static gboolean spill(QStore *s, GError **error) {
+  if (!s->nruns) return TRUE;
+  QMemRun mr;
+  sort_memory(s, &mr);
+  gboolean ok = qdisk_write_run(s->disk, mr.nk, mr.keys, mr.vals, mr.n, error);
+  mem_run_clear(&mr);
   drop_memory(s);
   pc_spill_account(s->sp, &s->accounted, mem_bytes(s));
   return ok;
@@ -203,11 +218,17 @@ static int cmp_run(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* Seal of a store that spilled: the rest as a run, then the merged file. */
+/* Seal of a store that spilled: its runs and what is in memory merged
+ * (qdisk_seal), the memory then freed. */
 static void seal_disk(QStore *s) {
   GError *e = NULL;
+  QMemRun mr;
   s->on_disk = TRUE;
-  if (!spill(s, &e) || !qdisk_seal(s->disk, &e)) pc_spill_fail(s->sp, e);
+  sort_memory(s, &mr);
+  if (!qdisk_seal(s->disk, &mr, pc_spill_budget(s->sp).reduce / 2, &e))
+    pc_spill_fail(s->sp, e);
+  mem_run_clear(&mr);
+  drop_memory(s);
   pc_spill_account(s->sp, &s->accounted, mem_bytes(s) + qdisk_memory_bytes(s->disk));
 }
 

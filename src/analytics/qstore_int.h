@@ -61,9 +61,20 @@ gboolean qdisk_write_run(QDisk *d, size_t nk, const uint64_t *keys,
 /* dst takes src's runs. */
 void qdisk_absorb(QDisk *dst, QDisk *src);
 guint qdisk_runs(const QDisk *d);
-/* Merges every run into the sealed file (runs deleted). FALSE with
- * PC_ERROR_IO. */
-gboolean qdisk_seal(QDisk *d, GError **error);
+/* What a store still holds in memory at seal: nk keys ascending, each
+ * with its values ascending. */
+typedef struct {
+  size_t nk;
+  const uint64_t *keys;
+  int64_t *const *vals;
+  const size_t *n;
+} QMemRun;
+
+/* Merges every run and mem into the sealed values (runs deleted; mem only
+ * read): in memory when they take at most mem_limit bytes, else into one
+ * file. FALSE with PC_ERROR_IO. */
+gboolean qdisk_seal(QDisk *d, const QMemRun *mem, uint64_t mem_limit,
+                    GError **error);
 /* After qdisk_seal. count_le records a read error in the PcSpill and
  * answers 0. */
 uint64_t qdisk_count(const QDisk *d, uint64_t key);

@@ -62,6 +62,12 @@ size_t pc_quantile_memory_bytes(const PcQuantile *q) {
   return sizeof *q + qstore_memory_bytes(q->store);
 }
 
+void pc_quantile_release(PcQuantile *q) {
+  qstore_free(q->store);
+  q->store = qstore_new();
+  qstore_seal(q->store);
+}
+
 uint64_t pc_quantile_rank(uint64_t n, guint pct) {
   g_return_val_if_fail(pct >= 1 && pct <= 100, 0);
   /* ceil(pct n / 100) without overflow for any n < 2^64 / 100 */

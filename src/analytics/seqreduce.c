@@ -168,18 +168,20 @@ GByteArray *pc_seqred_candidates_min(const PcSeqTab *t, guint64 min) {
 
 /* ---- The partition walk ---------------------------------------------------- */
 
-#define PART_MIN_BYTES (1u << 20) /* a partition of less is not worth a round */
+#define PART_MIN_BYTES (64u << 10) /* a partition of less is not worth a round */
 #define CARRY_MIN_BYTES (1u << 20) /* candidates re-selected past this */
 
 /* Collective: the number of partitions of the walk, the same on every
- * rank: enough for the rank with the most spilled bytes. */
-static gboolean agree_parts(const PcSeqSpill *runs, const PcCommOps *ops,
-                            guint *nparts, GError **error) {
+ * rank: enough for the rank with the most bytes (runs and table). */
+static gboolean agree_parts(const PcSeqTab *t, const PcSeqSpill *runs,
+                            const PcCommOps *ops, guint *nparts,
+                            GError **error) {
   PcSpill *sp = pc_seqspill_context(runs);
   uint64_t target = sp ? pc_spill_budget(sp).reduce / 6 : 0;
+  uint64_t bytes = pc_seqspill_bytes(runs) + pc_seqtab_memory_bytes(t);
   target = MAX(target, (uint64_t)PART_MIN_BYTES);
   g_autofree int64_t *need = g_new0(int64_t, ops->size);
-  need[ops->rank] = (int64_t)((pc_seqspill_bytes(runs) + target - 1) / target);
+  need[ops->rank] = (int64_t)((bytes + target - 1) / target);
   if (!ops->sum_i64(ops->ctx, need, (size_t)ops->size, error)) return FALSE;
   int64_t most = 1;
   for (int r = 0; r < ops->size; r++) most = MAX(most, need[r]);
@@ -200,24 +202,31 @@ static void carry(GByteArray **cand, guint k, PcSeqSelectFn select,
   *limit = MAX(*limit, 2 * (size_t)(*cand)->len);
 }
 
+/* Partition p of nparts: its entries from the runs (disk) and from the
+ * table in memory, merged. A failed read is recorded in the PcSpill and
+ * the partition counted without the runs (the run fails at the check). */
+static PcSeqTab *load_part(const PcSeqTab *t, PcSeqSpill *runs, guint p,
+                           guint nparts) {
+  guint w = PC_SEQTAB_PARTS / nparts;
+  PcSeqTab *pt = pc_seqtab_new(pc_seqtab_k(t));
+  GError *e = NULL;
+  if (runs && !pc_seqspill_load(runs, p, nparts, pt, &e)) {
+    pc_spill_fail(pc_seqspill_context(runs), e);
+    pc_seqtab_clear(pt);
+  }
+  pc_seqtab_merge_parts(pt, t, p * w, (p + 1) * w);
+  return pt;
+}
+
 static gboolean walk(PcSeqTab **t, PcSeqSpill *runs, PcSeqSelectFn select,
                      void *data, const PcCommOps *ops, GByteArray **cand,
                      GError **error) {
   guint k = pc_seqtab_k(*t), nparts;
-  PcSpill *sp = pc_seqspill_context(runs);
-  GError *e = NULL;
-  g_assert(sp); /* some rank spilled: every rank has the same context */
-  if (!pc_seqspill_write(runs, *t, &e)) pc_spill_fail(sp, e);
-  if (!agree_parts(runs, ops, &nparts, error)) return FALSE;
+  if (!agree_parts(*t, runs, ops, &nparts, error)) return FALSE;
   size_t limit = CARRY_MIN_BYTES;
   *cand = g_byte_array_new();
   for (guint p = 0; p < nparts; p++) {
-    PcSeqTab *pt = pc_seqtab_new(k);
-    e = NULL;
-    if (!pc_seqspill_load(runs, p, nparts, pt, &e)) {
-      pc_spill_fail(sp, e);
-      pc_seqtab_clear(pt);
-    }
+    PcSeqTab *pt = load_part(*t, runs, p, nparts);
     gboolean ok = pc_seqred_exchange(&pt, ops, error);
     if (ok) {
       GByteArray *c = select(pt, data);
@@ -231,13 +240,28 @@ static gboolean walk(PcSeqTab **t, PcSeqSpill *runs, PcSeqSelectFn select,
   return TRUE;
 }
 
+/* Collective: whether the table is walked in partitions: some rank
+ * spilled it, or holds more of it than a quarter of its reduce budget (the
+ * in-memory exchange needs about 3.5 times the table: send buffers, what
+ * arrives, the merged table). */
+static gboolean agree_walk(const PcSeqTab *t, const PcSeqSpill *runs,
+                           const PcCommOps *ops, gboolean *walk,
+                           GError **error) {
+  PcSpill *sp = pc_seqspill_context(runs);
+  int64_t big = sp && pc_seqtab_memory_bytes(t) > pc_spill_budget(sp).reduce / 4;
+  int64_t v[2] = {pc_seqspill_runs(runs), big};
+  if (!ops->sum_i64(ops->ctx, v, 2, error)) return FALSE;
+  *walk = v[0] > 0 || v[1] > 0;
+  return TRUE;
+}
+
 gboolean pc_seqred_select(PcSeqTab **t, PcSeqSpill *runs, PcSeqSelectFn select,
                           void *data, const PcCommOps *ops, GByteArray **cand,
                           GError **error) {
+  gboolean w;
   *cand = NULL;
-  int64_t spilled = pc_seqspill_runs(runs);
-  if (!ops->sum_i64(ops->ctx, &spilled, 1, error)) return FALSE;
-  if (spilled > 0) return walk(t, runs, select, data, ops, cand, error);
+  if (!agree_walk(*t, runs, ops, &w, error)) return FALSE;
+  if (w) return walk(t, runs, select, data, ops, cand, error);
   if (!pc_seqred_exchange(t, ops, error)) return FALSE;
   *cand = select(*t, data);
   return TRUE;

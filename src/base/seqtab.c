@@ -360,6 +360,22 @@ static uint64_t *order_by_part(const PcSeqTab *t, uint64_t *part_end) {
   return order;
 }
 
+void pc_seqtab_merge_parts(PcSeqTab *dst, const PcSeqTab *src, guint a,
+                           guint b) {
+  g_return_if_fail(dst->k == src->k && dst != src);
+  for (size_t o = 0; o < src->arena_len;) {
+    uint64_t *rec = src->arena + o;
+    uint64_t h = pc_seqtab_hash(rec_seq(rec), rec_len(rec));
+    guint p = pc_seqtab_part(h);
+    if (p >= a && p < b) {
+      int64_t *d = pc_seqtab_upsert_hashed(dst, rec_seq(rec), rec_len(rec), h);
+      const int64_t *c = rec_counts(rec);
+      for (guint j = 0; j < dst->k; j++) d[j] += c[j];
+    }
+    o += rec_words(src, rec_len(rec));
+  }
+}
+
 #define WRITE_CHUNK (1u << 20) /* bytes handed to the sink at once */
 
 gboolean pc_seqtab_write_parts(const PcSeqTab *t, PcSeqTabSink sink,

@@ -6,13 +6,16 @@
  *   fixed   the process itself (BASE_BYTES), the bucket index of every
  *           shard, the names, and what the modules declare
  *           (PcModule.memory: counter arrays, the model's rows);
- *   scan    one batch's read buffers: partition.batch_events is lowered so
- *           that a batch takes at most a quarter of what `fixed` leaves;
- *   tables  run.table_memory, else half of what the scan leaves: the pool
- *           of the tables that grow with distinct keys (every thread's),
- *           past which they spill (pc_spill.h);
- *   reduce  the rest: one partition of a spilled table at reduce, the
- *           exchange buffers, rank 0's candidates and output tables.
+ *   reserve a quarter of what `fixed` leaves: during the scan, one
+ *           batch's read buffers (partition.batch_events is lowered to
+ *           fit); at reduce, when the batches are gone, the working set of
+ *           one table's reduce (a partition of a spilled table, the
+ *           exchange buffers, a percentile store read back);
+ *   tables  the other three quarters (run.table_memory overrides it): the
+ *           pool of the tables that grow with distinct keys, every
+ *           thread's, past which they spill (pc_spill.h).
+ * Rank 0 also holds the output tables and builds results.h5 in memory at
+ * write (docs/architecture.md, "Spilling", gives the bound).
  *
  * A job whose fixed part leaves less than MIN_WORK_BYTES is refused with the
  * parts named, instead of dying in malloc. Owns nothing. No MPI (reads Open
@@ -105,10 +108,9 @@ gboolean pc_engine_budget(PcEngine *e, GError **error) {
   uint64_t work = have - fixed;
   m->budget = have;
   m->fixed = fixed;
-  m->batch_events = batch_fitting(e, work / 4);
+  m->reduce = work / 4;
+  m->batch_events = batch_fitting(e, m->reduce);
   m->scan = batch_bytes(e->plan, e->rank, m->batch_events);
-  uint64_t rest = work - MIN(m->scan, work);
-  m->tables = e->cfg->table_memory ? e->cfg->table_memory : rest / 2;
-  m->reduce = MAX(rest - MIN(m->tables, rest), rest / 4);
+  m->tables = e->cfg->table_memory ? e->cfg->table_memory : work - m->reduce;
   return TRUE;
 }
