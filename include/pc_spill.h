@@ -36,7 +36,8 @@ typedef struct {
   uint64_t pool;    /* in-memory bytes of all spillable tables of the rank
                      * (every thread) before they spill; 0 = never spill */
   uint64_t reduce;  /* working set of one table's reduce: spilled tables are
-                     * walked in partitions sized to it */
+                     * walked in partitions sized to it (0: partitions as
+                     * small as they go, for tests) */
 } PcSpillBudget;
 
 /* A spill context for rank `rank`: files go to a directory made on first
@@ -89,7 +90,8 @@ uint64_t pc_spill_file_size(const PcSpillFile *f);
 gboolean pc_spill_file_read(PcSpillFile *f, uint64_t off, void *buf,
                             size_t len, GError **error);
 void pc_spill_file_release(PcSpillFile *f);
-/* Closes and deletes the file. NULL is fine. */
+/* Closes and deletes the file. NULL is fine; may follow pc_spill_free of
+ * its PcSpill (the file is gone then). */
 void pc_spill_file_free(PcSpillFile *f);
 
 /* ---- Errors and figures -------------------------------------------------- */

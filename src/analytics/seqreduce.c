@@ -177,9 +177,10 @@ static gboolean agree_parts(const PcSeqTab *t, const PcSeqSpill *runs,
                             const PcCommOps *ops, guint *nparts,
                             GError **error) {
   PcSpill *sp = pc_seqspill_context(runs);
-  uint64_t target = sp ? pc_spill_budget(sp).reduce / 6 : 0;
+  uint64_t reduce = sp ? pc_spill_budget(sp).reduce : 0;
   uint64_t bytes = pc_seqspill_bytes(runs) + pc_seqtab_memory_bytes(t);
-  target = MAX(target, (uint64_t)PART_MIN_BYTES);
+  /* reduce budget 0 (tests): one fine partition a round */
+  uint64_t target = reduce ? MAX(reduce / 6, (uint64_t)PART_MIN_BYTES) : 1;
   g_autofree int64_t *need = g_new0(int64_t, ops->size);
   need[ops->rank] = (int64_t)((bytes + target - 1) / target);
   if (!ops->sum_i64(ops->ctx, need, (size_t)ops->size, error)) return FALSE;

@@ -81,7 +81,8 @@ void pc_spill_account(PcSpill *sp, size_t *mine, size_t now) {
 }
 
 gboolean pc_spill_due(const PcSpill *sp, size_t mine) {
-  if (!sp || !sp->budget.pool || mine < SPILL_MIN_BYTES) return FALSE;
+  /* a pool below SPILL_MIN_BYTES (tests) lets every table spill */
+  if (!sp || !sp->budget.pool || mine < MIN(SPILL_MIN_BYTES, sp->budget.pool)) return FALSE;
   uint64_t used = __atomic_load_n(&sp->used, __ATOMIC_RELAXED);
   uint64_t n = __atomic_load_n(&sp->nobj, __ATOMIC_RELAXED);
   /* the largest table is at least the average: some table always goes */
@@ -115,7 +116,7 @@ static gboolean check_space(PcSpill *sp, uint64_t expect, GError **error) {
   if (statvfs(sp->dir, &v) != 0) return io_fail(sp, errno, "statvfs", error);
   uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
   if (avail >= expect) return TRUE;
-  pc_set_error(error, PC_ERROR_IO, "spill directory %s: %.1f MiB free, a spill needs %.1f MiB (point run.spill_dir at a larger file system or raise run.memory_per_rank)", sp->dir, avail / 1048576.0, expect / 1048576.0);
+  pc_set_error(error, PC_ERROR_IO, "spill directory %s: no space left on device for a spill (%.2f MiB free, up to %.2f MiB to write; point run.spill_dir at a larger file system or raise run.memory_per_rank)", sp->dir, avail / 1048576.0, expect / 1048576.0);
   return FALSE;
 }
 

@@ -15,26 +15,10 @@
 #include "pc_journey.h"
 #include "pc_store.h"
 
-#include <malloc.h>
 #include <omp.h>
 #include <stdio.h>
-#include <sys/resource.h>
-
-/* A run's resident memory should follow its live bytes (run.memory_per_rank
- * is a budget): a fixed mmap threshold stops glibc from raising it after
- * each large free, which would keep freed batch buffers and tables in the
- * heap; under an address-space limit (ulimit -v) the per-thread malloc
- * arenas, 64 MiB of address space each, are capped. Before the OpenMP
- * threads start. */
-static void malloc_tuning(void) {
-  struct rlimit rl;
-  mallopt(M_MMAP_THRESHOLD, 256 << 10);
-  if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-    mallopt(M_ARENA_MAX, 2);
-}
 
 PcEngine *pc_engine_new(PcComm *comm, const PcJobConfig *cfg, gboolean quiet) {
-  malloc_tuning();
   PcEngine *e = g_new0(PcEngine, 1);
   e->comm = comm;
   e->ops = pc_comm_ops(comm);
