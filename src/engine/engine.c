@@ -110,6 +110,11 @@ static gboolean make_plan(PcEngine *e, GError **error) {
  * the run is expected to spill (ENOSPC later is still a clear error). */
 static gboolean spill_new(PcEngine *e, GError **error) {
   PcSpillBudget b = {e->mem.tables, e->mem.reduce};
+  const char *dir = e->cfg->spill_dir;
+  if (dir && *dir && !g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+    pc_set_error(error, PC_ERROR_CONFIG, "%s: [run] spill_dir: %s is not a directory", e->cfg->job_path ? e->cfg->job_path : "job", dir);
+    return FALSE;
+  }
   e->spill = pc_spill_new(e->cfg->spill_dir, e->rank, b, pc_comm_signals(e->comm));
   e->env.spill = e->spill;
   /* the key tables' planning figure: 16 bytes an event (plan.c) */

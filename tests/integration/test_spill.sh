@@ -47,6 +47,12 @@ $PRUN 2 $PARCOURS generate -q -o $T/g --customers 20000 --seed 11
 sed "s#^store = .*#store = $T/g#" jobs/monthly.ini > $T/g.ini
 matrix generated $T/g.ini --set run.table_memory=64K
 
+if $PRUN 1 $PARCOURS run -q $T/g.ini --set output.dir=$T/nd --set run.spill_dir=$T/nonexistent 2>$T/err; then
+  bad "spill_dir missing: exit 0"
+elif grep -aq "\[run\] spill_dir: $T/nonexistent is not a directory" $T/err && [ ! -e $T/nd ]; then
+  ok "a spill_dir that is not a directory: refused before the scan"
+else bad "spill_dir missing: unclear message"; tail -2 $T/err; fi
+
 # ---- ENOSPC: a 4 MiB tmpfs as the spill directory ---------------------------------------
 if [ "$(id -u)" = 0 ] && mkdir -p $T/tmpfs && mount -t tmpfs -o size=4m tmpfs $T/tmpfs 2>/dev/null; then
   $PRUN 1 $PARCOURS run -q $T/g.ini --set output.dir=$T/prev || bad "previous results"
