@@ -71,24 +71,21 @@ GByteArray *pc_seqred_candidates_min(const PcSeqTab *t, guint64 min);
  * kept candidates are selected again as they accumulate. */
 typedef GByteArray *(*PcSeqSelectFn)(PcSeqTab *owned, void *data);
 
-/* Collective. This owner's candidates (*cand, caller unrefs) of the table
- * whose counts are *t plus the runs it spilled (runs may be NULL: never
- * spills). When no rank spilled this table and none holds more of it than
- * a quarter of its reduce budget: exchange *t to the owners, select.
- * Otherwise the ranks walk the same number of partitions (a power of two,
- * so that each rank's largest partition fits pc_spill_budget().reduce /
- * 6): gather the partition from the runs (disk) and from *t (memory),
- * exchange it, select, free it; so a rank holds one partition at a time
- * besides *t and the candidates. Every key is
- * merged whole on its owner before select sees it, in both cases. Spill
- * I/O errors go to the PcSpill (the walk goes on with what it has, so the
- * collective calls stay in step); FALSE with *error from ops. */
-gboolean pc_seqred_select(PcSeqTab **t, PcSeqSpill *runs, PcSeqSelectFn select,
-                          void *data, const PcCommOps *ops, GByteArray **cand,
-                          GError **error);
-
-/* Collective: pc_seqred_select, then pc_seqred_gather; on rank 0 *out is
- * the table of every owner's candidates (NULL elsewhere). */
+/* Collective. The whole reduce of a table whose counts are *t plus the
+ * runs it spilled (runs may be NULL: never spills): every key merged on its
+ * owner, the owners' candidates (select) on rank 0 in *out (NULL
+ * elsewhere; caller frees). When no rank spilled this table and none holds
+ * more of it than a quarter of its reduce budget: exchange *t to the
+ * owners, select, gather. Otherwise the ranks walk the same number of
+ * partitions (a power of two, so that each rank's largest partition fits
+ * pc_spill_budget().reduce / 6): gather the partition from the runs (disk)
+ * and from *t (memory), exchange it, select, free it; candidates are
+ * selected again as they accumulate and sent to rank 0 whenever some rank
+ * holds more than a quarter of its reduce budget of them. So a rank other
+ * than 0 holds one partition at a time besides *t and its candidates.
+ * Every key is merged whole on its owner before select sees it, in both
+ * cases. Spill I/O errors go to the PcSpill (the walk goes on with what it
+ * has, so the collective calls stay in step); FALSE with *error from ops. */
 gboolean pc_seqred_reduce(PcSeqTab **t, PcSeqSpill *runs, PcSeqSelectFn select,
                           void *data, const PcCommOps *ops, PcSeqTab **out,
                           GError **error);

@@ -219,26 +219,61 @@ static PcSeqTab *load_part(const PcSeqTab *t, PcSeqSpill *runs, guint p,
   return pt;
 }
 
+/* Collective: sends every rank's candidates to rank 0, which adds them to
+ * *out (made on the first call; keys of two calls are disjoint: they come
+ * from different partitions); cand is emptied. */
+static gboolean flush(GByteArray *cand, guint k, const PcCommOps *ops,
+                      PcSeqTab **out, GError **error) {
+  PcSeqTab *g = NULL;
+  if (!pc_seqred_gather(cand, k, ops, &g, error)) return FALSE;
+  g_byte_array_set_size(cand, 0);
+  if (g && *out) {
+    pc_seqtab_merge(*out, g);
+    pc_seqtab_free(g);
+  } else if (g) {
+    *out = g;
+  }
+  return TRUE;
+}
+
+/* Collective: whether some rank holds more candidates than `limit` bytes
+ * (those that every select keeps, e.g. prefix nodes over the floor, do not
+ * shrink when selected again: they go to rank 0 before the walk ends). */
+static gboolean agree_flush(const GByteArray *cand, uint64_t limit,
+                            const PcCommOps *ops, gboolean *yes,
+                            GError **error) {
+  int64_t big = cand->len > limit;
+  if (!ops->sum_i64(ops->ctx, &big, 1, error)) return FALSE;
+  *yes = big > 0;
+  return TRUE;
+}
+
 static gboolean walk(PcSeqTab **t, PcSeqSpill *runs, PcSeqSelectFn select,
-                     void *data, const PcCommOps *ops, GByteArray **cand,
+                     void *data, const PcCommOps *ops, PcSeqTab **out,
                      GError **error) {
   guint k = pc_seqtab_k(*t), nparts;
   if (!agree_parts(*t, runs, ops, &nparts, error)) return FALSE;
+  PcSpill *sp = pc_seqspill_context(runs);
+  uint64_t reduce = sp ? pc_spill_budget(sp).reduce : 0;
+  /* reduce budget 0 (tests): to rank 0 after every partition */
+  uint64_t flush_at = reduce ? MAX(reduce / 4, (uint64_t)CARRY_MIN_BYTES) : 0;
   size_t limit = CARRY_MIN_BYTES;
-  *cand = g_byte_array_new();
-  for (guint p = 0; p < nparts; p++) {
+  g_autoptr(GByteArray) cand = g_byte_array_new();
+  gboolean ok = TRUE, yes;
+  for (guint p = 0; p < nparts && ok; p++) {
     PcSeqTab *pt = load_part(*t, runs, p, nparts);
-    gboolean ok = pc_seqred_exchange(&pt, ops, error);
+    ok = pc_seqred_exchange(&pt, ops, error);
     if (ok) {
       GByteArray *c = select(pt, data);
-      g_byte_array_append(*cand, c->data, c->len);
+      g_byte_array_append(cand, c->data, c->len);
       g_byte_array_unref(c);
-      carry(cand, k, select, data, &limit);
+      carry(&cand, k, select, data, &limit);
     }
     pc_seqtab_free(pt);
-    if (!ok) return FALSE;
+    ok = ok && agree_flush(cand, flush_at, ops, &yes, error) &&
+         (!yes || flush(cand, k, ops, out, error));
   }
-  return TRUE;
+  return ok && flush(cand, k, ops, out, error);
 }
 
 /* Collective: whether the table is walked in partitions: some rank
@@ -256,25 +291,16 @@ static gboolean agree_walk(const PcSeqTab *t, const PcSeqSpill *runs,
   return TRUE;
 }
 
-gboolean pc_seqred_select(PcSeqTab **t, PcSeqSpill *runs, PcSeqSelectFn select,
-                          void *data, const PcCommOps *ops, GByteArray **cand,
-                          GError **error) {
-  gboolean w;
-  *cand = NULL;
-  if (!agree_walk(*t, runs, ops, &w, error)) return FALSE;
-  if (w) return walk(t, runs, select, data, ops, cand, error);
-  if (!pc_seqred_exchange(t, ops, error)) return FALSE;
-  *cand = select(*t, data);
-  return TRUE;
-}
-
 gboolean pc_seqred_reduce(PcSeqTab **t, PcSeqSpill *runs, PcSeqSelectFn select,
                           void *data, const PcCommOps *ops, PcSeqTab **out,
                           GError **error) {
+  gboolean w;
   *out = NULL;
-  g_autoptr(GByteArray) cand = NULL;
-  return pc_seqred_select(t, runs, select, data, ops, &cand, error) &&
-         pc_seqred_gather(cand, pc_seqtab_k(*t), ops, out, error);
+  if (!agree_walk(*t, runs, ops, &w, error)) return FALSE;
+  if (w) return walk(t, runs, select, data, ops, out, error);
+  if (!pc_seqred_exchange(t, ops, error)) return FALSE;
+  g_autoptr(GByteArray) cand = select(*t, data);
+  return pc_seqred_gather(cand, pc_seqtab_k(*t), ops, out, error);
 }
 
 /* ---- Output cells (rank 0) -------------------------------------------------- */
