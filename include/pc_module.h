@@ -116,8 +116,11 @@ typedef struct {
   /* Optional: the bytes this analysis needs on one rank with `threads`
    * instances and `customers` customers planned for the rank, for what does
    * not grow with distinct keys (counter arrays sized by the names, a
-   * model's rows and d x d state). Called before create, so the engine can
-   * refuse a job before allocating (run.memory_per_rank). */
+   * model's rows and d x d state): the fixed part of the rank's budget.
+   * What grows with distinct keys does not belong here: it lives in
+   * tables that spill through env->spill past the rank's table pool.
+   * Called before create, so the engine can divide the budget, or refuse a
+   * job before allocating (run.memory_per_rank, src/engine/memory.c). */
   uint64_t (*memory)(const PcModuleEnv *env, int threads, uint64_t customers);
 } PcModule;
 

@@ -215,7 +215,7 @@ static gboolean flows_tables(void *self, const PcModuleEnv *env,
 }
 
 /* Per thread: the anchors and counts per flow (paths grow with distinct
- * keys: the plan's estimate covers key tables). */
+ * keys: they spill past the rank's table pool, pc_spill.h). */
 static uint64_t flows_memory(const PcModuleEnv *env, int threads,
                              uint64_t customers) {
   return (uint64_t)threads * 16 * env->cfg->n_flows;

@@ -399,7 +399,8 @@ static void paths_destroy(void *self) {
 }
 
 /* Per thread: the dense counters of small token ids (the tables keyed by
- * sequences grow with distinct keys: the plan's estimate covers them). */
+ * sequences grow with distinct keys: they spill past the rank's table
+ * pool, pc_spill.h). */
 static uint64_t paths_memory(const PcModuleEnv *env, int threads,
                              uint64_t customers) {
   return (uint64_t)threads * 8 * 3 * (DENSE + DENSE * DENSE + TR_N * TR_N);

@@ -275,7 +275,7 @@ static gboolean sd_tables(void *self, const PcModuleEnv *env, PcOutputs *out,
 }
 
 /* Per thread: the dense 2-gram counters (n-grams grow with distinct keys:
- * the plan's estimate covers key tables). */
+ * they spill past the rank's table pool, pc_spill.h). */
 static uint64_t sd_memory(const PcModuleEnv *env, int threads,
                           uint64_t customers) {
   return (uint64_t)threads * 8 * 6 * DENSE * DENSE;
