@@ -6,7 +6,8 @@
  * each key is merged on exactly one owner (hash % ranks); prefix pruning by
  * min_support and per-owner top-k happen only after that merge; rank 0
  * takes the global top-k of the union of the owners' top-k, which contains
- * it (pc_seqreduce.h). No MPI or HDF5 call.
+ * it (pc_seqreduce.h, also when a table spilled and is walked in
+ * partitions). No MPI or HDF5 call.
  */
 #include "paths_int.h"
 #include "pc_seqreduce.h"

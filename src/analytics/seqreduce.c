@@ -1,11 +1,17 @@
 /* seqreduce.c - the distributed side of sequence-keyed tables
  * (pc_seqreduce.h): owner exchange, candidate selection, gather to rank 0,
- * the total orders of spec §3/§4 and the ranked-table layout.
+ * the partition walk of tables that spilled (runs read back through
+ * pc_seqspill.h), the total orders of spec §3/§4 and the ranked-table
+ * layout.
  *
- * Owns no state. No MPI or HDF5 call (PcCommOps only). Invariant: rank 0's
- * global top k is contained in the union of every owner's top k, because
- * each key lives on exactly one owner after the exchange; so gathering the
- * owners' top k is exact, never a sample.
+ * Owns no state. No MPI, HDF5 or file call (PcCommOps, PcSeqSpill).
+ * Invariants: rank 0's global top k is contained in the union of every
+ * owner's top k, because each key lives on exactly one owner after the
+ * exchange; so gathering the owners' top k is exact, never a sample. A walk
+ * partitions keys, never a key's counts: a partition holds every run's and
+ * the memory's entries of its keys, exchanged whole, so select sees final
+ * counts, as in memory. Every rank makes the same collective calls in the
+ * same order (the number of partitions and every flush are agreed).
  */
 #include "pc_seqreduce.h"
 
