@@ -2,6 +2,12 @@
  * Owns cells and formatting. No MPI, no HDF5 (h5io.c reads tables through
  * the getters). Invariant: every row has ncols cells; a cell is empty until
  * set.
+ *
+ * Storage is by column, because rank 0 holds every output table at once
+ * (prefix_tree.csv has a row per kept node): a column is a plain array of
+ * int64, double, PcMoney or string pointers, strings live in one
+ * GStringChunk (no allocation per cell), and one byte per cell says
+ * whether it is set. A prefix-tree row takes about 45 bytes plus its path.
  */
 #include "pc_table.h"
 
@@ -11,22 +17,14 @@
 #include <stdio.h>
 #include <unistd.h>
 
-typedef struct {
-  gboolean set;
-  union {
-    int64_t i;
-    PcMoney m;
-    double d;
-    char *s;
-  } v;
-} Cell;
-
 struct PcTable {
   char *name;
-  guint ncols;
+  guint ncols, nrows;
   char **col_names;
   PcColType *col_types;
-  GArray *cells; /* Cell, row-major */
+  GArray **col;        /* [ncols] values (int64, double, PcMoney, char *) */
+  GArray *set;         /* guint8 per cell, row-major */
+  GStringChunk *text;  /* every string cell */
 };
 
 static PcColType parse_type(const char *t) {
@@ -37,6 +35,10 @@ static PcColType parse_type(const char *t) {
   return PC_COL_STRING;
 }
 
+static size_t col_size(PcColType t) {
+  return t == PC_COL_MICROS ? sizeof(PcMoney) : 8;
+}
+
 PcTable *pc_table_new(const char *name, const char *const *cols,
                       guint ncols) {
   PcTable *t = g_new0(PcTable, 1);
@@ -44,23 +46,25 @@ PcTable *pc_table_new(const char *name, const char *const *cols,
   t->ncols = ncols;
   t->col_names = g_new0(char *, ncols + 1);
   t->col_types = g_new0(PcColType, ncols);
+  t->col = g_new0(GArray *, ncols + 1);
   for (guint i = 0; i < ncols; i++) {
     const char *colon = strchr(cols[i], ':');
     g_assert(colon);
     t->col_names[i] = g_strndup(cols[i], colon - cols[i]);
     t->col_types[i] = parse_type(colon + 1);
+    t->col[i] = g_array_new(FALSE, TRUE, (guint)col_size(t->col_types[i]));
   }
-  t->cells = g_array_new(FALSE, TRUE, sizeof(Cell));
+  t->set = g_array_new(FALSE, TRUE, 1);
+  t->text = g_string_chunk_new(4096);
   return t;
 }
 
 void pc_table_free(PcTable *t) {
   if (!t) return;
-  for (guint i = 0; i < t->cells->len; i++) {
-    Cell *c = &g_array_index(t->cells, Cell, i);
-    if (c->set && t->col_types[i % t->ncols] == PC_COL_STRING) g_free(c->v.s);
-  }
-  g_array_free(t->cells, TRUE);
+  for (guint i = 0; i < t->ncols; i++) g_array_free(t->col[i], TRUE);
+  g_free(t->col);
+  g_array_free(t->set, TRUE);
+  g_string_chunk_free(t->text);
   g_strfreev(t->col_names);
   g_free(t->col_types);
   g_free(t->name);
@@ -68,38 +72,41 @@ void pc_table_free(PcTable *t) {
 }
 
 guint pc_table_add_row(PcTable *t) {
-  g_array_set_size(t->cells, t->cells->len + t->ncols);
-  return t->cells->len / t->ncols - 1;
+  for (guint i = 0; i < t->ncols; i++) g_array_set_size(t->col[i], t->nrows + 1);
+  g_array_set_size(t->set, t->set->len + t->ncols);
+  return t->nrows++;
 }
 
-static Cell *last_cell(PcTable *t, guint col, PcColType want) {
-  g_assert(col < t->ncols && t->cells->len >= t->ncols);
+/* The value slot of col in the last row, marked set. */
+static void *last_cell(PcTable *t, guint col, PcColType want) {
+  g_assert(col < t->ncols && t->nrows > 0);
   g_assert(t->col_types[col] == want);
-  Cell *c = &g_array_index(t->cells, Cell, t->cells->len - t->ncols + col);
-  if (c->set && want == PC_COL_STRING) g_free(c->v.s);
-  c->set = TRUE;
-  return c;
+  t->set->data[(size_t)(t->nrows - 1) * t->ncols + col] = 1;
+  return t->col[col]->data + (size_t)(t->nrows - 1) * col_size(want);
 }
 
 void pc_table_set_int(PcTable *t, guint col, int64_t v) {
-  last_cell(t, col, PC_COL_INT)->v.i = v;
+  memcpy(last_cell(t, col, PC_COL_INT), &v, sizeof v);
 }
 void pc_table_set_micros(PcTable *t, guint col, PcMoney v) {
-  last_cell(t, col, PC_COL_MICROS)->v.m = v;
+  memcpy(last_cell(t, col, PC_COL_MICROS), &v, sizeof v);
 }
 void pc_table_set_double(PcTable *t, guint col, double v) {
-  last_cell(t, col, PC_COL_DOUBLE)->v.d = v;
+  memcpy(last_cell(t, col, PC_COL_DOUBLE), &v, sizeof v);
 }
 void pc_table_set_string(PcTable *t, guint col, const char *s) {
-  last_cell(t, col, PC_COL_STRING)->v.s = g_strdup(s);
+  pc_table_set_string_len(t, col, s, strlen(s));
 }
+/* A string set twice keeps its first copy in the chunk until the table is
+ * freed (rare: cells are set once). */
 void pc_table_set_string_len(PcTable *t, guint col, const char *s, size_t n) {
-  last_cell(t, col, PC_COL_STRING)->v.s = g_strndup(s, n);
+  const char *p = g_string_chunk_insert_len(t->text, s, (gssize)n);
+  memcpy(last_cell(t, col, PC_COL_STRING), &p, sizeof p);
 }
 
 const char *pc_table_name(const PcTable *t) { return t->name; }
 guint pc_table_ncols(const PcTable *t) { return t->ncols; }
-guint pc_table_nrows(const PcTable *t) { return t->cells->len / t->ncols; }
+guint pc_table_nrows(const PcTable *t) { return t->nrows; }
 const char *pc_table_col_name(const PcTable *t, guint c) {
   return t->col_names[c];
 }
@@ -107,37 +114,44 @@ PcColType pc_table_col_type(const PcTable *t, guint c) {
   return t->col_types[c];
 }
 
-static const Cell *cell(const PcTable *t, guint row, guint col) {
-  g_assert(row < pc_table_nrows(t) && col < t->ncols);
-  return &g_array_index(t->cells, Cell, row * t->ncols + col);
+/* The value slot of (row, col), or NULL when the cell is empty. */
+static const void *cell(const PcTable *t, guint row, guint col) {
+  g_assert(row < t->nrows && col < t->ncols);
+  if (!t->set->data[(size_t)row * t->ncols + col]) return NULL;
+  return t->col[col]->data + (size_t)row * col_size(t->col_types[col]);
 }
 gboolean pc_table_is_empty(const PcTable *t, guint row, guint col) {
-  return !cell(t, row, col)->set;
+  return !cell(t, row, col);
+}
+static PcMoney money_at(const void *p) {
+  PcMoney m;
+  memcpy(&m, p, sizeof m);
+  return m;
 }
 gboolean pc_table_is_stored_empty(const PcTable *t, guint row, guint col) {
-  return !cell(t, row, col)->set && t->col_types[col] == PC_COL_MICROS;
+  return !cell(t, row, col) && t->col_types[col] == PC_COL_MICROS;
 }
 int64_t pc_table_get_int(const PcTable *t, guint row, guint col) {
-  const Cell *c = cell(t, row, col);
-  if (!c->set) return INT64_MIN;
-  if (t->col_types[col] == PC_COL_INT) return c->v.i;
+  const void *c = cell(t, row, col);
+  if (!c) return INT64_MIN;
+  if (t->col_types[col] == PC_COL_INT) return *(const int64_t *)c;
   /* a money cell read as int64 millionths: only when it fits */
-  g_assert(t->col_types[col] == PC_COL_MICROS && c->v.m > INT64_MIN &&
-           c->v.m <= INT64_MAX);
-  return (int64_t)c->v.m;
+  PcMoney m = money_at(c);
+  g_assert(t->col_types[col] == PC_COL_MICROS && m > INT64_MIN && m <= INT64_MAX);
+  return (int64_t)m;
 }
 PcMoney pc_table_get_micros(const PcTable *t, guint row, guint col) {
   g_assert(t->col_types[col] == PC_COL_MICROS);
-  const Cell *c = cell(t, row, col);
-  return c->set ? c->v.m : 0;
+  const void *c = cell(t, row, col);
+  return c ? money_at(c) : 0;
 }
 double pc_table_get_double(const PcTable *t, guint row, guint col) {
-  const Cell *c = cell(t, row, col);
-  return c->set ? c->v.d : NAN;
+  const void *c = cell(t, row, col);
+  return c ? *(const double *)c : NAN;
 }
 const char *pc_table_get_string(const PcTable *t, guint row, guint col) {
-  const Cell *c = cell(t, row, col);
-  return c->set ? c->v.s : "";
+  const void *c = cell(t, row, col);
+  return c ? *(const char *const *)c : "";
 }
 
 /* ---- %.12g without printf ----
@@ -334,14 +348,17 @@ static size_t fmt_i64(char *buf, int64_t v) {
 }
 
 static void write_cell(CsvOut *o, const PcTable *t, guint row, guint col) {
-  const Cell *c = cell(t, row, col);
   char buf[PC_MONEY_BYTES];
-  if (!c->set) return;
+  if (pc_table_is_empty(t, row, col)) return;
   switch (t->col_types[col]) {
-  case PC_COL_INT: out_bytes(o, buf, fmt_i64(buf, c->v.i)); break;
-  case PC_COL_MICROS: out_bytes(o, buf, strlen(pc_fmt_micros(buf, c->v.m))); break;
-  case PC_COL_DOUBLE: out_bytes(o, buf, strlen(pc_fmt_double(buf, c->v.d))); break;
-  case PC_COL_STRING: out_bytes(o, c->v.s, strlen(c->v.s)); break;
+  case PC_COL_INT: out_bytes(o, buf, fmt_i64(buf, pc_table_get_int(t, row, col))); break;
+  case PC_COL_MICROS: out_bytes(o, buf, strlen(pc_fmt_micros(buf, pc_table_get_micros(t, row, col)))); break;
+  case PC_COL_DOUBLE: out_bytes(o, buf, strlen(pc_fmt_double(buf, pc_table_get_double(t, row, col)))); break;
+  case PC_COL_STRING: {
+    const char *v = pc_table_get_string(t, row, col);
+    out_bytes(o, v, strlen(v));
+    break;
+  }
   }
 }
 

@@ -20,7 +20,14 @@ typedef struct {
   double *phase;            /* [rank * PC_T_N + timer] */
   double *reduce;           /* [rank * modules + module] */
   uint64_t *events, *bytes, *sent, *rss;
+  uint64_t *mem;            /* [rank * MEM_N + figure] */
 } Figures;
+
+/* The budget's division and the spill, per rank (run.json "memory"). */
+enum { MEM_BUDGET, MEM_TABLES, MEM_REDUCE, MEM_BATCH, MEM_SPILL_BYTES, MEM_SPILL_RUNS, MEM_N };
+static const char *const mem_names[MEM_N] = {
+    "budget_bytes", "tables_bytes", "reduce_bytes", "batch_events",
+    "spilled_bytes", "spill_runs"};
 
 static void figures_clear(Figures *f) {
   g_free(f->phase);
@@ -29,6 +36,7 @@ static void figures_clear(Figures *f) {
   g_free(f->bytes);
   g_free(f->sent);
   g_free(f->rss);
+  g_free(f->mem);
 }
 
 /* Collective. */
@@ -54,12 +62,15 @@ static void gather_figures(PcEngine *e, Figures *f) {
   pc_comm_allgather_u64(e->comm, e->my_events, f->events);
   pc_comm_allgather_u64(e->comm, e->bytes_read, f->bytes);
   pc_comm_allgather_u64(e->comm, pc_peak_rss_bytes(), f->rss);
-}
-
-static double max_of(const double *v, int n, size_t stride, size_t at) {
-  double mx = 0;
-  for (int q = 0; q < n; q++) mx = MAX(mx, v[q * stride + at]);
-  return mx;
+  uint64_t mine[MEM_N] = {e->mem.budget, e->mem.tables, e->mem.reduce,
+                          e->mem.batch_events, pc_spill_bytes(e->spill),
+                          pc_spill_runs(e->spill)};
+  f->mem = g_new(uint64_t, (size_t)P * MEM_N);
+  g_autofree uint64_t *u = g_new(uint64_t, P);
+  for (int k = 0; k < MEM_N; k++) {
+    pc_comm_allgather_u64(e->comm, mine[k], u);
+    for (int q = 0; q < P; q++) f->mem[q * MEM_N + k] = u[q];
+  }
 }
 
 static void json_u64_array(JsonBuilder *b, const char *name,
@@ -69,6 +80,25 @@ static void json_u64_array(JsonBuilder *b, const char *name,
   for (int i = 0; i < n; i++) json_builder_add_int_value(b, (int64_t)v[i]);
   json_builder_end_array(b);
 }
+
+/* "memory": {figure: [per rank]} */
+static void json_memory(const PcEngine *e, const Figures *f, JsonBuilder *b) {
+  json_builder_set_member_name(b, "memory");
+  json_builder_begin_object(b);
+  g_autofree uint64_t *v = g_new(uint64_t, e->size);
+  for (int k = 0; k < MEM_N; k++) {
+    for (int q = 0; q < e->size; q++) v[q] = f->mem[q * MEM_N + k];
+    json_u64_array(b, mem_names[k], v, e->size);
+  }
+  json_builder_end_object(b);
+}
+
+static double max_of(const double *v, int n, size_t stride, size_t at) {
+  double mx = 0;
+  for (int q = 0; q < n; q++) mx = MAX(mx, v[q * stride + at]);
+  return mx;
+}
+
 
 /* The part of run.json that is the same at any scale: the job and input. */
 static void json_job(const PcEngine *e, JsonBuilder *b) {
@@ -143,6 +173,7 @@ static char *run_json(PcEngine *e, const Figures *f) {
   json_u64_array(b, "bytes_read_per_rank", f->bytes, P);
   json_u64_array(b, "bytes_exchanged_per_rank", f->sent, P);
   json_u64_array(b, "peak_rss_bytes", f->rss, P);
+  json_memory(e, f, b);
   pc_modset_describe(e->mods, b);
   json_builder_end_object(b);
   return pc_json_text(b, TRUE);

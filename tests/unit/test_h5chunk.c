@@ -8,7 +8,7 @@
  * filter skipped (HDF5's filter mask), LZ4 chunks (filter 32004) read
  * without its plugin; and a corrupt chunk is an error naming the dataset.
  *
- * Fixture: 300 customers "c000".."c299" of 1..40 events each (6 090
+ * Fixture: 300 customers "c000".."c299" of 1..40 events each (6 130
  * events), B = 16, written by pc_h5io_write_shard; a case rewrites some
  * event columns with another layout (HDF5 calls here: a test may forge
  * files) and compares the slice of a bucket selection with the rows read
@@ -180,17 +180,22 @@ static void test_no_filter(void) { check_layout(&(Layout){50, FALSE, FALSE, FALS
 static void test_contiguous(void) { check_layout(&(Layout){0, FALSE, FALSE, FALSE, FALSE, 0}); }
 static void test_fletcher32(void) { check_layout(&(Layout){64, TRUE, TRUE, TRUE, FALSE, 0}); }
 static void test_big_endian(void) { check_layout(&(Layout){64, TRUE, TRUE, FALSE, TRUE, 0}); }
-/* Only the first 500 elements stored: the chunks after them read as the
- * fill value (0, which every column accepts here: a customer index of 0
- * is not rewritten) through H5Dread. */
+/* Only the first 500 elements stored: H5Dread would give the chunks
+ * after them as the fill value, silently; the shard is refused when its
+ * index is read, naming the dataset and what was stored. */
 static void test_chunk_never_written(void) {
   char *dir = NULL;
   char *path = write_fixture(&dir);
   Layout l = {64, TRUE, TRUE, FALSE, FALSE, 500};
   rewrite(path, "events/value", H5T_NATIVE_INT64, &l);
-  uint32_t all[B16];
-  for (uint32_t b = 0; b < B16; b++) all[b] = b;
-  check_slice(path, all, B16);
+  g_autoptr(PcShardMeta) m = NULL;
+  GError *e = NULL;
+  CU_ASSERT_FALSE(pc_h5io_read_meta(path, &m, &e));
+  CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+  CU_ASSERT_EQUAL(e->code, PC_ERROR_FORMAT);
+  g_autofree char *want = g_strdup_printf("%s: dataset events/value: %" G_GUINT64_FORMAT " elements claimed, only 512 stored (the rest was never written)", path, (guint64)6130);
+  CU_ASSERT_STRING_EQUAL(e->message, want);
+  g_error_free(e);
   rm_dir(dir, path);
 }
 
