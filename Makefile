@@ -6,7 +6,7 @@
 # tests/unit/test_X.c -> bin/tests/test_X (one CUnit program per module);
 # the same unit tests under ASan+UBSan in bin/asan/.
 
-PKGS      := hdf5-openmpi glib-2.0 json-glib-1.0
+PKGS      := hdf5-openmpi glib-2.0 json-glib-1.0 libdeflate liblz4
 CC        ?= cc
 CC        := $(if $(filter cc default,$(origin CC) $(CC)),mpicc,$(CC))
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -54,6 +54,9 @@ bin/tests/%: tests/unit/%.c obj/libparcours.a $(HDR) | bin/tests
 	$(CC) $(ALL_CFLAGS) $< obj/libparcours.a $(LIBS) -lcunit -o $@
 bin/asan/%: tests/unit/%.c obj/asan/libparcours.a $(HDR) | bin/asan
 	$(CC) $(ALL_CFLAGS) $(ASAN) $< obj/asan/libparcours.a $(LIBS) -lcunit -o $@
+
+bin/read-bench: bench/read-bench.c obj/libparcours.a $(HDR) | bin
+	$(CC) $(ALL_CFLAGS) $< obj/libparcours.a $(LIBS) -o $@
 
 bin/conformance/%: tests/conformance/%.c obj/libparcours.a $(HDR) | bin/conformance
 	$(CC) $(ALL_CFLAGS) $< obj/libparcours.a $(LIBS) -o $@

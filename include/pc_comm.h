@@ -32,6 +32,14 @@ double pc_comm_wtime(void);
  * the local one, with its code). */
 gboolean pc_comm_agree(PcComm *c, gboolean ok, GError **error);
 
+/* Collective: a barrier during which this rank sleeps (an MPI_Ibarrier
+ * tested for 50 us, then between naps of 20..200 us) instead of spinning
+ * in MPI, for the waits on rank 0 working alone (the tables, the outputs).
+ * Every collective of comm.c begins the same way (comm.c: "Waiting
+ * without spinning"): Open MPI busy-polls in a blocking collective, so an
+ * idle rank held a core that rank 0's threads, or another job, could use. */
+void pc_comm_quiet_barrier(PcComm *c);
+
 /* Collective helpers on unsigned 64-bit integers (exact). */
 void pc_comm_sum_u64(PcComm *c, uint64_t *v, size_t n);
 void pc_comm_max_u64(PcComm *c, uint64_t *v, size_t n);

@@ -107,7 +107,9 @@ typedef struct {
   /* [report] */
   gboolean report;           /* default true */
   /* [run] */
-  guint64 memory_per_rank;   /* bytes; 0 = no limit */
+  guint64 memory_per_rank;   /* bytes; 0 = 3/4 of the node's memory per rank */
+  char *spill_dir;           /* where tables spill; NULL = $TMPDIR or /tmp */
+  guint64 table_memory;      /* bytes of the tables' pool; 0 = from the budget */
 } PcJobConfig;
 
 /* Parses the job file at path, then applies the overrides ("group.key=value",

@@ -22,9 +22,11 @@ void pc_engine_free(PcEngine *e);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcEngine, pc_engine_free)
 
 /* What draws report.html into a finished output directory (the report
- * layer's pc_run_report); the engine calls it when report.enabled, after
- * the tables and before run.json. NULL: no report. */
-typedef gboolean (*PcReportFn)(const char *dir, gboolean quiet, GError **error);
+ * layer's pc_run_report); the engine calls it with the run's tables when
+ * report.enabled, after csv/ and results.h5 and before run.json. NULL: no
+ * report. */
+typedef gboolean (*PcReportFn)(const char *dir, GPtrArray *tables, gboolean quiet,
+                             GError **error);
 void pc_engine_set_report(PcEngine *e, PcReportFn fn);
 
 /* Refuses an existing output.dir unless force (checked again at commit). */

@@ -39,11 +39,17 @@ void pc_model_rows_append(PcModelRows *dst, PcModelRows *src);
 /* Number of rows held (this instance only). */
 size_t pc_model_rows_count(const PcModelRows *r);
 
-/* What the fit did, identical on every rank (for run.json). */
+/* What the fit did (for run.json): identical on every rank but the times,
+ * which are this rank's wall clock. */
 typedef struct {
   guint iterations;    /* Newton steps taken */
   double *grad_norms;  /* iterations + 1 entries: ‖∇‖∞ at each iterate */
   double grad_norm;    /* ‖∇‖∞ at the solution */
+  guint passes;        /* solver passes over the rows (evaluations) */
+  guint hessians;      /* of them, the ones that also summed the Hessian */
+  double setup_s;      /* features and standardization */
+  double solve_s;      /* Newton's method */
+  double report_s;     /* scores, ROC, at-risk list, tables */
 } PcModelInfo;
 
 /* Collective: every rank calls it with its rows, the same cfg, names and
@@ -78,6 +84,11 @@ gboolean pc_model_objective(PcModelRows *rows, const PcNames *names,
                             const PcCommOps *ops, const double *theta,
                             guint ntheta, double *obj, double *grad,
                             guint *n_features, GError **error);
+
+/* x·2^64 truncated toward zero (|x| < 2^62), the pure function that turns
+ * each customer's loss into the PcFix the fit sums (exposed for tests).
+ * Cannot fail. */
+PcFix pc_model_fix_trunc(double x);
 
 /* Area under the ROC curve of scores score[0..n) for outcomes y[0..n)
  * (0/1): the probability that a positive outscores a negative, ties

@@ -28,6 +28,7 @@
 #include "pc_commops.h"
 #include "pc_config.h"
 #include "pc_core.h"
+#include "pc_spill.h"
 #include "pc_table.h"
 
 #include <json-glib/json-glib.h>
@@ -60,6 +61,9 @@ typedef struct {
   gboolean has_crm;       /* the store has a customers table */
   const PcCommOps *ops;   /* the other ranks (reduce only) */
   PcFacts *facts;         /* written only by the module that owns a fact */
+  PcSpill *spill;         /* where tables that grow with distinct keys spill
+                           * past the rank's pool (NULL: never); a module
+                           * reaches the disk only through it */
 } PcModuleEnv;
 
 /* Summary rows of summary.csv (spec §10), in their order. */
@@ -112,8 +116,11 @@ typedef struct {
   /* Optional: the bytes this analysis needs on one rank with `threads`
    * instances and `customers` customers planned for the rank, for what does
    * not grow with distinct keys (counter arrays sized by the names, a
-   * model's rows and d x d state). Called before create, so the engine can
-   * refuse a job before allocating (run.memory_per_rank). */
+   * model's rows and d x d state): the fixed part of the rank's budget.
+   * What grows with distinct keys does not belong here: it lives in
+   * tables that spill through env->spill past the rank's table pool.
+   * Called before create, so the engine can divide the budget, or refuse a
+   * job before allocating (run.memory_per_rank, src/engine/memory.c). */
   uint64_t (*memory)(const PcModuleEnv *env, int threads, uint64_t customers);
 } PcModule;
 

@@ -13,6 +13,7 @@
 #include "pc_commops.h"
 #include "pc_config.h"
 #include "pc_core.h"
+#include "pc_spill.h"
 
 /* ---- Path tables (spec §3) ---------------------------------------------- */
 
@@ -22,6 +23,10 @@ typedef struct PcPaths PcPaths;
  * min_support, top_k (cfg is not kept). Caller frees with pc_paths_free(). */
 PcPaths *pc_paths_new(const PcJobConfig *cfg);
 void pc_paths_free(PcPaths *p);
+/* Lets the tables that grow with distinct keys (variants, n-grams,
+ * transitions, prefix tree, transition gaps) spill through sp when the
+ * rank's pool is over budget (pc_spill.h; NULL: never). Before any add. */
+void pc_paths_set_spill(PcPaths *p, PcSpill *sp);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcPaths, pc_paths_free)
 
 /* Counts one customer journey: tok[i] = token id of event i (ids in
@@ -69,7 +74,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcPreceding, pc_preceding_free)
  * (len may be 0); counts its last `lookback` ids (the empty sequence when
  * len or lookback is 0, written "^"). Cannot fail. */
 void pc_preceding_add(PcPreceding *p, const uint32_t *pre, size_t len);
-void pc_preceding_merge(PcPreceding *dst, const PcPreceding *src);
+/* dst gets src's counts and spilled runs. */
+void pc_preceding_merge(PcPreceding *dst, PcPreceding *src);
+/* Lets the table spill through sp (pc_spill.h; NULL: never). Before any
+ * add. */
+void pc_preceding_set_spill(PcPreceding *p, PcSpill *sp);
 /* Collective like pc_paths_reduce; rank 0 appends "preceding_paths"
  * (rank,customers,share,path), share = customers / y_total, sorted by
  * customers desc then sequence asc (the empty sequence first). p is

@@ -10,8 +10,8 @@
  * Memory, per rank: 8 bytes per value plus the doubling slack of its key's
  * array (at most as much again) while adding, 8 bytes per value once
  * sealed, and about 40 bytes per distinct key; the selection adds
- * O(keys * percentiles). The values sit behind a small store interface
- * (src/analytics/qstore_int.h) so that they can later spill to disk.
+ * O(keys * percentiles). With a PcSpill the values spill to disk past the
+ * rank's pool (src/analytics/qstore_int.h, qspill.c).
  *
  * No MPI, no HDF5.
  */
@@ -19,6 +19,7 @@
 #define PC_QUANTILE_H
 
 #include "pc_commops.h"
+#include "pc_spill.h"
 
 typedef struct PcQuantile PcQuantile;
 
@@ -27,6 +28,12 @@ PcQuantile *pc_quantile_new(void);
 void pc_quantile_free(PcQuantile *q);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcQuantile, pc_quantile_free)
 
+/* Lets the values spill through sp when the rank's pool is over budget
+ * (pc_spill.h; NULL: never): sorted runs while adding, merged into one
+ * sorted file at the selection, whose counts are read through fences (one
+ * block of 512 values per count). name (a static string) names the files.
+ * Before any add. */
+void pc_quantile_set_spill(PcQuantile *q, PcSpill *sp, const char *name);
 /* Adds one value under key. Not after pc_quantile_select. Cannot fail. */
 void pc_quantile_add(PcQuantile *q, uint64_t key, int64_t value);
 /* dst gets every value of src; src is left empty (still to be freed). */
@@ -49,6 +56,10 @@ gboolean pc_quantile_select(PcQuantile *q, const PcCommOps *ops,
                             const uint64_t *keys, size_t nk, const guint *pct,
                             guint np, int64_t *n_out, int64_t *val_out,
                             GError **error);
+
+/* After pc_quantile_select: frees the values (and their run files), so a
+ * module's reduce gives its memory back; q stays sealed and empty. */
+void pc_quantile_release(PcQuantile *q);
 
 /* The 1-based nearest rank ceil(pct * n / 100) (0 when n = 0). */
 uint64_t pc_quantile_rank(uint64_t n, guint pct);

@@ -12,6 +12,7 @@
 #define PC_SEQREDUCE_H
 
 #include "pc_commops.h"
+#include "pc_seqspill.h"
 #include "pc_seqtab.h"
 #include "pc_table.h"
 
@@ -59,11 +60,35 @@ GByteArray *pc_seqred_candidates_top_per_len(const PcSeqTab *t, guint maxlen,
 /* Candidates: every entry whose first counter is >= min. */
 GByteArray *pc_seqred_candidates_min(const PcSeqTab *t, guint64 min);
 
-/* Collective shorthand: exchange, then gather the owners' candidates; on
- * rank 0 *out is the table of candidates (NULL elsewhere). */
-gboolean pc_seqred_reduce_top(PcSeqTab **t, guint64 k, PcSeqCmp cmp,
-                              const PcCommOps *ops, PcSeqTab **out,
-                              GError **error);
+/* ---- The whole reduce of a table, in memory or walked in partitions ------ */
+
+/* What an owner keeps of its merged keys for rank 0, serialized (k
+ * counters each): the candidates_* shapes above, or a module's own. It may
+ * normalise the counters of owned. It must compose: applied to the union
+ * of its outputs on disjoint key sets it gives what it gives on the union
+ * of the inputs (top k by a total order, entries over a floor), because a
+ * table walked in partitions is selected partition by partition and the
+ * kept candidates are selected again as they accumulate. */
+typedef GByteArray *(*PcSeqSelectFn)(PcSeqTab *owned, void *data);
+
+/* Collective. The whole reduce of a table whose counts are *t plus the
+ * runs it spilled (runs may be NULL: never spills): every key merged on its
+ * owner, the owners' candidates (select) on rank 0 in *out (NULL
+ * elsewhere; caller frees). When no rank spilled this table and none holds
+ * more of it than a quarter of its reduce budget: exchange *t to the
+ * owners, select, gather. Otherwise the ranks walk the same number of
+ * partitions (a power of two, so that each rank's largest partition fits
+ * pc_spill_budget().reduce / 6): gather the partition from the runs (disk)
+ * and from *t (memory), exchange it, select, free it; candidates are
+ * selected again as they accumulate and sent to rank 0 whenever some rank
+ * holds more than a quarter of its reduce budget of them. So a rank other
+ * than 0 holds one partition at a time besides *t and its candidates.
+ * Every key is merged whole on its owner before select sees it, in both
+ * cases. Spill I/O errors go to the PcSpill (the walk goes on with what it
+ * has, so the collective calls stay in step); FALSE with *error from ops. */
+gboolean pc_seqred_reduce(PcSeqTab **t, PcSeqSpill *runs, PcSeqSelectFn select,
+                          void *data, const PcCommOps *ops, PcSeqTab **out,
+                          GError **error);
 
 /* Name of a token: "^" for PC_TOKEN_START, "$" for PC_TOKEN_END, else
  * d->names[id]. */

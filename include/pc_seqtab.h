@@ -121,6 +121,39 @@ void pc_seqtab_serialize_parts(const PcSeqTab *t, guint nparts,
 gboolean pc_seqtab_merge_serialized(PcSeqTab *dst, const guint8 *buf,
                                     size_t len, GError **error);
 
+/* ---- Partitions for spilling (pc_seqspill.h) -------------------------------
+ * A table that spills is written as runs cut into PC_SEQTAB_PARTS fine
+ * partitions by bits of a re-mix of the key hash, so a partition holds the
+ * keys of every owner rank (hash % P) in proportion; the reduce walks a
+ * power-of-two number of partitions, each a range of fine ones. */
+
+#define PC_SEQTAB_PART_BITS 10
+#define PC_SEQTAB_PARTS (1u << PC_SEQTAB_PART_BITS)
+
+static inline guint pc_seqtab_part(uint64_t hash) {
+  return (guint)(pc_seqtab_hash_final(hash ^ UINT64_C(0x9e3779b97f4a7c15)) >>
+                 (64 - PC_SEQTAB_PART_BITS));
+}
+
+/* Empties t (same k and local words) and releases its memory. */
+void pc_seqtab_clear(PcSeqTab *t);
+
+/* Adds into dst (same k) the entries of src whose fine partition is in
+ * [a, b) (one pass over src). */
+void pc_seqtab_merge_parts(PcSeqTab *dst, const PcSeqTab *src, guint a,
+                           guint b);
+
+/* Receives the byte form in chunks. FALSE with *error stops the writer. */
+typedef gboolean (*PcSeqTabSink)(const guint8 *buf, size_t len, void *data,
+                                 GError **error);
+/* Writes every entry of t in the byte form, fine partition by fine
+ * partition (insertion order within one), through sink in chunks of about
+ * 1 MiB; part_end[p] (PC_SEQTAB_PARTS entries) gets the byte offset where
+ * fine partition p ends. Needs 8 bytes per entry besides the chunk. FALSE
+ * with the sink's error. */
+gboolean pc_seqtab_write_parts(const PcSeqTab *t, PcSeqTabSink sink,
+                               void *data, uint64_t *part_end, GError **error);
+
 /* Bytes allocated by the table (capacities, not just sizes). */
 size_t pc_seqtab_memory_bytes(const PcSeqTab *t);
 

@@ -42,6 +42,12 @@ guint pc_table_nrows(const PcTable *t);
 const char *pc_table_col_name(const PcTable *t, guint col);
 PcColType pc_table_col_type(const PcTable *t, guint col);
 gboolean pc_table_is_empty(const PcTable *t, guint row, guint col);
+/* TRUE when the cell is empty as results.h5 gives it back: only a money
+ * cell can be (an empty integer is stored as INT64_MIN, a double as NaN, a
+ * string as ""; the getters already answer those for an empty cell). On a
+ * table read from results.h5 it equals pc_table_is_empty(), so the report
+ * reads the run's tables in memory and a file's alike. */
+gboolean pc_table_is_stored_empty(const PcTable *t, guint row, guint col);
 /* INT cells; a MICROS cell whose value fits int64 (asserted) */
 int64_t pc_table_get_int(const PcTable *t, guint row, guint col);
 PcMoney pc_table_get_micros(const PcTable *t, guint row, guint col);

@@ -37,6 +37,7 @@ typedef struct {
   uint32_t special[2];   /* stored token of "$" (after) and "^" (before) */
   int64_t *with_anchor;  /* [n] customers whose journey has the anchor */
   PcSeqTab *t;           /* [flow, path...] -> [customers, with outcome] */
+  PcSeqSpill *runs;      /* t's spilled runs (pc_seqspill.h) */
   PcSeqTab *g;           /* rank 0 after reduce: the candidates */
   guint64 top_k;
 } Flows;
@@ -65,6 +66,7 @@ static void *flows_create(const PcModuleEnv *env, GError **error) {
   m->special[1] = 2 * lower_bound(env->names->events, "^");
   m->with_anchor = g_new0(int64_t, m->n);
   m->t = pc_seqtab_new(2);
+  m->runs = pc_seqspill_new(env->spill, "flows", 2);
   return m;
 }
 
@@ -74,6 +76,7 @@ static void flows_destroy(void *self) {
   g_free(m->anchor);
   g_free(m->with_anchor);
   pc_seqtab_free(m->t);
+  pc_seqspill_free(m->runs);
   pc_seqtab_free(m->g);
   g_free(m);
 }
@@ -98,6 +101,7 @@ static void flows_add(void *self, const PcJourneyView *jv) {
   Flows *m = self;
   const PcJourney *j = jv->j;
   uint32_t key[1 + MAX_STEPS];
+  pc_seqspill_maybe(m->runs, m->t); /* a journey boundary */
   for (guint f = 0; f < m->n; f++) {
     if (m->anchor[f] < 0) continue;
     size_t i = 0;
@@ -114,6 +118,8 @@ static void flows_merge(void *dst, void *src) {
   Flows *d = dst, *s = src;
   pc_stats_add_i64(d->with_anchor, s->with_anchor, d->n);
   pc_seqtab_merge(d->t, s->t);
+  pc_seqspill_absorb(d->runs, s->runs);
+  pc_seqspill_maybe(d->runs, d->t);
 }
 
 /* Sorts v by flow (the first token; stable counting sort); start[f] ..
@@ -130,9 +136,10 @@ static void group_by_flow(PcSeqEntry *v, size_t nv, guint n, size_t *start) {
 
 /* The owner's candidates: the top k of every flow (customers desc, then
  * path asc: the key order, whose first token is the same in a flow). */
-static GByteArray *candidates(const Flows *m) {
+static GByteArray *candidates(PcSeqTab *t, void *data) {
+  const Flows *m = data;
   size_t nv;
-  g_autofree PcSeqEntry *v = pc_seqtab_entries(m->t, &nv);
+  g_autofree PcSeqEntry *v = pc_seqtab_entries(t, &nv);
   g_autofree size_t *start = g_new(size_t, m->n + 1);
   GByteArray *buf = g_byte_array_new();
   group_by_flow(v, nv, m->n, start);
@@ -150,11 +157,11 @@ static gboolean flows_reduce(void *self, const PcModuleEnv *env,
                              GError **error) {
   Flows *m = self;
   const PcCommOps *ops = env->ops;
-  if (!ops->sum_i64(ops->ctx, m->with_anchor, m->n, error) ||
-      !pc_seqred_exchange(&m->t, ops, error))
-    return FALSE;
-  g_autoptr(GByteArray) mine = candidates(m);
-  return pc_seqred_gather(mine, 2, ops, &m->g, error);
+  if (!ops->sum_i64(ops->ctx, m->with_anchor, m->n, error)) return FALSE;
+  gboolean ok = pc_seqred_reduce(&m->t, m->runs, candidates, m, ops, &m->g, error);
+  pc_seqtab_clear(m->t);
+  pc_seqspill_forget(m->runs);
+  return ok;
 }
 
 /* The path cell: stored tokens back to names joined by " > ". */
@@ -208,7 +215,7 @@ static gboolean flows_tables(void *self, const PcModuleEnv *env,
 }
 
 /* Per thread: the anchors and counts per flow (paths grow with distinct
- * keys: the plan's estimate covers key tables). */
+ * keys: they spill past the rank's table pool, pc_spill.h). */
 static uint64_t flows_memory(const PcModuleEnv *env, int threads,
                              uint64_t customers) {
   return (uint64_t)threads * 16 * env->cfg->n_flows;

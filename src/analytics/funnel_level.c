@@ -194,14 +194,18 @@ guint pc_funnel_level(const PcFunnelSpec *f, const PcEvent *ev, size_t n,
     if (span_us) span_us[s] = INT64_MAX;
   }
   work_reserve(w, n);
+  /* No chain exists before the first group with an event of step 1's key
+   * (every block that starts a chain holds step 1): such groups change
+   * nothing and are only scanned for their keys. */
+  gboolean started = FALSE;
   for (size_t i = 0, j; i < n; i = j) {
     gboolean any = FALSE;
     for (j = i; j < n && ev[j].ts_us == ev[i].ts_us; j++) {
       guint K = w->key_of[j] = event_key(f, &ev[j]);
       if (K != G_MAXUINT) w->avail[K]++, any = TRUE;
     }
-    if (!any) continue;
-    group_update(f, w, ev[i].ts_us, span_us);
+    started = started || (any && w->avail[f->key[0]] > 0);
+    if (started && any) group_update(f, w, ev[i].ts_us, span_us);
     for (size_t x = i; x < j; x++)
       if (w->key_of[x] != G_MAXUINT) w->avail[w->key_of[x]] = 0;
   }

@@ -166,6 +166,7 @@ static void *funnels_create(const PcModuleEnv *env, GError **error) {
   m->work = pc_funnel_work_new(max_steps);
   m->span = g_new(int64_t, max_steps);
   m->times = pc_quantile_new();
+  pc_quantile_set_spill(m->times, env->spill, "funnel_times");
   return m;
 }
 
@@ -222,8 +223,10 @@ static gboolean funnels_reduce(void *self, const PcModuleEnv *env,
   for (size_t x = 0; x < m->len; x++) keys[x] = x; /* step 1 slots stay empty */
   m->tn = g_new0(int64_t, m->len + 1);
   m->tq = g_new0(int64_t, N_PCT * m->len + 1);
-  return pc_quantile_select(m->times, env->ops, keys, m->len, pct, N_PCT,
-                            m->tn, m->tq, error);
+  gboolean ok = pc_quantile_select(m->times, env->ops, keys, m->len, pct,
+                                   N_PCT, m->tn, m->tq, error);
+  pc_quantile_release(m->times);
+  return ok;
 }
 
 /* One funnel split s: rows step 1..n from the counts of exact levels. */

@@ -8,26 +8,22 @@
 
 /* ---- AUC and ROC ------------------------------------------------------------------ */
 
-static int cmp_scored_desc(const void *a, const void *b) {
-  const Scored *x = a, *y = b;
-  if (x->score != y->score) return x->score > y->score ? -1 : 1;
-  return x->y != y->y ? (x->y > y->y ? -1 : 1) : 0;
-}
-
-/* s sorted by score desc. Walks the tie groups; optionally appends the ROC
- * rows. AUC·P·N counted in halves, as an exact integer. */
-static double roc_walk(const Scored *s, size_t n, PcTable *roc) {
+/* score[0..n) descending, with outcomes y. Walks the tie groups;
+ * optionally appends the ROC rows. AUC·P·N counted in halves, as an exact
+ * integer. */
+static double roc_walk(const double *score, const guint8 *y, size_t n,
+                       PcTable *roc) {
   uint64_t P = 0, Nn = 0;
   for (size_t i = 0; i < n; i++) {
-    if (s[i].y) P++;
+    if (y[i]) P++;
     else Nn++;
   }
   uint64_t tp = 0, fp = 0, halves = 0;
   for (size_t i = 0; i < n;) {
     uint64_t pg = 0, ng = 0;
     size_t k = i;
-    for (; k < n && s[k].score == s[i].score; k++) {
-      if (s[k].y) pg++;
+    for (; k < n && score[k] == score[i]; k++) {
+      if (y[k]) pg++;
       else ng++;
     }
     tp += pg;
@@ -35,7 +31,7 @@ static double roc_walk(const Scored *s, size_t n, PcTable *roc) {
     halves += 2 * pg * (Nn - fp) + pg * ng;
     if (roc) {
       pc_table_add_row(roc);
-      pc_table_set_double(roc, 0, s[i].score);
+      pc_table_set_double(roc, 0, score[i]);
       pc_table_set_double(roc, 1, (double)fp / (double)Nn);
       pc_table_set_double(roc, 2, (double)tp / (double)P);
     }
@@ -45,21 +41,26 @@ static double roc_walk(const Scored *s, size_t n, PcTable *roc) {
   return (double)halves / (2.0 * (double)P * (double)Nn);
 }
 
+/* ROC rows (roc may be NULL) and AUC of the scored records s[0..n). */
+static double roc_of(const Scored *s, size_t n, PcTable *roc) {
+  double *score = g_new(double, n ? n : 1);
+  guint8 *y = g_new(guint8, n ? n : 1);
+  pc_model_scores_desc(s, n, score, y);
+  double auc = roc_walk(score, y, n, roc);
+  g_free(score);
+  g_free(y);
+  return auc;
+}
+
 double pc_model_auc(const double *score, const guint8 *y, size_t n) {
   Scored *s = g_new0(Scored, n ? n : 1);
   for (size_t i = 0; i < n; i++) s[i].score = score[i], s[i].y = y[i] ? 1 : 0;
-  pc_model_sort_n(s, n, sizeof *s, cmp_scored_desc);
-  double auc = roc_walk(s, n, NULL);
+  double auc = roc_of(s, n, NULL);
   g_free(s);
   return auc;
 }
 
 /* ---- Scores, at-risk list, tables ------------------------------------------------- */
-
-static int cmp_scored_id(const void *a, const void *b) {
-  const Scored *x = a, *y = b;
-  return pc_bytes_cmp(x->id, x->id_len, y->id, y->id_len);
-}
 
 /* At-risk order: score desc, then id asc. */
 static int cmp_risk(const void *a, const void *b) {
@@ -112,8 +113,9 @@ static GArray *records_parse(const GByteArray *b) {
   return out;
 }
 
-/* Final pass: every row's score. Test rows go to *test (records) and add
- * their log-loss to *test_loss; y = 0 rows compete for this rank's top_n. */
+/* Final pass: every row's score. Test rows go to *test (records, sorted by
+ * id here, so that rank 0 only merges the ranks' runs) and add their
+ * log-loss to *test_loss; y = 0 rows compete for this rank's top_n. */
 static void model_score(const Model *m, const double *theta, guint64 top_n,
                         GByteArray *test, PcFix *test_loss, GByteArray *risk) {
   const PcModelRows *r = m->rows;
@@ -133,6 +135,7 @@ static void model_score(const Model *m, const double *theta, guint64 top_n,
   }
   size_t cap = (size_t)MIN(top_n, (guint64)n), hn = 0;
   Scored *heap = g_new(Scored, cap ? cap : 1);
+  GArray *tests = g_array_new(FALSE, FALSE, sizeof(Scored));
   for (size_t i = 0; i < n; i++) {
     const Row *row = pc_model_row_at(r, i);
     Scored s = {(const char *)r->ids->data + row->id_off, row->id_len, row->y,
@@ -140,12 +143,16 @@ static void model_score(const Model *m, const double *theta, guint64 top_n,
     if (row->test) {
       double loss, rr, q;
       pc_model_logistic_terms(z[i], row->y, &loss, &rr, &q);
-      *test_loss += pc_fix_from_double(loss);
-      record_put(test, &s);
+      *test_loss += pc_model_fix(loss);
+      g_array_append_val(tests, s);
     }
     if (!row->y) heap_offer(heap, &hn, cap, s);
   }
+  pc_model_sort_by_id((Scored *)(void *)tests->data, tests->len);
+  for (guint i = 0; i < tests->len; i++)
+    record_put(test, &g_array_index(tests, Scored, i));
   for (size_t i = 0; i < hn; i++) record_put(risk, &heap[i]);
+  g_array_unref(tests);
   g_free(heap);
   g_free(z);
   g_free(v);
@@ -189,7 +196,7 @@ static PcTable *table_scores(Scored *s, size_t n) {
   static const char *const cols[] = {"customer_id:string", "score:double",
                                      "outcome:int"};
   PcTable *t = pc_table_new("scores", cols, 3);
-  pc_model_sort_n(s, n, sizeof *s, cmp_scored_id);
+  pc_model_merge_by_id(s, n); /* the ranks' runs, each sorted by id */
   for (size_t i = 0; i < n; i++) {
     pc_table_add_row(t);
     pc_table_set_string_len(t, 0, s[i].id, s[i].id_len);
@@ -223,8 +230,7 @@ static void model_tables(const Model *m, const double *theta, const Eval *e,
   PcTable *roc = pc_table_new(
       "roc", (const char *const[]){"threshold:double", "fpr:double", "tpr:double"},
       3);
-  pc_model_sort_n(t, ts->len, sizeof *t, cmp_scored_desc);
-  double auc = roc_walk(t, ts->len, roc);
+  double auc = roc_of(t, ts->len, roc);
   g_ptr_array_add(tables, table_model(m, theta));
   g_ptr_array_add(tables, table_summary(m, e, iters, test_logloss, auc));
   g_ptr_array_add(tables, roc);
@@ -268,6 +274,37 @@ static gboolean model_report(const Model *m, const double *theta,
 
 /* ---- Public fit ------------------------------------------------------------------- */
 
+/* Newton's method, then the report; OUT: info (but grad_norms on failure).
+ * Collective. */
+static gboolean model_solve_report(const Model *m, const PcJobConfig *cfg,
+                                   GPtrArray *tables, PcModelInfo *info,
+                                   GError **error) {
+  double *theta = g_new0(double, m->dk + 1);
+  GArray *norms = g_array_new(FALSE, FALSE, sizeof(double));
+  GPtrArray *mine = g_ptr_array_new_with_free_func((GDestroyNotify)pc_table_free);
+  Eval e;
+  pc_model_eval_init(&e, m->dk);
+  gint64 t0 = g_get_monotonic_time();
+  gboolean ok = pc_model_newton(m, cfg->max_iter, theta, &e, norms, info, error);
+  gint64 t1 = g_get_monotonic_time();
+  ok = ok && model_report(m, theta, &e, norms->len - 1, cfg->top_n, mine, error);
+  info->solve_s = (double)(t1 - t0) / 1e6;
+  info->report_s = (double)(g_get_monotonic_time() - t1) / 1e6;
+  if (ok) {
+    for (guint i = 0; i < mine->len; i++)
+      g_ptr_array_add(tables, g_steal_pointer(&mine->pdata[i]));
+    info->iterations = norms->len - 1;
+    info->grad_norm = e.gnorm;
+    info->grad_norms = (double *)(void *)g_array_free(norms, FALSE);
+    norms = NULL;
+  }
+  if (norms) g_array_free(norms, TRUE);
+  g_ptr_array_unref(mine);
+  pc_model_eval_clear(&e);
+  g_free(theta);
+  return ok;
+}
+
 gboolean pc_model_fit(PcModelRows *rows, const PcJobConfig *cfg,
                       const PcNames *names, const PcTarget *target,
                       const PcCommOps *ops, GPtrArray *tables,
@@ -283,31 +320,13 @@ gboolean pc_model_fit(PcModelRows *rows, const PcJobConfig *cfg,
     pc_set_error(error, PC_ERROR_CONFIG, "model: no target configured");
     return FALSE;
   }
+  PcModelInfo mine = {0};
+  gint64 t0 = g_get_monotonic_time();
   Model m;
-  if (!pc_model_setup(&m, rows, names, target, cfg->lambda, ops, error)) {
-    pc_model_clear(&m);
-    return FALSE;
-  }
-  double *theta = g_new0(double, m.dk + 1);
-  GArray *norms = g_array_new(FALSE, FALSE, sizeof(double));
-  GPtrArray *mine = g_ptr_array_new_with_free_func((GDestroyNotify)pc_table_free);
-  Eval e;
-  pc_model_eval_init(&e, m.dk);
-  gboolean ok = pc_model_newton(&m, cfg->max_iter, theta, &e, norms, error) &&
-                model_report(&m, theta, &e, norms->len - 1, cfg->top_n, mine,
-                             error);
-  if (ok) {
-    for (guint i = 0; i < mine->len; i++)
-      g_ptr_array_add(tables, g_steal_pointer(&mine->pdata[i]));
-    info->iterations = norms->len - 1;
-    info->grad_norm = e.gnorm;
-    info->grad_norms = (double *)(void *)g_array_free(norms, FALSE);
-    norms = NULL;
-  }
-  if (norms) g_array_free(norms, TRUE);
-  g_ptr_array_unref(mine);
-  pc_model_eval_clear(&e);
-  g_free(theta);
+  gboolean ok = pc_model_setup(&m, rows, names, target, cfg->lambda, ops, error);
+  mine.setup_s = (double)(g_get_monotonic_time() - t0) / 1e6;
+  ok = ok && model_solve_report(&m, cfg, tables, &mine, error);
+  if (ok) *info = mine;
   pc_model_clear(&m);
   return ok;
 }
@@ -338,7 +357,7 @@ gboolean pc_model_objective(PcModelRows *rows, const PcNames *names,
       if (m.f[f].kept >= 0) th[1 + m.f[f].kept] = theta[1 + f];
     Eval e;
     pc_model_eval_init(&e, m.dk);
-    ok = pc_model_eval(&m, th, &e, error);
+    ok = pc_model_eval(&m, th, FALSE, &e, error);
     if (ok) {
       *obj = e.obj;
       grad[0] = e.g[0];

@@ -58,7 +58,28 @@ PcPaths *pc_paths_new(const PcJobConfig *cfg) {
   p->trans = pc_seqtab_new(3);
   p->prefix = pc_seqtab_new(3);
   p->gaps = pc_quantile_new();
+  pc_paths_set_spill(p, NULL);
   return p;
+}
+
+static const char *const table_names[4] = {"variants", "ngrams",
+                                            "transitions", "prefix"};
+
+void pc_paths_set_spill(PcPaths *p, PcSpill *sp) {
+  g_return_if_fail(p->journeys == 0 && !p->reduced);
+  PcSeqTab **tabs[4] = PATHS_TABLES(p);
+  for (int i = 0; i < 4; i++) {
+    pc_seqspill_free(p->runs[i]);
+    p->runs[i] = pc_seqspill_new(sp, table_names[i], pc_seqtab_k(*tabs[i]));
+  }
+  pc_quantile_set_spill(p->gaps, sp, "gaps");
+}
+
+/* At a journey boundary: each table reports its bytes, and spills when
+ * the rank's pool is over budget (pc_seqspill.h). */
+static void maybe_spill(PcPaths *p) {
+  PcSeqTab **tabs[4] = PATHS_TABLES(p);
+  for (int i = 0; i < 4; i++) pc_seqspill_maybe(p->runs[i], *tabs[i]);
 }
 
 void pc_paths_free(PcPaths *p) {
@@ -68,6 +89,7 @@ void pc_paths_free(PcPaths *p) {
   pc_seqtab_free(p->trans);
   pc_seqtab_free(p->prefix);
   pc_quantile_free(p->gaps);
+  for (int i = 0; i < 4; i++) pc_seqspill_free(p->runs[i]);
   g_free(p->uni);
   g_free(p->bi);
   g_free(p->tr);
@@ -81,6 +103,7 @@ void pc_paths_free(PcPaths *p) {
 void pc_paths_add(PcPaths *p, const uint32_t *tok, const int64_t *ts_us,
                   size_t n, gboolean y) {
   g_return_if_fail(!p->reduced && n >= 1);
+  maybe_spill(p);
   size_t start = 0;
   if (p->by_session)
     for (size_t i = 1; i < n; i++) {
@@ -312,7 +335,9 @@ void pc_paths_merge(PcPaths *dst, PcPaths *src) {
   pc_paths_normalize_gaps(dst->trans);
   pc_seqtab_merge(dst->prefix, src->prefix);
   pc_quantile_merge(dst->gaps, src->gaps); /* moves src's values */
+  for (int i = 0; i < 4; i++) pc_seqspill_absorb(dst->runs[i], src->runs[i]);
   dst->journeys += src->journeys;
+  maybe_spill(dst);
 }
 
 size_t pc_paths_memory_bytes(const PcPaths *p) {
@@ -333,6 +358,7 @@ typedef struct {
 static void *paths_create(const PcModuleEnv *env, GError **error) {
   PathsModule *m = g_new0(PathsModule, 1);
   m->p = pc_paths_new(env->cfg);
+  pc_paths_set_spill(m->p, env->spill);
   m->tables = g_ptr_array_new_with_free_func((GDestroyNotify)pc_table_free);
   return m;
 }
@@ -373,7 +399,8 @@ static void paths_destroy(void *self) {
 }
 
 /* Per thread: the dense counters of small token ids (the tables keyed by
- * sequences grow with distinct keys: the plan's estimate covers them). */
+ * sequences grow with distinct keys: they spill past the rank's table
+ * pool, pc_spill.h). */
 static uint64_t paths_memory(const PcModuleEnv *env, int threads,
                              uint64_t customers) {
   return (uint64_t)threads * 8 * 3 * (DENSE + DENSE * DENSE + TR_N * TR_N);

@@ -7,6 +7,7 @@
 
 #include "pc_paths.h"
 #include "pc_quantile.h"
+#include "pc_seqspill.h"
 #include "pc_seqtab.h"
 
 #define GAP_LO_MASK UINT64_C(0xFFFFFFFF) /* gap_lo keeps the low 32 bits */
@@ -22,6 +23,7 @@ struct PcPaths {
   guint ngram_max, depth;
   guint64 min_support, top_k;
   PcSeqTab *variants, *ngrams, *trans, *prefix;
+  PcSeqSpill *runs[4];  /* their spilled runs, same order (pc_seqspill.h) */
   PcQuantile *gaps;     /* every real transition's gap (µs) under GAP_KEY */
   int64_t journeys;
   uint64_t serial;      /* journeys counted here; n-gram stamps = it */
@@ -41,6 +43,9 @@ struct PcPaths {
 /* Moves the dense counters into the tables (adding), then zeroes them;
  * restores gap_lo < 2^32 in the transitions. Before any merge or reduce. */
 void pc_paths_flush_dense(PcPaths *p);
+/* The tables in the order of runs[]: variants, ngrams, trans, prefix. */
+#define PATHS_TABLES(p) {&(p)->variants, &(p)->ngrams, &(p)->trans, &(p)->prefix}
+
 /* Restores gap_lo < 2^32 after counters were added wholesale. */
 void pc_paths_normalize_gaps(PcSeqTab *t);
 

@@ -6,7 +6,8 @@
  * each key is merged on exactly one owner (hash % ranks); prefix pruning by
  * min_support and per-owner top-k happen only after that merge; rank 0
  * takes the global top-k of the union of the owners' top-k, which contains
- * it (pc_seqreduce.h). No MPI or HDF5 call.
+ * it (pc_seqreduce.h, also when a table spilled and is walked in
+ * partitions). No MPI or HDF5 call.
  */
 #include "paths_int.h"
 #include "pc_seqreduce.h"
@@ -164,30 +165,47 @@ static gboolean reduce_gaps(PcPaths *p, const PcCommOps *ops,
   g_autofree uint64_t *mine = ops->rank == 0 ? NULL : buf;
   g_autofree int64_t *n = g_new(int64_t, nk + 1);
   g_autofree int64_t *q = g_new(int64_t, 3 * nk + 1);
-  if (!pc_quantile_select(p->gaps, ops, buf, nk, pct, 3, n, q, error))
-    return FALSE;
+  gboolean ok = pc_quantile_select(p->gaps, ops, buf, nk, pct, 3, n, q, error);
+  pc_quantile_release(p->gaps);
+  if (!ok) return FALSE;
   if (ops->rank == 0) *out = table_gaps(buf, nk, n, q, tokens);
   return TRUE;
 }
 
 /* ---- Reduce ---- */
 
-/* Owner candidates of table `which` (0 variants, 1 ngrams, 2 transitions,
- * 3 prefix), gathered; on rank 0 *out = the output table. */
+typedef struct {
+  PcPaths *p;
+  int which;   /* 0 variants, 1 ngrams, 2 transitions, 3 prefix */
+} Select;
+
+/* The owner's candidates of one table (pc_seqreduce.h: they compose). */
+static GByteArray *select_table(PcSeqTab *t, void *data) {
+  const Select *s = data;
+  const PcPaths *p = s->p;
+  if (s->which == 0) return pc_seqred_candidates_top(t, p->top_k, pc_seqred_cmp_count);
+  if (s->which == 1)
+    return pc_seqred_candidates_top_per_len(t, p->ngram_max, p->top_k, pc_seqred_cmp_count2);
+  if (s->which == 2) {
+    pc_paths_normalize_gaps(t);
+    return pc_seqred_candidates_min(t, 0);
+  }
+  return pc_seqred_candidates_min(t, p->min_support); /* after the merge */
+}
+
+/* Table `which` reduced (its memory freed on every rank afterwards); on
+ * rank 0 *out = the output table. */
 static gboolean reduce_one(PcPaths *p, int which, const PcCommOps *ops,
                            const PcDict *tokens, int64_t journeys,
                            GArray *gap_keys, PcTable **out, GError **error) {
-  PcSeqTab *tabs[4] = {p->variants, p->ngrams, p->trans, p->prefix};
-  GByteArray *mine;
-  if (which == 0) mine = pc_seqred_candidates_top(tabs[0], p->top_k, pc_seqred_cmp_count);
-  else if (which == 1) mine = pc_seqred_candidates_top_per_len(tabs[1], p->ngram_max, p->top_k,
-                                                  pc_seqred_cmp_count2);
-  else if (which == 2) mine = pc_seqred_candidates_min(tabs[2], 0);
-  else mine = pc_seqred_candidates_min(tabs[3], p->min_support);
+  PcSeqTab **tabs[4] = PATHS_TABLES(p);
+  Select s = {p, which};
   PcSeqTab *g = NULL;
-  gboolean ok = pc_seqred_gather(mine, pc_seqtab_k(tabs[which]), ops, &g, error);
-  g_byte_array_unref(mine);
   *out = NULL;
+  gboolean ok = pc_seqred_reduce(tabs[which], p->runs[which], select_table, &s,
+                                 ops, &g, error);
+  pc_seqtab_clear(*tabs[which]);
+  pc_seqspill_forget(p->runs[which]);
   if (!ok || !g) return ok;
   if (which == 0) *out = table_variants(g, p->top_k, journeys, tokens);
   else if (which == 1) *out = table_ngrams(g, p->ngram_max, p->top_k, tokens);
@@ -207,12 +225,6 @@ gboolean pc_paths_reduce(PcPaths *p, const PcCommOps *ops,
   int64_t total = p->journeys;
   if (!ops->sum_i64(ops->ctx, &total, 1, error)) return FALSE;
   *journeys = (uint64_t)total;
-  if (!pc_seqred_exchange(&p->variants, ops, error) ||
-      !pc_seqred_exchange(&p->ngrams, ops, error) ||
-      !pc_seqred_exchange(&p->trans, ops, error) ||
-      !pc_seqred_exchange(&p->prefix, ops, error))
-    return FALSE;
-  pc_paths_normalize_gaps(p->trans);
   PcTable *out[5] = {NULL, NULL, NULL, NULL, NULL};
   g_autoptr(GArray) gap_keys = g_array_new(FALSE, FALSE, sizeof(uint64_t));
   gboolean ok = TRUE;

@@ -20,6 +20,7 @@ struct PcPreceding {
   guint lookback;
   guint64 top_k;
   PcSeqTab *t;          /* [customers] */
+  PcSeqSpill *runs;     /* t's spilled runs */
   gboolean reduced;
 };
 
@@ -28,24 +29,41 @@ PcPreceding *pc_preceding_new(guint lookback, guint64 top_k) {
   p->lookback = lookback;
   p->top_k = top_k;
   p->t = pc_seqtab_new(1);
+  p->runs = pc_seqspill_new(NULL, "preceding", 1);
   return p;
+}
+
+void pc_preceding_set_spill(PcPreceding *p, PcSpill *sp) {
+  g_return_if_fail(pc_seqtab_size(p->t) == 0 && !p->reduced);
+  pc_seqspill_free(p->runs);
+  p->runs = pc_seqspill_new(sp, "preceding", 1);
 }
 
 void pc_preceding_free(PcPreceding *p) {
   if (!p) return;
   pc_seqtab_free(p->t);
+  pc_seqspill_free(p->runs);
   g_free(p);
 }
 
 void pc_preceding_add(PcPreceding *p, const uint32_t *pre, size_t len) {
   g_return_if_fail(!p->reduced);
+  pc_seqspill_maybe(p->runs, p->t); /* a journey boundary */
   size_t m = MIN(len, (size_t)p->lookback);
   pc_seqtab_upsert(p->t, m ? pre + (len - m) : NULL, m)[0]++;
 }
 
-void pc_preceding_merge(PcPreceding *dst, const PcPreceding *src) {
+void pc_preceding_merge(PcPreceding *dst, PcPreceding *src) {
   g_return_if_fail(!dst->reduced && !src->reduced && dst != src);
   pc_seqtab_merge(dst->t, src->t);
+  pc_seqspill_absorb(dst->runs, src->runs);
+  pc_seqspill_maybe(dst->runs, dst->t);
+}
+
+/* The owner's candidates: its top k (pc_seqreduce.h). */
+static GByteArray *select_top(PcSeqTab *t, void *data) {
+  const PcPreceding *p = data;
+  return pc_seqred_candidates_top(t, p->top_k, pc_seqred_cmp_count);
 }
 
 gboolean pc_preceding_reduce(PcPreceding *p, const PcCommOps *ops,
@@ -55,9 +73,10 @@ gboolean pc_preceding_reduce(PcPreceding *p, const PcCommOps *ops,
   g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
   p->reduced = TRUE;
   g_autoptr(PcSeqTab) g = NULL;
-  if (!pc_seqred_reduce_top(&p->t, p->top_k, pc_seqred_cmp_count, ops, &g,
-                            error))
-    return FALSE;
+  gboolean ok = pc_seqred_reduce(&p->t, p->runs, select_top, p, ops, &g, error);
+  pc_seqtab_clear(p->t);
+  pc_seqspill_forget(p->runs);
+  if (!ok) return FALSE;
   if (g)
     g_ptr_array_add(tables, pc_seqred_table_ranked("preceding_paths",
                                                    "customers", FALSE, g,
@@ -85,6 +104,7 @@ static gboolean preceding_enabled(const PcJobConfig *cfg) {
 static void *preceding_create(const PcModuleEnv *env, GError **error) {
   Preceding *m = g_new0(Preceding, 1);
   m->paths = pc_preceding_new(env->cfg->lookback, env->cfg->top_k);
+  pc_preceding_set_spill(m->paths, env->spill);
   m->E = env->names->events->n;
   m->tokens = g_new0(int64_t, m->E + 1);
   m->stamp = g_new0(uint64_t, m->E + 1);

@@ -1,11 +1,14 @@
-/* qstore.c - the in-memory value store of the exact percentiles
- * (qstore_int.h): one growable array of values per key, found through an
- * open-addressing table, merged across threads by moving or appending
- * arrays, each sorted once at seal.
+/* qstore.c - the value store of the exact percentiles (qstore_int.h): one
+ * growable array of values per key, found through an open-addressing
+ * table, merged across threads by moving or appending arrays, each sorted
+ * once at seal; past the rank's pool, sorted and spilled as a run (QDisk,
+ * qspill.c), the store starting empty.
  *
- * Owns QStore. No MPI, no HDF5. Invariants: every key has exactly one run;
- * after seal, runs[] is sorted by key, each run's values ascending and
- * trimmed to their count, and the hash table is gone.
+ * Owns QStore and its QDisk. No MPI, no HDF5. Invariants: every key has
+ * exactly one array in memory; the values of the store are those arrays
+ * plus the disk's runs, exactly; after seal, either nothing spilled and
+ * runs[] is sorted by key, each run's values ascending and trimmed, the
+ * hash table gone, or everything is in the disk's sealed file.
  *
  * Memory: 8 bytes per value plus the doubling slack of its run (at most as
  * much again) while adding, 8 bytes per value once sealed; 32 bytes per key
@@ -16,7 +19,8 @@
 #include <stdlib.h>
 
 #define MIN_SLOTS 16
-#define SMALL_SORT 16 /* runs this short are insertion-sorted */
+#define SMALL_SORT 16   /* runs this short are insertion-sorted */
+#define CHECK_EVERY 1024 /* appends between two looks at the pool */
 
 typedef struct {
   uint64_t key;
@@ -30,8 +34,14 @@ struct QStore {
   uint32_t *slot;   /* 1 + index in runs, 0 = empty; before seal only */
   size_t nslots;    /* a power of two, at most half full */
   size_t last;      /* run of the last append: keys often repeat */
-  uint64_t values;
+  uint64_t values;    /* added, in memory or spilled */
+  size_t vbytes;      /* capacity of the value arrays, bytes */
   gboolean sealed;
+  PcSpill *sp;        /* NULL: never spills */
+  QDisk *disk;        /* with sp */
+  size_t accounted;   /* bytes as last reported to the pool */
+  guint tick;
+  gboolean on_disk;   /* sealed into the disk's file */
 };
 
 /* ---- private prototypes ---- */
@@ -40,8 +50,17 @@ static void sort_i64(int64_t *a, size_t n, int depth);
 
 QStore *qstore_new(void) { return g_new0(QStore, 1); }
 
+void qstore_set_spill(QStore *s, PcSpill *sp, const char *name) {
+  g_return_if_fail(s->values == 0 && !s->disk);
+  if (!sp) return;
+  s->sp = sp;
+  s->disk = qdisk_new(sp, name);
+}
+
 void qstore_free(QStore *s) {
   if (!s) return;
+  pc_spill_account(s->sp, &s->accounted, 0);
+  qdisk_free(s->disk);
   for (size_t i = 0; i < s->nruns; i++) g_free(s->runs[i].v);
   g_free(s->runs);
   g_free(s->slot);
@@ -84,18 +103,86 @@ static Run *run_of(QStore *s, uint64_t key) {
   return &s->runs[s->last = s->nruns++];
 }
 
-static void run_reserve(Run *r, size_t n) {
+static void run_reserve(QStore *s, Run *r, size_t n) {
   if (n <= r->cap) return;
-  r->cap = MAX(n, MAX(2 * r->cap, (size_t)4));
+  size_t cap = MAX(n, MAX(2 * r->cap, (size_t)4));
+  s->vbytes += (cap - r->cap) * sizeof *r->v;
+  r->cap = cap;
   r->v = g_renew(int64_t, r->v, r->cap);
+}
+
+/* Bytes of the arrays, runs and slots in memory (not the disk's). */
+static size_t mem_bytes(const QStore *s) {
+  return sizeof *s + s->cap_runs * sizeof(Run) + s->nslots * sizeof(uint32_t) +
+         s->vbytes;
+}
+
+/* Frees every array and the table: the store holds nothing in memory. */
+static void drop_memory(QStore *s) {
+  for (size_t i = 0; i < s->nruns; i++) g_free(s->runs[i].v);
+  g_clear_pointer(&s->runs, g_free);
+  g_clear_pointer(&s->slot, g_free);
+  s->nruns = s->cap_runs = s->nslots = s->last = s->vbytes = 0;
+}
+
+static int cmp_run(const void *a, const void *b);
+
+/* Sorts every array and the keys: what is in memory as a QMemRun (arrays
+ * of mr, which the caller g_free()s). */
+static void sort_memory(QStore *s, QMemRun *mr) {
+  qsort(s->runs, s->nruns, sizeof *s->runs, cmp_run);
+  uint64_t *keys = g_new(uint64_t, s->nruns + 1);
+  int64_t **vals = g_new(int64_t *, s->nruns + 1);
+  size_t *n = g_new(size_t, s->nruns + 1);
+  for (size_t i = 0; i < s->nruns; i++) {
+    Run *r = &s->runs[i];
+    sort_i64(r->v, r->n, 2 * g_bit_storage(r->n));
+    keys[i] = r->key, vals[i] = r->v, n[i] = r->n;
+  }
+  *mr = (QMemRun){s->nruns, keys, vals, n};
+}
+
+static void mem_run_clear(QMemRun *mr) {
+  g_free((gpointer)mr->keys);
+  g_free((gpointer)mr->vals);
+  g_free((gpointer)mr->n);
+}
+
+/* Writes what is in memory as one run and empties the memory. FALSE with
+ * PC_ERROR_IO (the memory is emptied all the same). */
+static gboolean spill(QStore *s, GError **error) {
+  if (!s->nruns) return TRUE;
+  QMemRun mr;
+  sort_memory(s, &mr);
+  gboolean ok = qdisk_write_run(s->disk, mr.nk, mr.keys, mr.vals, mr.n, error);
+  mem_run_clear(&mr);
+  drop_memory(s);
+  pc_spill_account(s->sp, &s->accounted, mem_bytes(s));
+  return ok;
+}
+
+/* Reports the bytes to the pool and spills when it says so. */
+static void maybe_spill(QStore *s) {
+  s->tick = 0;
+  size_t now = mem_bytes(s);
+  pc_spill_account(s->sp, &s->accounted, now);
+  if (!pc_spill_due(s->sp, now)) return;
+  GError *e = NULL;
+  if (pc_spill_failed(s->sp)) { /* the run fails anyway: stay bounded */
+    drop_memory(s);
+    pc_spill_account(s->sp, &s->accounted, mem_bytes(s));
+  } else if (!spill(s, &e)) {
+    pc_spill_fail(s->sp, e);
+  }
 }
 
 void qstore_append(QStore *s, uint64_t key, int64_t value) {
   g_return_if_fail(!s->sealed);
   Run *r = run_of(s, key);
-  if (r->n == r->cap) run_reserve(r, r->n + 1);
+  if (r->n == r->cap) run_reserve(s, r, r->n + 1);
   r->v[r->n++] = value;
   s->values++;
+  if (s->disk && ++s->tick >= CHECK_EVERY) maybe_spill(s);
 }
 
 void qstore_absorb(QStore *dst, QStore *src) {
@@ -103,10 +190,11 @@ void qstore_absorb(QStore *dst, QStore *src) {
   for (size_t i = 0; i < src->nruns; i++) {
     Run *from = &src->runs[i], *to = run_of(dst, from->key);
     if (!to->n) { /* take the array whole */
+      dst->vbytes += (from->cap - to->cap) * sizeof *to->v;
       g_free(to->v);
       *to = *from;
     } else {
-      run_reserve(to, to->n + from->n);
+      run_reserve(dst, to, to->n + from->n);
       memcpy(to->v + to->n, from->v, from->n * sizeof *from->v);
       to->n += from->n;
       g_free(from->v);
@@ -119,6 +207,10 @@ void qstore_absorb(QStore *dst, QStore *src) {
   src->last = 0;
   g_clear_pointer(&src->slot, g_free);
   src->nslots = 0;
+  src->vbytes = 0;
+  if (dst->disk && src->disk) qdisk_absorb(dst->disk, src->disk);
+  pc_spill_account(src->sp, &src->accounted, mem_bytes(src));
+  if (dst->disk) maybe_spill(dst);
 }
 
 static int cmp_run(const void *a, const void *b) {
@@ -126,13 +218,34 @@ static int cmp_run(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* Seal of a store that spilled: its runs and what is in memory merged
+ * (qdisk_seal), the memory then freed. */
+static void seal_disk(QStore *s) {
+  GError *e = NULL;
+  QMemRun mr;
+  s->on_disk = TRUE;
+  sort_memory(s, &mr);
+  if (!qdisk_seal(s->disk, &mr, pc_spill_budget(s->sp).reduce / 2, &e))
+    pc_spill_fail(s->sp, e);
+  mem_run_clear(&mr);
+  drop_memory(s);
+  pc_spill_account(s->sp, &s->accounted, mem_bytes(s) + qdisk_memory_bytes(s->disk));
+}
+
 void qstore_seal(QStore *s) {
   if (s->sealed) return;
   s->sealed = TRUE;
+  if (qdisk_runs(s->disk) > 0) {
+    seal_disk(s);
+    return;
+  }
   for (size_t i = 0; i < s->nruns; i++) {
     Run *r = &s->runs[i];
     sort_i64(r->v, r->n, 2 * g_bit_storage(r->n));
-    if (r->cap > r->n) r->v = g_renew(int64_t, r->v, r->n), r->cap = r->n;
+    if (r->cap > r->n) {
+      s->vbytes -= (r->cap - r->n) * sizeof *r->v;
+      r->v = g_renew(int64_t, r->v, r->n), r->cap = r->n;
+    }
   }
   qsort(s->runs, s->nruns, sizeof *s->runs, cmp_run);
   g_clear_pointer(&s->slot, g_free);
@@ -152,12 +265,14 @@ static const Run *find_run(const QStore *s, uint64_t key) {
 
 uint64_t qstore_count(const QStore *s, uint64_t key) {
   g_return_val_if_fail(s->sealed, 0);
+  if (s->on_disk) return qdisk_count(s->disk, key);
   const Run *r = find_run(s, key);
   return r ? r->n : 0;
 }
 
 uint64_t qstore_count_le(const QStore *s, uint64_t key, int64_t v) {
   g_return_val_if_fail(s->sealed, 0);
+  if (s->on_disk) return qdisk_count_le(s->disk, key, v); /* its cache moves */
   const Run *r = find_run(s, key);
   if (!r) return 0;
   size_t a = 0, b = r->n;
@@ -172,9 +287,7 @@ uint64_t qstore_count_le(const QStore *s, uint64_t key, int64_t v) {
 uint64_t qstore_values(const QStore *s) { return s->values; }
 
 size_t qstore_memory_bytes(const QStore *s) {
-  size_t b = sizeof *s + s->cap_runs * sizeof(Run) + s->nslots * sizeof(uint32_t);
-  for (size_t i = 0; i < s->nruns; i++) b += s->runs[i].cap * sizeof(int64_t);
-  return b;
+  return mem_bytes(s) + (s->disk ? qdisk_memory_bytes(s->disk) : 0);
 }
 
 /* ---- sorting int64 in place ---------------------------------------------

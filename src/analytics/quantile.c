@@ -36,6 +36,10 @@ PcQuantile *pc_quantile_new(void) {
   return q;
 }
 
+void pc_quantile_set_spill(PcQuantile *q, PcSpill *sp, const char *name) {
+  qstore_set_spill(q->store, sp, name);
+}
+
 void pc_quantile_free(PcQuantile *q) {
   if (!q) return;
   qstore_free(q->store);
@@ -56,6 +60,12 @@ uint64_t pc_quantile_values(const PcQuantile *q) {
 
 size_t pc_quantile_memory_bytes(const PcQuantile *q) {
   return sizeof *q + qstore_memory_bytes(q->store);
+}
+
+void pc_quantile_release(PcQuantile *q) {
+  qstore_free(q->store);
+  q->store = qstore_new();
+  qstore_seal(q->store);
 }
 
 uint64_t pc_quantile_rank(uint64_t n, guint pct) {

@@ -40,6 +40,8 @@ typedef struct {
   guint nmax;            /* target.sequence_max */
   guint64 min_customers, top_k;
   PcSeqTab *t;           /* [n, a, r0, r1, r2 | stamp] */
+  PcSeqSpill *runs;      /* t's spilled runs (pc_seqspill.h) */
+  const PcFacts *facts;  /* N and Y, for the chi2 of the candidates */
   int64_t *dense;        /* DENSE^2 x [n, a, r0, r1, r2, stamp]; lazily */
   uint64_t serial;       /* journeys counted here; stamps = it */
   GArray *ev;            /* scratch: event ids of the pre-target journey */
@@ -57,6 +59,7 @@ static void *sd_create(const PcModuleEnv *env, GError **error) {
   m->min_customers = env->cfg->sequence_min_customers;
   m->top_k = env->cfg->top_k;
   m->t = pc_seqtab_new_local(C_K, 1);
+  m->runs = pc_seqspill_new(env->spill, "seqdrivers", C_K);
   m->ev = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   return m;
 }
@@ -65,6 +68,7 @@ static void sd_destroy(void *self) {
   SeqDrivers *m = self;
   if (!m) return;
   pc_seqtab_free(m->t);
+  pc_seqspill_free(m->runs);
   pc_seqtab_free(m->g);
   g_free(m->dense);
   g_array_free(m->ev, TRUE);
@@ -145,6 +149,7 @@ static void sd_add(void *self, const PcJourneyView *jv) {
   SeqDrivers *m = self;
   size_t cut = jv->cut;
   if (cut < 2) return;
+  pc_seqspill_maybe(m->runs, m->t); /* a journey boundary */
   if (!m->dense) m->dense = g_new0(int64_t, 6 * (size_t)DENSE * DENSE);
   g_array_set_size(m->ev, cut);
   uint32_t *ev = (uint32_t *)m->ev->data;
@@ -178,6 +183,8 @@ static void sd_merge(void *dst, void *src) {
   flush_dense(s);
   pc_seqtab_merge(d->t, s->t);
   pc_seqtab_foreach(d->t, normalize_entry, NULL);
+  pc_seqspill_absorb(d->runs, s->runs);
+  pc_seqspill_maybe(d->runs, d->t);
 }
 
 /* ---- Reduce ---- */
@@ -217,10 +224,14 @@ static PcSeqEntry *supported(const PcSeqTab *t, guint64 min,
   return v;
 }
 
-static GByteArray *candidates(const SeqDrivers *m, const PcFacts *f) {
+/* The owner's candidates (pc_seqreduce.h: they compose, chi2 being a
+ * function of the counters). */
+static GByteArray *candidates(PcSeqTab *t, void *data) {
+  const SeqDrivers *m = data;
   g_autofree Row *rows = NULL;
   size_t n;
-  g_autofree PcSeqEntry *v = supported(m->t, m->min_customers, f, &rows, &n);
+  pc_seqtab_foreach(t, normalize_entry, NULL);
+  g_autofree PcSeqEntry *v = supported(t, m->min_customers, m->facts, &rows, &n);
   size_t k = pc_seqred_select_top(v, n, m->top_k, cmp_chi2);
   GByteArray *buf = g_byte_array_new();
   for (size_t i = 0; i < k; i++)
@@ -232,10 +243,11 @@ static gboolean sd_reduce(void *self, const PcModuleEnv *env, GError **error) {
   SeqDrivers *m = self;
   flush_dense(m);
   pc_seqtab_foreach(m->t, normalize_entry, NULL);
-  if (!pc_seqred_exchange(&m->t, env->ops, error)) return FALSE;
-  pc_seqtab_foreach(m->t, normalize_entry, NULL);
-  g_autoptr(GByteArray) mine = candidates(m, env->facts);
-  return pc_seqred_gather(mine, C_K, env->ops, &m->g, error);
+  m->facts = env->facts;
+  gboolean ok = pc_seqred_reduce(&m->t, m->runs, candidates, m, env->ops, &m->g, error);
+  pc_seqtab_clear(m->t);
+  pc_seqspill_forget(m->runs);
+  return ok;
 }
 
 static gboolean sd_tables(void *self, const PcModuleEnv *env, PcOutputs *out,
@@ -263,7 +275,7 @@ static gboolean sd_tables(void *self, const PcModuleEnv *env, PcOutputs *out,
 }
 
 /* Per thread: the dense 2-gram counters (n-grams grow with distinct keys:
- * the plan's estimate covers key tables). */
+ * they spill past the rank's table pool, pc_spill.h). */
 static uint64_t sd_memory(const PcModuleEnv *env, int threads,
                           uint64_t customers) {
   return (uint64_t)threads * 8 * 6 * DENSE * DENSE;

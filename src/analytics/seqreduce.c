@@ -1,11 +1,17 @@
 /* seqreduce.c - the distributed side of sequence-keyed tables
  * (pc_seqreduce.h): owner exchange, candidate selection, gather to rank 0,
- * the total orders of spec §3/§4 and the ranked-table layout.
+ * the partition walk of tables that spilled (runs read back through
+ * pc_seqspill.h), the total orders of spec §3/§4 and the ranked-table
+ * layout.
  *
- * Owns no state. No MPI or HDF5 call (PcCommOps only). Invariant: rank 0's
- * global top k is contained in the union of every owner's top k, because
- * each key lives on exactly one owner after the exchange; so gathering the
- * owners' top k is exact, never a sample.
+ * Owns no state. No MPI, HDF5 or file call (PcCommOps, PcSeqSpill).
+ * Invariants: rank 0's global top k is contained in the union of every
+ * owner's top k, because each key lives on exactly one owner after the
+ * exchange; so gathering the owners' top k is exact, never a sample. A walk
+ * partitions keys, never a key's counts: a partition holds every run's and
+ * the memory's entries of its keys, exchanged whole, so select sees final
+ * counts, as in memory. Every rank makes the same collective calls in the
+ * same order (the number of partitions and every flush are agreed).
  */
 #include "pc_seqreduce.h"
 
@@ -166,15 +172,141 @@ GByteArray *pc_seqred_candidates_min(const PcSeqTab *t, guint64 min) {
   return buf;
 }
 
-gboolean pc_seqred_reduce_top(PcSeqTab **t, guint64 k, PcSeqCmp cmp,
-                              const PcCommOps *ops, PcSeqTab **out,
-                              GError **error) {
+/* ---- The partition walk ---------------------------------------------------- */
+
+#define PART_MIN_BYTES (64u << 10) /* a partition of less is not worth a round */
+#define CARRY_MIN_BYTES (1u << 20) /* candidates re-selected past this */
+
+/* Collective: the number of partitions of the walk, the same on every
+ * rank: enough for the rank with the most bytes (runs and table). */
+static gboolean agree_parts(const PcSeqTab *t, const PcSeqSpill *runs,
+                            const PcCommOps *ops, guint *nparts,
+                            GError **error) {
+  PcSpill *sp = pc_seqspill_context(runs);
+  uint64_t reduce = sp ? pc_spill_budget(sp).reduce : 0;
+  uint64_t bytes = pc_seqspill_bytes(runs) + pc_seqtab_memory_bytes(t);
+  /* reduce budget 0 (tests): one fine partition a round */
+  uint64_t target = reduce ? MAX(reduce / 6, (uint64_t)PART_MIN_BYTES) : 1;
+  g_autofree int64_t *need = g_new0(int64_t, ops->size);
+  need[ops->rank] = (int64_t)((bytes + target - 1) / target);
+  if (!ops->sum_i64(ops->ctx, need, (size_t)ops->size, error)) return FALSE;
+  int64_t most = 1;
+  for (int r = 0; r < ops->size; r++) most = MAX(most, need[r]);
+  for (*nparts = 1; *nparts < (guint)most && *nparts < PC_SEQTAB_PARTS;) *nparts *= 2;
+  return TRUE;
+}
+
+/* Candidates past *limit bytes are selected again (the select composes),
+ * so they stay about the size of one selection. */
+static void carry(GByteArray **cand, guint k, PcSeqSelectFn select,
+                  void *data, size_t *limit) {
+  if ((*cand)->len <= *limit) return;
+  g_autoptr(PcSeqTab) c = pc_seqtab_new(k);
+  gboolean ok = pc_seqtab_merge_serialized(c, (*cand)->data, (*cand)->len, NULL);
+  g_assert(ok); /* our own bytes */
+  g_byte_array_unref(*cand);
+  *cand = select(c, data);
+  *limit = MAX(*limit, 2 * (size_t)(*cand)->len);
+}
+
+/* Partition p of nparts: its entries from the runs (disk) and from the
+ * table in memory, merged. A failed read is recorded in the PcSpill and
+ * the partition counted without the runs (the run fails at the check). */
+static PcSeqTab *load_part(const PcSeqTab *t, PcSeqSpill *runs, guint p,
+                           guint nparts) {
+  guint w = PC_SEQTAB_PARTS / nparts;
+  PcSeqTab *pt = pc_seqtab_new(pc_seqtab_k(t));
+  GError *e = NULL;
+  if (runs && !pc_seqspill_load(runs, p, nparts, pt, &e)) {
+    pc_spill_fail(pc_seqspill_context(runs), e);
+    pc_seqtab_clear(pt);
+  }
+  pc_seqtab_merge_parts(pt, t, p * w, (p + 1) * w);
+  return pt;
+}
+
+/* Collective: sends every rank's candidates to rank 0, which adds them to
+ * *out (made on the first call; keys of two calls are disjoint: they come
+ * from different partitions); cand is emptied. */
+static gboolean flush(GByteArray *cand, guint k, const PcCommOps *ops,
+                      PcSeqTab **out, GError **error) {
+  PcSeqTab *g = NULL;
+  if (!pc_seqred_gather(cand, k, ops, &g, error)) return FALSE;
+  g_byte_array_set_size(cand, 0);
+  if (g && *out) {
+    pc_seqtab_merge(*out, g);
+    pc_seqtab_free(g);
+  } else if (g) {
+    *out = g;
+  }
+  return TRUE;
+}
+
+/* Collective: whether some rank holds more candidates than `limit` bytes
+ * (those that every select keeps, e.g. prefix nodes over the floor, do not
+ * shrink when selected again: they go to rank 0 before the walk ends). */
+static gboolean agree_flush(const GByteArray *cand, uint64_t limit,
+                            const PcCommOps *ops, gboolean *yes,
+                            GError **error) {
+  int64_t big = cand->len > limit;
+  if (!ops->sum_i64(ops->ctx, &big, 1, error)) return FALSE;
+  *yes = big > 0;
+  return TRUE;
+}
+
+static gboolean walk(PcSeqTab **t, PcSeqSpill *runs, PcSeqSelectFn select,
+                     void *data, const PcCommOps *ops, PcSeqTab **out,
+                     GError **error) {
+  guint k = pc_seqtab_k(*t), nparts;
+  if (!agree_parts(*t, runs, ops, &nparts, error)) return FALSE;
+  PcSpill *sp = pc_seqspill_context(runs);
+  uint64_t reduce = sp ? pc_spill_budget(sp).reduce : 0;
+  /* reduce budget 0 (tests): to rank 0 after every partition */
+  uint64_t flush_at = reduce ? MAX(reduce / 4, (uint64_t)CARRY_MIN_BYTES) : 0;
+  size_t limit = CARRY_MIN_BYTES;
+  g_autoptr(GByteArray) cand = g_byte_array_new();
+  gboolean ok = TRUE, yes;
+  for (guint p = 0; p < nparts && ok; p++) {
+    PcSeqTab *pt = load_part(*t, runs, p, nparts);
+    ok = pc_seqred_exchange(&pt, ops, error);
+    if (ok) {
+      GByteArray *c = select(pt, data);
+      g_byte_array_append(cand, c->data, c->len);
+      g_byte_array_unref(c);
+      carry(&cand, k, select, data, &limit);
+    }
+    pc_seqtab_free(pt);
+    ok = ok && agree_flush(cand, flush_at, ops, &yes, error) &&
+         (!yes || flush(cand, k, ops, out, error));
+  }
+  return ok && flush(cand, k, ops, out, error);
+}
+
+/* Collective: whether the table is walked in partitions: some rank
+ * spilled it, or holds more of it than a quarter of its reduce budget (the
+ * in-memory exchange needs about 3.5 times the table: send buffers, what
+ * arrives, the merged table). */
+static gboolean agree_walk(const PcSeqTab *t, const PcSeqSpill *runs,
+                           const PcCommOps *ops, gboolean *walk,
+                           GError **error) {
+  PcSpill *sp = pc_seqspill_context(runs);
+  int64_t big = sp && pc_seqtab_memory_bytes(t) > pc_spill_budget(sp).reduce / 4;
+  int64_t v[2] = {pc_seqspill_runs(runs), big};
+  if (!ops->sum_i64(ops->ctx, v, 2, error)) return FALSE;
+  *walk = v[0] > 0 || v[1] > 0;
+  return TRUE;
+}
+
+gboolean pc_seqred_reduce(PcSeqTab **t, PcSeqSpill *runs, PcSeqSelectFn select,
+                          void *data, const PcCommOps *ops, PcSeqTab **out,
+                          GError **error) {
+  gboolean w;
   *out = NULL;
+  if (!agree_walk(*t, runs, ops, &w, error)) return FALSE;
+  if (w) return walk(t, runs, select, data, ops, out, error);
   if (!pc_seqred_exchange(t, ops, error)) return FALSE;
-  GByteArray *mine = pc_seqred_candidates_top(*t, k, cmp);
-  gboolean ok = pc_seqred_gather(mine, pc_seqtab_k(*t), ops, out, error);
-  g_byte_array_unref(mine);
-  return ok;
+  g_autoptr(GByteArray) cand = select(*t, data);
+  return pc_seqred_gather(cand, pc_seqtab_k(*t), ops, out, error);
 }
 
 /* ---- Output cells (rank 0) -------------------------------------------------- */

@@ -39,6 +39,7 @@ static void *ttt_create(const PcModuleEnv *env, GError **error) {
   TimeToTarget *m = g_new0(TimeToTarget, 1);
   m->E = env->names->events->n;
   m->q = pc_quantile_new();
+  pc_quantile_set_spill(m->q, env->spill, "time_to_target");
   m->stamp = g_new0(uint64_t, m->E + 1);
   return m;
 }
@@ -82,8 +83,10 @@ static gboolean ttt_reduce(void *self, const PcModuleEnv *env,
   for (size_t i = 0; i < nk; i++) keys[i] = i;
   m->n = g_new0(int64_t, nk);
   m->pct = g_new0(int64_t, nk * N_PCT);
-  return pc_quantile_select(m->q, env->ops, keys, nk, pct, N_PCT, m->n, m->pct,
-                            error);
+  gboolean ok = pc_quantile_select(m->q, env->ops, keys, nk, pct, N_PCT, m->n,
+                                   m->pct, error);
+  pc_quantile_release(m->q);
+  return ok;
 }
 
 /* One row: key (E = "^"), its customers and percentiles in seconds (empty

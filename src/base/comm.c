@@ -4,7 +4,8 @@
  * user-defined integer addition (associative and commutative, so the bytes
  * of a sum do not depend on P or on the reduction tree). Doubles are only
  * ever combined with max, which is exact. Byte exchanges go through
- * point-to-point messages (gather, all-to-all) of at most 1 GiB each.
+ * point-to-point messages (gather, all-to-all) of at most 1 GiB each. A
+ * rank that waits for others sleeps (quiet_wait) instead of spinning.
  */
 #include "pc_comm.h"
 
@@ -20,6 +21,41 @@ struct PcComm {
   PcSignals *sig;      /* the process's signal watcher, not owned */
 };
 
+/* ---- Waiting without spinning ----
+ * Open MPI busy-polls in a blocking collective, so a rank that waits for a
+ * straggler (rank 0 building tables, a rank with more events) burns a core
+ * that the straggler's threads or another job could use: 1 CPU-s per rank
+ * in the path reduce at 10^7 events. Every collective here is entered
+ * through a small nonblocking step (a barrier, or the lengths of an
+ * exchange) that is tested for 50 us and then between naps of 20..200 us;
+ * the data moves after it with every rank present, at full speed (large
+ * transfers need both sides' progress, so they are never napped). */
+#define SPIN_US 50
+#define NAP_MIN_US 20
+#define NAP_MAX_US 200
+
+static void quiet_wait(MPI_Request *req) {
+  int done = 0;
+  gint64 t0 = g_get_monotonic_time();
+  gulong nap = NAP_MIN_US;
+  MPI_Test(req, &done, MPI_STATUS_IGNORE);
+  while (!done) {
+    if (g_get_monotonic_time() - t0 > SPIN_US) {
+      g_usleep(nap);
+      nap = MIN(2 * nap, NAP_MAX_US);
+    }
+    MPI_Test(req, &done, MPI_STATUS_IGNORE);
+  }
+}
+
+/* Every rank here before any data moves. */
+static void quiet_enter(const PcComm *c) {
+  if (c->size == 1) return;
+  MPI_Request req;
+  MPI_Ibarrier(MPI_COMM_WORLD, &req);
+  quiet_wait(&req);
+}
+
 static void fix_add(void *in, void *inout, int *len, MPI_Datatype *dt) {
   const PcFix *a = in;
   PcFix *b = inout;
@@ -32,6 +68,7 @@ static void fix_add(void *in, void *inout, int *len, MPI_Datatype *dt) {
 
 static gboolean ops_sum_fix(void *ctx, PcFix *v, size_t n, GError **e) {
   PcComm *c = ctx;
+  quiet_enter(c);
   for (size_t off = 0; off < n; off += 1 << 24) {
     int k = (int)MIN(n - off, (size_t)1 << 24);
     MPI_Allreduce(MPI_IN_PLACE, v + off, k, c->fix_type, c->fix_sum, MPI_COMM_WORLD);
@@ -40,6 +77,7 @@ static gboolean ops_sum_fix(void *ctx, PcFix *v, size_t n, GError **e) {
 }
 
 static gboolean ops_sum_i64(void *ctx, int64_t *v, size_t n, GError **e) {
+  quiet_enter(ctx);
   for (size_t off = 0; off < n; off += 1 << 26) {
     int k = (int)MIN(n - off, (size_t)1 << 26);
     MPI_Allreduce(MPI_IN_PLACE, v + off, k, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
@@ -54,6 +92,7 @@ static gboolean ops_gather(void *ctx, const void *mine, size_t len,
   PcComm *c = ctx;
   uint64_t l = len;
   g_autofree uint64_t *lens = g_new(uint64_t, c->size);
+  quiet_enter(c);
   MPI_Gather(&l, 1, MPI_UINT64_T, lens, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
   *out = NULL;
   if (c->rank == 0) {
@@ -93,6 +132,7 @@ static gboolean ops_exchange(void *ctx, GByteArray **send, GByteArray **recv,
     slen[r] = send[r]->len;
     if (r != c->rank) c->bytes_sent += slen[r];
   }
+  quiet_enter(c);
   MPI_Alltoall(slen, 1, MPI_UINT64_T, rlen, 1, MPI_UINT64_T, MPI_COMM_WORLD);
   uint64_t total = 0, pieces = 0;
   g_autofree uint64_t *rat = g_new(uint64_t, P);
@@ -147,7 +187,9 @@ double pc_comm_wtime(void) { return MPI_Wtime(); }
 
 gboolean pc_comm_agree(PcComm *c, gboolean ok, GError **error) {
   int mine = ok ? c->size : c->rank, first;
-  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Request req;
+  MPI_Iallreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD, &req);
+  quiet_wait(&req);
   if (first == c->size) return TRUE;
   /* The first failing rank tells everyone why. */
   char *msg = NULL;
@@ -170,10 +212,14 @@ gboolean pc_comm_agree(PcComm *c, gboolean ok, GError **error) {
   return FALSE;
 }
 
+void pc_comm_quiet_barrier(PcComm *c) { quiet_enter(c); }
+
 void pc_comm_sum_u64(PcComm *c, uint64_t *v, size_t n) {
+  quiet_enter(c);
   MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
 }
 void pc_comm_max_u64(PcComm *c, uint64_t *v, size_t n) {
+  quiet_enter(c);
   MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
 }
 void pc_comm_allgather_u64(PcComm *c, uint64_t v, uint64_t *all) {
@@ -188,7 +234,9 @@ void pc_comm_bcast_u64(PcComm *c, uint64_t *v, size_t n) {
 
 void pc_comm_bcast_bytes(PcComm *c, void **buf, size_t *len) {
   uint64_t l = *len;
-  MPI_Bcast(&l, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+  MPI_Request req;
+  MPI_Ibcast(&l, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD, &req);
+  quiet_wait(&req);
   if (c->rank != 0) {
     *buf = g_malloc(l + 1);
     *len = l;

@@ -111,6 +111,7 @@ void pc_config_free(PcJobConfig *c) {
   g_strfreev(c->scope_segments);
   g_free(c->entry_event);
   g_free(c->return_event);
+  g_free(c->spill_dir);
   g_free(c);
 }
 

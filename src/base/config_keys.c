@@ -91,6 +91,8 @@ const KeySpec pc_cfg_job_keys[] = {
    .choices = pc_cfg_solver_choices},
   {"report", "enabled", V_BOOL, JF(report)},
   {"run", "memory_per_rank", V_BYTES, JF(memory_per_rank)},
+  {"run", "spill_dir", V_STRING, JF(spill_dir)},
+  {"run", "table_memory", V_BYTES, JF(table_memory)},
 };
 
 const KeySpec pc_cfg_funnel_keys[] = {

@@ -326,6 +326,74 @@ gboolean pc_seqtab_merge_serialized(PcSeqTab *dst, const guint8 *buf,
   return FALSE;
 }
 
+/* ---- Partitioned writing (spill runs) ---- */
+
+void pc_seqtab_clear(PcSeqTab *t) {
+  g_clear_pointer(&t->arena, g_free);
+  t->arena_len = t->arena_cap = 0;
+  t->n = 0;
+  g_free(t->slots);
+  t->slot_bits = SEQTAB_MIN_BITS;
+  t->slots = g_new0(uint64_t, (size_t)1 << SEQTAB_MIN_BITS);
+}
+
+/* Record offsets of t ordered by fine partition (counting sort, stable);
+ * part_end[p] = bytes of the byte form up to the end of partition p. */
+static uint64_t *order_by_part(const PcSeqTab *t, uint64_t *part_end) {
+  g_autofree size_t *at = g_new0(size_t, PC_SEQTAB_PARTS + 1);
+  memset(part_end, 0, PC_SEQTAB_PARTS * sizeof *part_end);
+  for (size_t o = 0; o < t->arena_len;) {
+    const uint64_t *rec = t->arena + o;
+    guint p = pc_seqtab_part(pc_seqtab_hash(rec_seq(rec), rec_len(rec)));
+    at[p + 1]++;
+    part_end[p] += 4 + 4 * (uint64_t)rec_len(rec) + 8 * (uint64_t)t->k;
+    o += rec_words(t, rec_len(rec));
+  }
+  for (guint p = 1; p <= PC_SEQTAB_PARTS; p++) at[p] += at[p - 1];
+  for (guint p = 1; p < PC_SEQTAB_PARTS; p++) part_end[p] += part_end[p - 1];
+  uint64_t *order = g_new(uint64_t, t->n ? t->n : 1);
+  for (size_t o = 0; o < t->arena_len;) {
+    const uint64_t *rec = t->arena + o;
+    order[at[pc_seqtab_part(pc_seqtab_hash(rec_seq(rec), rec_len(rec)))]++] = o;
+    o += rec_words(t, rec_len(rec));
+  }
+  return order;
+}
+
+void pc_seqtab_merge_parts(PcSeqTab *dst, const PcSeqTab *src, guint a,
+                           guint b) {
+  g_return_if_fail(dst->k == src->k && dst != src);
+  for (size_t o = 0; o < src->arena_len;) {
+    uint64_t *rec = src->arena + o;
+    uint64_t h = pc_seqtab_hash(rec_seq(rec), rec_len(rec));
+    guint p = pc_seqtab_part(h);
+    if (p >= a && p < b) {
+      int64_t *d = pc_seqtab_upsert_hashed(dst, rec_seq(rec), rec_len(rec), h);
+      const int64_t *c = rec_counts(rec);
+      for (guint j = 0; j < dst->k; j++) d[j] += c[j];
+    }
+    o += rec_words(src, rec_len(rec));
+  }
+}
+
+#define WRITE_CHUNK (1u << 20) /* bytes handed to the sink at once */
+
+gboolean pc_seqtab_write_parts(const PcSeqTab *t, PcSeqTabSink sink,
+                               void *data, uint64_t *part_end, GError **error) {
+  g_autofree uint64_t *order = order_by_part(t, part_end);
+  g_autoptr(GByteArray) chunk = g_byte_array_sized_new(WRITE_CHUNK + 4096);
+  for (size_t i = 0; i < t->n; i++) {
+    uint64_t *rec = t->arena + order[i];
+    pc_seqtab_serialize_entry(chunk, rec_seq(rec), rec_len(rec),
+                              rec_counts(rec), t->k);
+    if (chunk->len >= WRITE_CHUNK) {
+      if (!sink(chunk->data, chunk->len, data, error)) return FALSE;
+      g_byte_array_set_size(chunk, 0);
+    }
+  }
+  return !chunk->len || sink(chunk->data, chunk->len, data, error);
+}
+
 size_t pc_seqtab_memory_bytes(const PcSeqTab *t) {
   return sizeof *t + t->arena_cap * 8 + ((size_t)8 << t->slot_bits);
 }

@@ -11,6 +11,7 @@
 #include "pc_signals.h"
 #include "pc_fs.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +39,19 @@ static void say(const char *msg) {
   }
 }
 
+/* Also appends msg to the file PARCOURS_SIGNAL_LOG names, when set: a
+ * launcher (mpirun, Slurm) may close the ranks' output streams as it ends
+ * the job, while a batch script can print that file after the job step
+ * (slurm/monthly.sbatch does). */
+static void say_to_log(const char *msg) {
+  const char *path = g_getenv("PARCOURS_SIGNAL_LOG");
+  if (!path || !*path) return;
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  if (write(fd, msg, strlen(msg)) < 0) { /* best effort: stderr has it too */ }
+  close(fd);
+}
+
 /* A registered tree may still be written by a thread of this process while
  * it is removed: a few passes catch what appeared in between. */
 static void remove_all(PcSignals *s) {
@@ -61,7 +75,10 @@ static void *watch(void *data) {
   else
     msg = g_strdup_printf("parcours %s: interrupted by %s while %s: nothing was committed%s\n", s->cmd ? s->cmd : "", sig_name(sig), s->phase ? s->phase : "starting", s->paths->len ? "; removing its temporary files" : "");
   /* first the message: mpirun or Slurm may end the output streams soon */
-  if (s->rank == 0) say(msg);
+  if (s->rank == 0) {
+    say(msg);
+    say_to_log(msg);
+  }
   if (!s->committed) remove_all(s);
   /* Rank 0 removes the temporary files. When another rank ends first,
    * mpirun kills the rest after about a second, and a loaded machine may

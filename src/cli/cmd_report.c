@@ -31,7 +31,7 @@ int pc_cmd_report(PcComm *c, int argc, char **argv) {
     return 2;
   }
   g_autoptr(GError) e = NULL;
-  gboolean ok = pc_comm_rank(c) != 0 || pc_run_report(rest[0], quiet, &e);
+  gboolean ok = pc_comm_rank(c) != 0 || pc_run_report(rest[0], NULL, quiet, &e);
   if (!pc_comm_agree(c, ok, &e)) {
     pc_cmd_fail(c, "report", e);
     return 1;

@@ -3,7 +3,9 @@
 #include "pc_cmd.h"
 #include "pc_h5io.h"
 
+#include <malloc.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
 static const struct {
   const char *name;
@@ -27,7 +29,20 @@ static void usage(FILE *f) {
         "Documentation: docs/ (architecture.md, format.md, jobs.md).\n", f);
 }
 
+/* Resident memory should follow live bytes (run.memory_per_rank is a
+ * budget): a fixed mmap threshold stops glibc from raising it after each
+ * large free, which would keep freed batch buffers and tables in the heap.
+ * Under an address-space limit (ulimit -v) the malloc arenas of the other
+ * threads (MPI's, OpenMP's), 64 MiB of address space each, are capped. */
+static void malloc_tuning(void) {
+  struct rlimit rl;
+  mallopt(M_MMAP_THRESHOLD, 256 << 10);
+  if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+    mallopt(M_ARENA_MAX, 1);
+}
+
 int main(int argc, char **argv) {
+  malloc_tuning(); /* before any thread */
   /* first: the signal mask must be set before MPI or OpenMP start threads */
   PcSignals *sig = pc_signals_start();
   PcComm *c = pc_comm_init(&argc, &argv, sig);

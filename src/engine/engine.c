@@ -43,7 +43,8 @@ void pc_engine_free(PcEngine *e) {
   if (!e) return;
   for (int i = 0; e->w && i < e->threads; i++) worker_clear(&e->w[i]);
   g_free(e->w);
-  pc_modset_free(e->mods);
+  pc_modset_free(e->mods); /* before the spill: its tables hold run files */
+  pc_spill_free(e->spill);
   pc_source_free(e->src);
   pc_plan_free(e->plan);
   pc_outdir_close(e->outdir);
@@ -105,11 +106,29 @@ static gboolean make_plan(PcEngine *e, GError **error) {
   return TRUE;
 }
 
+/* The tables' pool and the spill directory of this rank, from the budget
+ * (memory.c); a first check that the spill's file system can hold what
+ * the run is expected to spill (ENOSPC later is still a clear error). */
+static gboolean spill_new(PcEngine *e, GError **error) {
+  PcSpillBudget b = {e->mem.tables, e->mem.reduce};
+  const char *dir = e->cfg->spill_dir;
+  if (dir && *dir && !g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+    pc_set_error(error, PC_ERROR_CONFIG, "%s: [run] spill_dir: %s is not a directory", e->cfg->job_path ? e->cfg->job_path : "job", dir);
+    return FALSE;
+  }
+  e->spill = pc_spill_new(e->cfg->spill_dir, e->rank, b, pc_comm_signals(e->comm));
+  e->env.spill = e->spill;
+  /* the key tables' planning figure: 16 bytes an event (plan.c) */
+  uint64_t expect = e->plan->rank_events[e->rank] * 16;
+  return expect <= b.pool || pc_spill_check_space(e->spill, expect - b.pool, error);
+}
+
 static gboolean workers_new(PcEngine *e, GError **error) {
   e->env = (PcModuleEnv){e->cfg, &e->src->names,
                          pc_source_tokens(e->src, e->cfg->token),
-                         &e->src->target, e->src->has_crm, e->ops, &e->facts};
-  if (!pc_engine_check_run(e, error)) return FALSE;
+                         &e->src->target, e->src->has_crm, e->ops, &e->facts,
+                         NULL};
+  if (!pc_engine_budget(e, error) || !spill_new(e, error)) return FALSE;
   if (!(e->mods = pc_modset_new(&e->env, e->threads, error))) return FALSE;
   e->w = g_new0(Worker, e->threads);
   for (int i = 0; i < e->threads; i++) {
@@ -216,11 +235,13 @@ static void build_batch(PcEngine *e, PcShardData **slices,
   }
 }
 
+/* bufs[s]: shard s's buffers, kept from batch to batch. */
 static gboolean read_batch(PcEngine *e, const uint32_t *b, size_t nb,
-                           PcShardData **slices, GError **error) {
+                           PcSliceBufs **bufs, PcShardData **slices,
+                           GError **error) {
   for (guint s = 0; s < e->src->n_shards; s++)
-    if (!pc_h5io_read_buckets(e->src->meta[s], b, nb, &slices[s],
-                              &e->bytes_read, error))
+    if (!pc_h5io_read_buckets_into(e->src->meta[s], b, nb, bufs[s], &slices[s],
+                                   &e->bytes_read, error))
       return FALSE;
   return TRUE;
 }
@@ -231,7 +252,7 @@ static size_t batch_end(const PcEngine *e, const uint32_t *mine, size_t nb,
                         size_t i, uint64_t *events) {
   size_t j = i;
   *events = 0;
-  while (j < nb && (j == i || *events < e->cfg->batch_events)) {
+  while (j < nb && (j == i || *events < e->mem.batch_events)) {
     for (guint s = 0; s < e->src->n_shards; s++)
       *events += e->src->meta[s]->bucket_events[mine[j]];
     j++;
@@ -251,26 +272,33 @@ gboolean pc_engine_scan(PcEngine *e, GError **error) {
   pc_signals_phase(pc_comm_signals(e->comm), "reading the store and building journeys");
   size_t nb;
   g_autofree uint32_t *mine = pc_plan_buckets_of(e->plan, e->rank, &nb);
-  g_autofree PcShardData **slices = g_new0(PcShardData *, e->src->n_shards + 1);
+  guint S = e->src->n_shards;
+  g_autofree PcShardData **slices = g_new0(PcShardData *, S + 1);
+  g_autofree PcSliceBufs **bufs = g_new0(PcSliceBufs *, S + 1);
+  for (guint s = 0; s < S; s++) bufs[s] = pc_h5io_slice_bufs_new();
   double t0 = pc_comm_wtime(), last = t0;
   gboolean ok = TRUE;
   for (size_t i = 0; i < nb && ok;) {
     uint64_t ev;
     size_t j = batch_end(e, mine, nb, i, &ev);
     pc_timer_start(&e->t, PC_T_READ);
-    ok = read_batch(e, mine + i, j - i, slices, error);
+    ok = read_batch(e, mine + i, j - i, bufs, slices, error);
     pc_timer_stop(&e->t, PC_T_READ);
     if (ok) {
       pc_timer_start(&e->t, PC_T_BUILD);
       build_batch(e, slices, mine + i, j - i);
       pc_timer_stop(&e->t, PC_T_BUILD);
     }
-    for (guint s = 0; s < e->src->n_shards; s++)
-      g_clear_pointer(&slices[s], pc_shard_data_free);
+    for (guint s = 0; s < S; s++) {
+      pc_h5io_slice_release(bufs[s], slices[s]);
+      slices[s] = NULL;
+    }
+    if (ok) ok = pc_spill_check(e->spill, error); /* a spill failed: stop */
     e->my_events += ev;
     i = j;
     progress(e, e->my_events, t0, &last);
   }
+  for (guint s = 0; s < S; s++) pc_h5io_slice_bufs_free(bufs[s]);
   return pc_comm_agree(e->comm, ok, error);
 }
 
@@ -293,10 +321,14 @@ gboolean pc_engine_reduce(PcEngine *e, GError **error) {
   pc_signals_phase(pc_comm_signals(e->comm), "reducing the analyses across ranks");
   pc_timer_start(&e->t, PC_T_REDUCE);
   pc_modset_merge_threads(e->mods);
+  if (!pc_comm_agree(e->comm, pc_spill_check(e->spill, error), error)) return FALSE;
   if (!agree_kept(e, error)) return FALSE; /* the same verdict on every rank */
   for (guint i = 0; i < pc_modset_count(e->mods); i++) {
     pc_progress(e->comm, e->quiet, "run: reduce %s", pc_modset_name(e->mods, i));
-    gboolean ok = pc_modset_reduce_one(e->mods, i, error);
+    /* spill I/O errors are sticky (pc_spill.h): checked once the module's
+     * collective calls are over */
+    gboolean ok = pc_modset_reduce_one(e->mods, i, error) &&
+                  pc_spill_check(e->spill, error);
     if (!pc_comm_agree(e->comm, ok, error)) return FALSE;
   }
   gboolean ok = TRUE;
@@ -305,6 +337,7 @@ gboolean pc_engine_reduce(PcEngine *e, GError **error) {
     ok = pc_modset_tables(e->mods, out, error);
     if (ok) e->tables = pc_outputs_finish(out);
   }
+  pc_comm_quiet_barrier(e->comm); /* the others sleep while rank 0 builds tables */
   pc_timer_stop(&e->t, PC_T_REDUCE);
   return pc_comm_agree(e->comm, ok, error);
 }

@@ -12,6 +12,12 @@
 #include "pc_source.h"
 #include "pc_timer.h"
 
+/* The division of this rank's memory budget (memory.c), bytes. */
+typedef struct {
+  uint64_t budget, fixed, scan, tables, reduce;
+  uint64_t batch_events;    /* partition.batch_events, lowered to fit scan */
+} PcRunMemory;
+
 /* Per OpenMP thread: kept-event counts per global id and scratch arrays. */
 typedef struct {
   uint64_t *ev_count, *ch_count;
@@ -36,12 +42,17 @@ struct PcEngine {
   Worker *w;
   GPtrArray *tables;        /* rank 0 after reduce: summary first */
   uint64_t bytes_read, my_events;
+  PcRunMemory mem;
+  PcSpill *spill;           /* the tables' pool and spill files (pc_spill.h) */
 };
 
 /* memory.c: FALSE with PC_ERROR_MEMORY when the run cannot fit this
- * rank's budget (run.memory_per_rank, else the node's memory per rank). */
+ * rank's budget (run.memory_per_rank, else 3/4 of the node's memory per
+ * rank). */
 gboolean pc_engine_check_metas(const PcEngine *e, uint64_t buckets,
                                guint shards, GError **error);
-gboolean pc_engine_check_run(const PcEngine *e, GError **error);
+/* Divides the budget (e->mem) once the plan, names and modules' env are
+ * known; FALSE with PC_ERROR_MEMORY when the fixed part leaves too little. */
+gboolean pc_engine_budget(PcEngine *e, GError **error);
 
 #endif

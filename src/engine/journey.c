@@ -86,19 +86,27 @@ static gboolean at_id(const Cursor *c, const char *id, uint32_t len) {
 }
 
 /* Appends the kept events of the cursor's current customer, mapped to
- * global ids, and advances the event cursor. Shard order = key order. */
+ * global ids, and advances the event cursor. Shard order = key order. The
+ * rows are written in place (one resize per customer, not one append per
+ * event), the time filter tested only when the job has one. */
 static void take_events(const PcJourneyMaps *m, Cursor *c, GArray *out) {
   const PcShardData *d = c->d;
   const uint32_t *chm = m->ch_map[c->shard], *evm = m->ev_map[c->shard];
-  while (c->ev < c->ev_end && d->ev_customer[c->ev] == c->cu) {
-    int64_t ts = d->ev_ts[c->ev];
-    if ((!m->has_from || ts >= m->from_us) && (!m->has_to || ts < m->to_us)) {
-      PcEvent e = {ts, d->ev_value[c->ev], evm[d->ev_event[c->ev]],
-                   chm[d->ev_channel[c->ev]]};
-      g_array_append_val(out, e);
-    }
-    c->ev++;
+  uint64_t a = c->ev, e = a;
+  while (e < c->ev_end && d->ev_customer[e] == c->cu) e++;
+  guint n0 = out->len;
+  g_array_set_size(out, n0 + (guint)(e - a));
+  PcEvent *o = (PcEvent *)(void *)out->data + n0;
+  guint k = 0;
+  gboolean filter = m->has_from || m->has_to;
+  int64_t from = m->has_from ? m->from_us : INT64_MIN;
+  for (uint64_t i = a; i < e; i++) {
+    int64_t ts = d->ev_ts[i];
+    if (filter && (ts < from || (m->has_to && ts >= m->to_us))) continue;
+    o[k++] = (PcEvent){ts, d->ev_value[i], evm[d->ev_event[i]], chm[d->ev_channel[i]]};
   }
+  g_array_set_size(out, n0 + k);
+  c->ev = e;
 }
 
 /* The customer's customers-table row among the cursors' (later shards of
@@ -189,13 +197,16 @@ void pc_journey_view(PcJourneyView *v, const PcJourney *j,
   uint32_t *tk = (uint32_t *)tok->data;
   int64_t *t = (int64_t *)ts->data;
   PcMoney revenue = 0;
+  const PcEvent *ev = j->ev;
+  if (tm->mode == PC_TOKEN_EVENT)
+    for (size_t i = 0; i < j->n; i++) tk[i] = ev[i].event;
+  else if (tm->mode == PC_TOKEN_CHANNEL)
+    for (size_t i = 0; i < j->n; i++) tk[i] = ev[i].channel;
+  else
+    for (size_t i = 0; i < j->n; i++) tk[i] = tm->pair_token[(size_t)ev[i].channel * tm->E + ev[i].event];
   for (size_t i = 0; i < j->n; i++) {
-    const PcEvent *e = &j->ev[i];
-    tk[i] = tm->mode == PC_TOKEN_EVENT     ? e->event
-            : tm->mode == PC_TOKEN_CHANNEL ? e->channel
-                                           : tm->pair_token[(size_t)e->channel * tm->E + e->event];
-    t[i] = e->ts_us;
-    revenue += e->value;
+    t[i] = ev[i].ts_us;
+    if (!has_crm) revenue += ev[i].value;
   }
   v->j = j;
   v->y = pc_target_cut(target, j, &v->cut);

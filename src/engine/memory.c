@@ -1,11 +1,25 @@
-/* memory.c - how much memory a run will need on this rank, estimated from
- * the MANIFEST, the plan, the names and the modules' declarations before
- * anything big is allocated, and checked against a budget: run.memory_per_rank
- * when set, else this node's physical memory shared by its ranks. A job that
- * cannot fit is refused with the parts named, instead of dying in malloc.
+/* memory.c - the memory budget of a run on this rank, divided before
+ * anything big is allocated (docs/jobs.md, run.memory_per_rank):
  *
- * Owns nothing. No MPI (reads Open MPI's and Slurm's environment for the
- * number of ranks on this node).
+ *   budget  run.memory_per_rank, else 3/4 of this node's memory shared by
+ *           its ranks;
+ *   fixed   the process itself (BASE_BYTES), the bucket index of every
+ *           shard, the names, and what the modules declare
+ *           (PcModule.memory: counter arrays, the model's rows);
+ *   reserve a quarter of what `fixed` leaves: during the scan, one
+ *           batch's read buffers (partition.batch_events is lowered to
+ *           fit); at reduce, when the batches are gone, the working set of
+ *           one table's reduce (a partition of a spilled table, the
+ *           exchange buffers, a percentile store read back);
+ *   tables  the other three quarters (run.table_memory overrides it): the
+ *           pool of the tables that grow with distinct keys, every
+ *           thread's, past which they spill (pc_spill.h).
+ * Rank 0 also holds the output tables and builds results.h5 in memory at
+ * write (docs/architecture.md, "Spilling", gives the bound).
+ *
+ * A job whose fixed part leaves less than MIN_WORK_BYTES is refused with the
+ * parts named, instead of dying in malloc. Owns nothing. No MPI (reads Open
+ * MPI's and Slurm's environment for the number of ranks on this node).
  */
 #include "engine_int.h"
 
@@ -14,6 +28,8 @@
 /* Bytes of one shard's metadata per bucket: three counts and five prefix
  * sums of uint64, as pc_h5io_read_meta keeps them. */
 #define META_BYTES_PER_BUCKET 64
+#define BASE_BYTES (UINT64_C(48) << 20)     /* MPI, HDF5, GLib, the binary */
+#define MIN_WORK_BYTES (UINT64_C(32) << 20) /* scan + tables + reduce, at least */
 
 /* Ranks sharing this node's memory (mpirun or srun tell; else 1). */
 static uint64_t local_ranks(void) {
@@ -28,8 +44,8 @@ static uint64_t budget(const PcJobConfig *cfg, gboolean *set) {
   *set = cfg->memory_per_rank > 0;
   if (*set) return cfg->memory_per_rank;
   long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  if (pages <= 0 || page <= 0) return UINT64_MAX;
-  return (uint64_t)pages * (uint64_t)page / local_ranks();
+  if (pages <= 0 || page <= 0) return UINT64_MAX / 2;
+  return (uint64_t)pages * (uint64_t)page / local_ranks() / 4 * 3;
 }
 
 static gboolean refuse(const PcEngine *e, uint64_t need, uint64_t have,
@@ -57,17 +73,44 @@ static uint64_t names_bytes(const PcSource *s) {
   return b * (1 + s->n_shards); /* the shards' own dictionaries too */
 }
 
-gboolean pc_engine_check_run(const PcEngine *e, GError **error) {
+/* Read buffers of a batch of `batch` events of rank r: per event the
+ * slice (28 bytes of columns) and the journey copy (24); per customer its
+ * id and journey header (48). */
+static uint64_t batch_bytes(const PcPlan *p, int r, uint64_t batch) {
+  uint64_t ev = MAX(p->rank_events[r], 1), held = MIN(ev, batch);
+  return held * 52 + p->rank_customers[r] * 48 * held / ev;
+}
+
+/* The fixed part of the run on this rank; *mods and *largest: the modules'. */
+static uint64_t fixed_bytes(const PcEngine *e, uint64_t *mods, const char **largest) {
+  *mods = pc_modset_memory(&e->env, e->threads, e->plan->rank_customers[e->rank], largest);
+  return BASE_BYTES + e->src->n_shards * e->src->buckets * META_BYTES_PER_BUCKET +
+         names_bytes(e->src) + *mods;
+}
+
+/* The largest batch (events, >= 1) whose buffers fit `bytes`, at most
+ * partition.batch_events. */
+static uint64_t batch_fitting(const PcEngine *e, uint64_t bytes) {
+  uint64_t want = e->cfg->batch_events, per = MAX(batch_bytes(e->plan, e->rank, want) / MAX(want, 1), 1);
+  return CLAMP(bytes / per, 1, want);
+}
+
+gboolean pc_engine_budget(PcEngine *e, GError **error) {
   gboolean set;
-  uint64_t have = budget(e->cfg, &set);
-  uint64_t customers = e->plan->rank_customers[e->rank];
+  uint64_t have = budget(e->cfg, &set), mods;
   const char *largest = NULL;
-  uint64_t mods = pc_modset_memory(&e->env, e->threads, customers, &largest);
-  uint64_t fixed = e->src->n_shards * e->src->buckets * META_BYTES_PER_BUCKET +
-                   names_bytes(e->src) + mods;
-  /* what grows with the rank's events is an explicit budget's business */
-  uint64_t scan = set ? pc_plan_memory_estimate(e->plan, e->rank, e->cfg->batch_events, e->src->n_shards) : 0;
-  if (fixed + scan <= have) return TRUE;
-  g_autofree char *what = g_strdup_printf("analyses %.1f MiB, the largest %s; reading %.1f MiB; bucket index and names %.1f MiB", mods / 1048576.0, largest ? largest : "-", scan / 1048576.0, (fixed - mods) / 1048576.0);
-  return refuse(e, fixed + scan, have, set, what, error);
+  uint64_t fixed = fixed_bytes(e, &mods, &largest);
+  if (fixed + MIN_WORK_BYTES > have) {
+    g_autofree char *what = g_strdup_printf("analyses %.1f MiB, the largest %s; reading and tables at least %.1f MiB; bucket index, names and the process %.1f MiB", mods / 1048576.0, largest ? largest : "-", MIN_WORK_BYTES / 1048576.0, (fixed - mods) / 1048576.0);
+    return refuse(e, fixed + MIN_WORK_BYTES, have, set, what, error);
+  }
+  PcRunMemory *m = &e->mem;
+  uint64_t work = have - fixed;
+  m->budget = have;
+  m->fixed = fixed;
+  m->reduce = work / 4;
+  m->batch_events = batch_fitting(e, m->reduce);
+  m->scan = batch_bytes(e->plan, e->rank, m->batch_events);
+  m->tables = e->cfg->table_memory ? e->cfg->table_memory : work - m->reduce;
+  return TRUE;
 }

@@ -20,7 +20,14 @@ typedef struct {
   double *phase;            /* [rank * PC_T_N + timer] */
   double *reduce;           /* [rank * modules + module] */
   uint64_t *events, *bytes, *sent, *rss;
+  uint64_t *mem;            /* [rank * MEM_N + figure] */
 } Figures;
+
+/* The budget's division and the spill, per rank (run.json "memory"). */
+enum { MEM_BUDGET, MEM_TABLES, MEM_REDUCE, MEM_BATCH, MEM_SPILL_BYTES, MEM_SPILL_RUNS, MEM_N };
+static const char *const mem_names[MEM_N] = {
+    "budget_bytes", "tables_bytes", "reduce_bytes", "batch_events",
+    "spilled_bytes", "spill_runs"};
 
 static void figures_clear(Figures *f) {
   g_free(f->phase);
@@ -29,6 +36,7 @@ static void figures_clear(Figures *f) {
   g_free(f->bytes);
   g_free(f->sent);
   g_free(f->rss);
+  g_free(f->mem);
 }
 
 /* Collective. */
@@ -54,12 +62,15 @@ static void gather_figures(PcEngine *e, Figures *f) {
   pc_comm_allgather_u64(e->comm, e->my_events, f->events);
   pc_comm_allgather_u64(e->comm, e->bytes_read, f->bytes);
   pc_comm_allgather_u64(e->comm, pc_peak_rss_bytes(), f->rss);
-}
-
-static double max_of(const double *v, int n, size_t stride, size_t at) {
-  double mx = 0;
-  for (int q = 0; q < n; q++) mx = MAX(mx, v[q * stride + at]);
-  return mx;
+  uint64_t mine[MEM_N] = {e->mem.budget, e->mem.tables, e->mem.reduce,
+                          e->mem.batch_events, pc_spill_bytes(e->spill),
+                          pc_spill_runs(e->spill)};
+  f->mem = g_new(uint64_t, (size_t)P * MEM_N);
+  g_autofree uint64_t *u = g_new(uint64_t, P);
+  for (int k = 0; k < MEM_N; k++) {
+    pc_comm_allgather_u64(e->comm, mine[k], u);
+    for (int q = 0; q < P; q++) f->mem[q * MEM_N + k] = u[q];
+  }
 }
 
 static void json_u64_array(JsonBuilder *b, const char *name,
@@ -69,6 +80,25 @@ static void json_u64_array(JsonBuilder *b, const char *name,
   for (int i = 0; i < n; i++) json_builder_add_int_value(b, (int64_t)v[i]);
   json_builder_end_array(b);
 }
+
+/* "memory": {figure: [per rank]} */
+static void json_memory(const PcEngine *e, const Figures *f, JsonBuilder *b) {
+  json_builder_set_member_name(b, "memory");
+  json_builder_begin_object(b);
+  g_autofree uint64_t *v = g_new(uint64_t, e->size);
+  for (int k = 0; k < MEM_N; k++) {
+    for (int q = 0; q < e->size; q++) v[q] = f->mem[q * MEM_N + k];
+    json_u64_array(b, mem_names[k], v, e->size);
+  }
+  json_builder_end_object(b);
+}
+
+static double max_of(const double *v, int n, size_t stride, size_t at) {
+  double mx = 0;
+  for (int q = 0; q < n; q++) mx = MAX(mx, v[q * stride + at]);
+  return mx;
+}
+
 
 /* The part of run.json that is the same at any scale: the job and input. */
 static void json_job(const PcEngine *e, JsonBuilder *b) {
@@ -143,6 +173,7 @@ static char *run_json(PcEngine *e, const Figures *f) {
   json_u64_array(b, "bytes_read_per_rank", f->bytes, P);
   json_u64_array(b, "bytes_exchanged_per_rank", f->sent, P);
   json_u64_array(b, "peak_rss_bytes", f->rss, P);
+  json_memory(e, f, b);
   pc_modset_describe(e->mods, b);
   json_builder_end_object(b);
   return pc_json_text(b, TRUE);
@@ -179,16 +210,46 @@ static gboolean write_report(PcEngine *e, const char *staging, GError **error) {
   json_builder_end_object(b);
   g_autofree char *json = pc_json_text(b, TRUE);
   return write_text(staging, "run.json", json, error) &&
-         e->report(staging, e->quiet, error);
+         e->report(staging, e->tables, e->quiet, error);
 }
 
-/* Rank 0: everything but run.json into staging (made with its marker). */
+/* csv/ and report.html, on a thread of their own. */
+typedef struct {
+  PcEngine *e;
+  const char *staging;
+  gboolean ok;
+  GError *error;
+} TextJob;
+
+static gpointer write_text_outputs(gpointer p) {
+  TextJob *j = p;
+  PcEngine *e = j->e;
+  j->ok = write_csvs(e, j->staging, &j->error) &&
+          (!e->cfg->report || !e->report || write_report(e, j->staging, &j->error));
+  return NULL;
+}
+
+/* Rank 0: everything but run.json into staging (made with its marker).
+ * results.h5 is written on this thread (every HDF5 call stays on it) while
+ * a second thread writes csv/ and draws the report from the tables in
+ * memory (no HDF5, no MPI there): the variable-length strings of
+ * results.h5 cost as much as the other two together. An error of csv/ or
+ * the report is reported first, as when they were written first. */
 static gboolean write_tables(PcEngine *e, const char *staging, GError **error) {
   if (!pc_outdir_stage(e->outdir, error)) return FALSE;
   g_autofree char *h5 = g_build_filename(staging, "results.h5", NULL);
-  return write_csvs(e, staging, error) &&
-         pc_h5io_write_results(h5, e->tables, error) &&
-         (!e->cfg->report || !e->report || write_report(e, staging, error));
+  TextJob j = {e, staging, TRUE, NULL};
+  GThread *t = g_thread_new("pc-outputs", write_text_outputs, &j);
+  GError *h5_error = NULL;
+  gboolean ok = pc_h5io_write_results(h5, e->tables, &h5_error);
+  g_thread_join(t);
+  if (!j.ok) {
+    g_propagate_error(error, j.error);
+    g_clear_error(&h5_error);
+    return FALSE;
+  }
+  if (!ok) g_propagate_error(error, h5_error);
+  return ok;
 }
 
 static void closing_line(PcEngine *e, const Figures *f) {
@@ -205,6 +266,7 @@ gboolean pc_engine_write(PcEngine *e, GError **error) {
   gboolean ok = TRUE;
   const char *staging = e->rank == 0 ? pc_outdir_staging(e->outdir) : NULL;
   if (e->rank == 0) ok = write_tables(e, staging, error);
+  pc_comm_quiet_barrier(e->comm); /* the others sleep while rank 0 writes */
   pc_timer_stop(&e->t, PC_T_WRITE);
   pc_timer_stop(&e->t, PC_T_TOTAL);
   Figures f = {0};

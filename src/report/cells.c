@@ -29,9 +29,12 @@ gint pc_cell_col(const PcTable *t, const char *name) {
 }
 
 /* results.h5 marks money columns ":micros" in its "columns" attribute, so
- * they come back as PC_COL_MICROS; an empty integer is INT64_MIN. */
+ * they come back as PC_COL_MICROS; an empty integer is INT64_MIN. Cells are
+ * read as results.h5 gives them back (pc_table_is_stored_empty): the run
+ * draws the page from its tables in memory, `parcours report` from the
+ * file, and both pages are the same bytes. */
 const char *pc_cell_fmt(const PcTable *t, guint row, gint col, char *buf) {
-  if (!t || col < 0 || row >= pc_table_nrows(t) || pc_table_is_empty(t, row, (guint)col)) return "";
+  if (!t || col < 0 || row >= pc_table_nrows(t) || pc_table_is_stored_empty(t, row, (guint)col)) return "";
   switch (pc_table_col_type(t, (guint)col)) {
   case PC_COL_STRING: return pc_table_get_string(t, row, (guint)col);
   case PC_COL_DOUBLE: return pc_fmt_double(buf, pc_table_get_double(t, row, (guint)col));
@@ -53,7 +56,7 @@ const char *pc_cell_s(const PcTable *t, guint row, const char *col) {
 
 double pc_cell_d(const PcTable *t, guint row, const char *col) {
   gint c = pc_cell_col(t, col);
-  if (c < 0 || pc_table_is_empty(t, row, (guint)c)) return NAN;
+  if (c < 0 || pc_table_is_stored_empty(t, row, (guint)c)) return NAN;
   PcColType ty = pc_table_col_type(t, (guint)c);
   if (ty == PC_COL_STRING) return NAN;
   if (ty == PC_COL_DOUBLE) return pc_table_get_double(t, row, (guint)c);
@@ -64,7 +67,7 @@ double pc_cell_d(const PcTable *t, guint row, const char *col) {
 
 int64_t pc_cell_i(const PcTable *t, guint row, const char *col) {
   gint c = pc_cell_col(t, col);
-  if (c < 0 || pc_table_is_empty(t, row, (guint)c) || pc_table_col_type(t, (guint)c) == PC_COL_STRING)
+  if (c < 0 || pc_table_is_stored_empty(t, row, (guint)c) || pc_table_col_type(t, (guint)c) == PC_COL_STRING)
     return 0;
   if (pc_table_col_type(t, (guint)c) == PC_COL_DOUBLE) return (int64_t)pc_table_get_double(t, row, (guint)c);
   if (pc_table_col_type(t, (guint)c) == PC_COL_MICROS) { /* millionths, clamped */

@@ -307,3 +307,63 @@ void pc_html_head(GString *out, const PcPage *p) {
   }
   g_string_append(out, "</p></div></header>\n");
 }
+
+/* The totals of the share bars (1 for a bar that is a share already) and
+ * the largest value drawn; 0 when there is nothing to draw. */
+static double share_scale(const PcTable *t, const PcShareBar *bars, guint nb,
+                          guint n, double *sum) {
+  double top = 0;
+  for (guint m = 0; m < nb; m++) {
+    sum[m] = bars[m].share ? 0 : 1;
+    for (guint r = 0; bars[m].share && r < pc_table_nrows(t); r++)
+      sum[m] += isfinite(pc_cell_d(t, r, bars[m].col)) ? pc_cell_d(t, r, bars[m].col) : 0;
+  }
+  for (guint r = 0; r < n; r++)
+    for (guint m = 0; m < nb; m++) {
+      double v = pc_cell_d(t, r, bars[m].col) / sum[m];
+      if (isfinite(v)) top = MAX(top, v);
+    }
+  return n && top > 0 ? ceil(top * 10) / 10 : 0;
+}
+
+static void share_group(GString *h, const PcTable *t, guint r,
+                        const PcShareBar *bars, guint nb, const double *sum,
+                        double gx, double bw, double top) {
+  const double y0 = 14, ph = 190;
+  for (guint m = 0; m < nb; m++) {
+    double v = pc_cell_d(t, r, bars[m].col) / sum[m], bh = isfinite(v) ? ph * MAX(v, 0.0) / top : 0;
+    char b[32];
+    g_string_append_printf(h, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s: %s</title></rect>",
+                           gx + m * bw, y0 + ph - bh, bw - 2, bh, bars[m].color, bars[m].name, pc_html_pct(b, v));
+  }
+}
+
+void pc_html_share_bars(GString *h, const PcTable *t, const PcShareBar *bars,
+                        guint nb, double bar_w, const char *heading,
+                        const char *aria, const char *legend_tail) {
+  guint n = MIN(pc_table_nrows(t), MAX_BARS);
+  double sum[8], W = 1000, H = 250, x0 = 46, y0 = 14, ph = 190;
+  g_assert(nb <= G_N_ELEMENTS(sum));
+  double top = share_scale(t, bars, nb, n, sum);
+  if (top <= 0) return;
+  if (heading) g_string_append(h, heading);
+  g_string_append_printf(h, "<figure class=\"fig scroll-fig\"><svg viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"%s\">", W, H, aria);
+  for (int g = 0; g <= 4; g++) {
+    double y = y0 + ph - ph * g / 4.0;
+    char b[32];
+    g_string_append_printf(h, "<line class=\"grid\" x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\"/><text class=\"ax\" x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s</text>",
+                           x0, W, y, y, x0 - 6, y + 4, pc_html_pct(b, top * g / 4));
+  }
+  double gw = (W - x0) / n, bw = MIN(gw * 0.8 / nb, bar_w);
+  for (guint r = 0; r < n; r++) {
+    share_group(h, t, r, bars, nb, sum, x0 + r * gw + (gw - nb * bw) / 2, bw, top);
+    g_string_append_printf(h, "<text class=\"ax\" x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">", x0 + r * gw + gw / 2, y0 + ph + 18);
+    pc_html_esc_max(h, pc_cell_s(t, r, "channel"), (gsize)MAX(gw / 7, 4));
+    g_string_append(h, "</text>");
+  }
+  g_string_append(h, "</svg></figure><p class=\"legend\">");
+  for (guint m = 0; m < nb; m++)
+    g_string_append_printf(h, "<span class=\"sw\" style=\"background:%s\"></span>%s", bars[m].color, bars[m].name);
+  g_string_append(h, legend_tail);
+  g_string_append(h, "</p>");
+}

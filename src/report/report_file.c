@@ -3,7 +3,8 @@
  * out.
  *
  * Owns the report's file work: which tables are read (through
- * pc_h5io_read_table: no HDF5 call here), where the batch records are
+ * pc_h5io_read_table: no HDF5 call here) when the caller (`parcours
+ * report`) has not the run's tables in memory, where the batch records are
  * found, and the atomic write of the page. Drawing is report.c's.
  *
  * Invariants: a missing table or run.json only drops sections; only a
@@ -75,16 +76,27 @@ static GPtrArray *read_ingest(const char *run_json) {
   return recs;
 }
 
-gboolean pc_run_report(const char *dir, gboolean quiet, GError **error) {
-  g_return_val_if_fail(dir != NULL, FALSE);
+/* The tables of dir/results.h5 the page draws; FALSE when the file is
+ * missing or unreadable. Caller unrefs *out. */
+static gboolean stored_tables(const char *dir, GPtrArray **out, GError **error) {
   g_autofree char *h5 = g_build_filename(dir, "results.h5", NULL);
-  g_autofree char *out = g_build_filename(dir, "report.html", NULL);
   if (!g_file_test(h5, G_FILE_TEST_IS_REGULAR)) {
     pc_set_error(error, PC_ERROR_IO, "%s: no such file (is %s the output.dir of a run?)", h5, dir);
     return FALSE;
   }
-  g_autoptr(GPtrArray) tables = g_ptr_array_new_with_free_func((GDestroyNotify)pc_table_free);
-  if (!read_tables(h5, tables, error)) return FALSE;
+  *out = g_ptr_array_new_with_free_func((GDestroyNotify)pc_table_free);
+  return read_tables(h5, *out, error);
+}
+
+gboolean pc_run_report(const char *dir, GPtrArray *run_tables, gboolean quiet,
+                       GError **error) {
+  g_return_val_if_fail(dir != NULL, FALSE);
+  g_autofree char *out = g_build_filename(dir, "report.html", NULL);
+  /* the run's own tables, read as results.h5 holds them (cells.c reads
+   * empty cells as a read-back would): no HDF5 round trip of 10^5-10^6
+   * rows of variable-length strings */
+  g_autoptr(GPtrArray) tables = run_tables ? g_ptr_array_ref(run_tables) : NULL;
+  if (!tables && !stored_tables(dir, &tables, error)) return FALSE;
   g_autofree char *run_path = g_build_filename(dir, "run.json", NULL);
   g_autofree char *run_json = NULL;
   if (!g_file_get_contents(run_path, &run_json, NULL, NULL)) run_json = NULL;

@@ -105,6 +105,21 @@ char *pc_html_id_of(const char *s);
 /* Chart label "12.3%" of a fraction, "–" when not finite. buf: 32 bytes;
  * returns buf. */
 char *pc_html_pct(char *buf, double frac);
+
+/* One bar of a share chart: column col of a table, drawn as its share of
+ * the column's total over all rows (share) or as it is (a share already). */
+typedef struct {
+  const char *col, *name, *color;
+  gboolean share;
+} PcShareBar;
+/* A grouped bar chart: one group per row of t (the first MAX_BARS), bar m
+ * = bars[m]; bars at most bar_w wide; the y axis in percent up to the
+ * largest bar rounded up to 10 %; a legend of the bars, then legend_tail;
+ * heading (HTML, may be NULL) before the figure. Nothing at all when t is
+ * empty or every value is 0. */
+void pc_html_share_bars(GString *h, const PcTable *t, const PcShareBar *bars,
+                        guint nb, double bar_w, const char *heading,
+                        const char *aria, const char *legend_tail);
 /* Chart label 812, 34.5k, 1.2M, 3.0G; nan, inf. buf: 32 bytes; returns buf. */
 char *pc_html_short_num(char *buf, double v);
 /* A horizontal bar of frac (clamped to 0..1; inf fills). cls: extra class

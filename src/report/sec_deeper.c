@@ -243,45 +243,13 @@ gboolean pc_sec_time_to_target(PcPage *p) {
 
 /* ---- attribution models ------------------------------------------------------------ */
 
-static const char *const am_cols[3] = {"position_based", "time_decay", "markov_share"};
-static const char *const am_names[3] = {"Position based", "Time decay", "Markov"};
-static const char *const am_colors[3] = {"#7fb0d6", "#e0a458", "#c8553d"};
-
 /* Each model's credit as a share of that model's total, side by side. */
 static void am_chart(PcPage *p, const PcTable *t) {
-  guint n = MIN(pc_table_nrows(t), MAX_BARS);
-  double sum[3] = {0, 0, 1}, top = 0, W = 1000, H = 250, x0 = 46, y0 = 14, ph = 190;
-  for (guint r = 0; r < pc_table_nrows(t); r++)
-    for (int m = 0; m < 2; m++) sum[m] += isfinite(pc_cell_d(t, r, am_cols[m])) ? pc_cell_d(t, r, am_cols[m]) : 0;
-  for (guint r = 0; r < n; r++)
-    for (int m = 0; m < 3; m++)
-      if (isfinite(pc_cell_d(t, r, am_cols[m]) / sum[m])) top = MAX(top, pc_cell_d(t, r, am_cols[m]) / sum[m]);
-  if (!n || top <= 0) return;
-  top = ceil(top * 10) / 10;
-  g_string_append_printf(p->h, "<figure class=\"fig scroll-fig\"><svg viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"Attribution model shares by channel\">", W, H);
-  for (int g = 0; g <= 4; g++) {
-    double y = y0 + ph - ph * g / 4.0;
-    char b[32];
-    g_string_append_printf(p->h, "<line class=\"grid\" x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\"/><text class=\"ax\" x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s</text>",
-                           x0, W, y, y, x0 - 6, y + 4, pc_html_pct(b, top * g / 4));
-  }
-  double gw = (W - x0) / n, bw = MIN(gw * 0.8 / 3, 30.0);
-  for (guint r = 0; r < n; r++) {
-    double gx = x0 + r * gw + (gw - 3 * bw) / 2;
-    for (int m = 0; m < 3; m++) {
-      double v = pc_cell_d(t, r, am_cols[m]) / sum[m], bh = isfinite(v) ? ph * MAX(v, 0.0) / top : 0;
-      char b[32];
-      g_string_append_printf(p->h, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s: %s</title></rect>",
-                             gx + m * bw, y0 + ph - bh, bw - 2, bh, am_colors[m], am_names[m], pc_html_pct(b, v));
-    }
-    g_string_append_printf(p->h, "<text class=\"ax\" x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">", x0 + r * gw + gw / 2, y0 + ph + 18);
-    pc_html_esc_max(p->h, pc_cell_s(t, r, "channel"), (gsize)MAX(gw / 7, 4));
-    g_string_append(p->h, "</text>");
-  }
-  g_string_append(p->h, "</svg></figure><p class=\"legend\">");
-  for (int m = 0; m < 3; m++)
-    g_string_append_printf(p->h, "<span class=\"sw\" style=\"background:%s\"></span>%s", am_colors[m], am_names[m]);
-  g_string_append(p->h, ". Each channel's credit over that model's total (Markov: its removal-effect share).</p>");
+  static const PcShareBar bars[3] = {{"position_based", "Position based", "#7fb0d6", TRUE},
+                                     {"time_decay", "Time decay", "#e0a458", TRUE},
+                                     {"markov_share", "Markov", "#c8553d", FALSE}};
+  pc_html_share_bars(p->h, t, bars, 3, 30, NULL, "Attribution model shares by channel",
+                     ". Each channel's credit over that model's total (Markov: its removal-effect share).");
 }
 
 static void am_table(PcPage *p, const PcTable *t) {

@@ -407,48 +407,15 @@ static void nps_table(PcPage *p, const PcTable *t) {
                         "<span class=\"sw\" style=\"background:#2a9d8f\"></span>promoters (9\xe2\x80\x93" "10). A response counts for the channel of the customer's previous event.</p>");
 }
 
-static const char *const attr_cols[4] = {"first_touch", "last_touch", "linear", "markov_share"};
-static const char *const attr_names[4] = {"First touch", "Last touch", "Linear", "Markov"};
-static const char *const attr_colors[4] = {"#2c6e9b", "#7fb0d6", "#e0a458", "#c8553d"};
-
 /* Each model's credit as a share of that model's total, side by side. */
 static void attribution_chart(PcPage *p, const PcTable *t) {
-  guint n = MIN(pc_table_nrows(t), MAX_BARS);
-  double sum[4] = {0}, top = 0, W = 1000, H = 250, x0 = 46, y0 = 14, ph = 190;
-  for (guint r = 0; r < pc_table_nrows(t); r++)
-    for (int m = 0; m < 3; m++) sum[m] += isfinite(pc_cell_d(t, r, attr_cols[m])) ? pc_cell_d(t, r, attr_cols[m]) : 0;
-  sum[3] = 1;
-  for (guint r = 0; r < n; r++)
-    for (int m = 0; m < 4; m++) {
-      double v = pc_cell_d(t, r, attr_cols[m]) / sum[m];
-      if (isfinite(v)) top = MAX(top, v);
-    }
-  if (!n || top <= 0) return;
-  top = ceil(top * 10) / 10;
-  g_string_append_printf(p->h, "<h3>Attribution: share of conversions credited</h3><figure class=\"fig scroll-fig\"><svg viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"Attribution shares by channel\">", W, H);
-  for (int g = 0; g <= 4; g++) {
-    double y = y0 + ph - ph * g / 4.0;
-    char b[32];
-    g_string_append_printf(p->h, "<line class=\"grid\" x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\"/><text class=\"ax\" x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s</text>",
-                           x0, W, y, y, x0 - 6, y + 4, pc_html_pct(b, top * g / 4));
-  }
-  double gw = (W - x0) / n, bw = MIN(gw * 0.8 / 4, 28.0);
-  for (guint r = 0; r < n; r++) {
-    double gx = x0 + r * gw + (gw - 4 * bw) / 2;
-    for (int m = 0; m < 4; m++) {
-      double v = pc_cell_d(t, r, attr_cols[m]) / sum[m], bh = isfinite(v) ? ph * MAX(v, 0.0) / top : 0;
-      char b[32];
-      g_string_append_printf(p->h, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s: %s</title></rect>",
-                             gx + m * bw, y0 + ph - bh, bw - 2, bh, attr_colors[m], attr_names[m], pc_html_pct(b, v));
-    }
-    g_string_append_printf(p->h, "<text class=\"ax\" x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">", x0 + r * gw + gw / 2, y0 + ph + 18);
-    pc_html_esc_max(p->h, pc_cell_s(t, r, "channel"), (gsize)MAX(gw / 7, 4));
-    g_string_append(p->h, "</text>");
-  }
-  g_string_append(p->h, "</svg></figure><p class=\"legend\">");
-  for (int m = 0; m < 4; m++)
-    g_string_append_printf(p->h, "<span class=\"sw\" style=\"background:%s\"></span>%s", attr_colors[m], attr_names[m]);
-  g_string_append(p->h, ". First, last touch and linear: each channel's credit over all credit; Markov: removal-effect share.</p>");
+  static const PcShareBar bars[4] = {{"first_touch", "First touch", "#2c6e9b", TRUE},
+                                     {"last_touch", "Last touch", "#7fb0d6", TRUE},
+                                     {"linear", "Linear", "#e0a458", TRUE},
+                                     {"markov_share", "Markov", "#c8553d", FALSE}};
+  pc_html_share_bars(p->h, t, bars, 4, 28, "<h3>Attribution: share of conversions credited</h3>",
+                     "Attribution shares by channel",
+                     ". First, last touch and linear: each channel's credit over all credit; Markov: removal-effect share.");
 }
 
 static void attribution_table(PcPage *p, const PcTable *t) {

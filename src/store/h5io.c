@@ -262,6 +262,39 @@ int64_t pc_h5_ds_len(hid_t loc, const char *name) {
   return rank == 1 ? (int64_t)n : -1;
 }
 
+/* Whether the first n elements of 1-D dataset d (type size bytes) were
+ * ever written: chunked, every chunk they span is allocated; contiguous,
+ * the storage holds them. A damaged index or header can stretch a
+ * dataset's extent over chunks never stored; HDF5 would read them as fill
+ * values (or the claim would exhaust memory), so it is refused here. */
+static gboolean check_stored(hid_t d, const char *name, uint64_t n,
+                             const char *file, GError **error) {
+  if (n == 0) return TRUE;
+  hid_t dcpl = H5Dget_create_plist(d), t = H5Dget_type(d);
+  size_t size = t < 0 ? 0 : H5Tget_size(t);
+  H5D_layout_t lay = dcpl < 0 ? H5D_LAYOUT_ERROR : H5Pget_layout(dcpl);
+  hsize_t chunk = 0, have = 0, stored = 0;
+  gboolean ok = TRUE;
+  if (lay == H5D_CHUNKED) {
+    /* HDF5 1.10 refuses H5S_ALL here: the allocated chunks of the whole
+     * dataspace */
+    hid_t sp = H5Dget_space(d);
+    ok = sp >= 0 && H5Pget_chunk(dcpl, 1, &chunk) == 1 && chunk > 0 &&
+         H5Dget_num_chunks(d, sp, &have) >= 0;
+    pc_h5_close(sp);
+    stored = ok ? (have > G_MAXUINT64 / chunk ? G_MAXUINT64 : have * chunk) : 0;
+  } else if (lay == H5D_CONTIGUOUS) {
+    stored = size ? H5Dget_storage_size(d) / size : 0;
+  } else {
+    stored = n; /* compact: the data live in the header */
+  }
+  pc_h5_close(t);
+  pc_h5_close(dcpl);
+  if (ok && stored >= n) return TRUE;
+  pc_set_error(error, PC_ERROR_FORMAT, "%s: dataset %s: %" G_GUINT64_FORMAT " elements claimed, only %" G_GUINT64_FORMAT " stored (the rest was never written)", file, name, n, (guint64)stored);
+  return FALSE;
+}
+
 gboolean pc_h5_check_ds(hid_t loc, const char *name, hid_t want,
                         int64_t want_len, const char *why_len,
                         const char *file, GError **error) {
@@ -273,11 +306,12 @@ gboolean pc_h5_check_ds(hid_t loc, const char *name, hid_t want,
   }
   hsize_t n = 0;
   gboolean ok = check_shape_type(d, name, want, &n, file, error);
-  pc_h5_close(d);
   if (ok && want_len >= 0 && (int64_t)n != want_len) {
     pc_set_error(error, PC_ERROR_FORMAT, "%s: dataset %s has %" G_GUINT64_FORMAT " elements, %s says %" G_GINT64_FORMAT, file, name, (guint64)n, why_len, want_len);
     ok = FALSE;
   }
+  if (ok && want_len >= 0) ok = check_stored(d, name, (uint64_t)want_len, file, error);
+  pc_h5_close(d);
   return ok;
 }
 
@@ -289,10 +323,14 @@ gboolean pc_h5_read_all(hid_t loc, const char *name, hid_t type, void *buf,
     return FALSE;
   }
   if (n == 0) return TRUE;
-  hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
-  herr_t st = d < 0 ? -1 : H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
-  pc_h5_close(d);
-  if (st < 0) {
+  /* through the column reader (h5chunk.c), so a column is decoded the same
+   * way whether a run reads all of it or a slice */
+  hsize_t start = 0, count = n;
+  PcH5Ranges r = {&start, &count, 1, n};
+  PcH5Col *c = pc_h5_col_open(loc, name, type, file, NULL);
+  gboolean ok = c && pc_h5_col_read(c, &r, buf, NULL, NULL);
+  pc_h5_col_close(c);
+  if (!ok) {
     pc_set_error(error, PC_ERROR_FORMAT, "%s: cannot read dataset %s (truncated or corrupt file?)", file, name);
     return FALSE;
   }

@@ -76,4 +76,34 @@ gboolean pc_h5_check_ds(hid_t loc, const char *name, hid_t want,
 gboolean pc_h5_read_all(hid_t loc, const char *name, hid_t type, void *buf,
                         uint64_t n, const char *file, GError **error);
 
+/* ---- Columns (h5chunk.c) ------------------------------------------------------ */
+/* Element ranges of a 1-D dataset, ascending and disjoint:
+ * [start[i], start[i] + count[i]), total elements in all. */
+typedef struct {
+  hsize_t *start, *count;
+  size_t nr;
+  hsize_t total;
+} PcH5Ranges;
+/* A buffer a caller keeps for pc_h5_col_read's raw chunks across reads. */
+typedef struct {
+  guint8 *p;
+  size_t cap;
+} PcH5Scratch;
+/* A 1-D dataset open for reading ranges, as mem_type (its type already
+ * checked by the caller). NULL with PC_ERROR_FORMAT naming file and name
+ * when it cannot be opened. Close with pc_h5_col_close(). */
+typedef struct PcH5Col PcH5Col;
+PcH5Col *pc_h5_col_open(hid_t f, const char *name, hid_t mem_type,
+                        const char *file, GError **error);
+void pc_h5_col_close(PcH5Col *c);
+/* The elements of r into buf, in range order (r->total elements). Chunks
+ * of the store's layout are fetched raw and decoded on the caller's OpenMP
+ * threads, any other layout through H5Dread; every HDF5 call is on the
+ * calling thread. scratch (may be NULL) holds the raw chunks and grows;
+ * kept by the caller, it spares the pages of a fresh buffer per read.
+ * FALSE with PC_ERROR_FORMAT ("cannot read NAME (truncated
+ * or corrupt file?)") when a chunk cannot be read or decoded. */
+gboolean pc_h5_col_read(PcH5Col *c, const PcH5Ranges *r, void *buf,
+                        PcH5Scratch *scratch, GError **error);
+
 #endif

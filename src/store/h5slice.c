@@ -1,6 +1,7 @@
 /* h5slice.c - the rows of a set of buckets of one shard
- * (pc_h5io_read_buckets, pc_h5io.h): one hyperslab union per dataset, so a
- * rank reads exactly its buckets and decompresses mostly its own chunks;
+ * (pc_h5io_read_buckets, pc_h5io.h): the element ranges of the buckets in
+ * every dataset, read through h5chunk.c, so a rank decompresses only the
+ * chunks that hold its buckets;
  * and the distinct segments of a shard's customers table
  * (pc_h5io_read_segments, for the run's segment dictionary).
  *
@@ -17,12 +18,8 @@
 #include "pc_shardcheck.h"
 
 /* Element ranges of the selected buckets in one prefix-sum array,
- * neighbours merged: [start[i], start[i] + count[i]), total elements. */
-typedef struct {
-  hsize_t *start, *count;
-  size_t nr;
-  hsize_t total;
-} Ranges;
+ * neighbours merged. */
+typedef PcH5Ranges Ranges;
 
 static void ranges_init(Ranges *r, const uint64_t *pre, const uint32_t *b,
                         size_t n) {
@@ -50,94 +47,157 @@ static void ranges_clear(Ranges *r) {
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Ranges, ranges_clear)
 
-/* A buffer for n elements of size bytes, or NULL with PC_ERROR_MEMORY
- * naming the dataset: a damaged index may claim more rows than memory
- * holds, which must be an error, not an abort. */
-static void *try_rows(uint64_t n, size_t size, const char *file,
-                      const char *name, GError **error) {
-  void *p = n < G_MAXSIZE / size - 1 ? g_try_malloc((n + 1) * size) : NULL;
+/* ---- Buffers kept from one batch to the next ----
+ * A run reads a shard batch after batch; fresh column buffers of every
+ * batch cost a page fault and a page zeroing per 4 KiB (40% of a read's
+ * CPU at 10^8 events, in the kernel), so a PcSliceBufs keeps them: a slice
+ * takes its buffers from it, pc_h5io_slice_release gives them back. */
+enum {
+  B_ID_LEN, B_ID_BYTES, B_ID_OFF, B_EV_CUST, B_EV_TS, B_EV_CH, B_EV_EV, B_EV_VAL,
+  B_CRM_LEN, B_CRM_BYTES, B_CRM_OFF, B_CRM_REV, B_SEG_LEN, B_SEG_BYTES, B_SEG_OFF,
+  B_IDX_EV, B_IDX_CU, B_IDX_CRM, B_N
+};
+
+struct PcSliceBufs {
+  void *free_[B_N];   /* a buffer not lent, or NULL */
+  void *lent[B_N];    /* the buffer lent to the current slice */
+  size_t cap[B_N];    /* bytes of free_[k] or lent[k] */
+  PcH5Scratch chunks; /* raw chunks of one column read (h5chunk.c) */
+};
+
+PcSliceBufs *pc_h5io_slice_bufs_new(void) { return g_new0(PcSliceBufs, 1); }
+
+void pc_h5io_slice_bufs_free(PcSliceBufs *b) {
+  if (!b) return;
+  for (int k = 0; k < B_N; k++) g_free(b->free_[k]);
+  g_free(b->chunks.p);
+  g_free(b);
+}
+
+/* A buffer of at least bytes for slot k: the kept one when large enough. */
+static void *bufs_take(PcSliceBufs *b, int k, size_t bytes) {
+  if (!b) return g_try_malloc(bytes);
+  if (b->free_[k] && b->cap[k] >= bytes) {
+    b->lent[k] = g_steal_pointer(&b->free_[k]);
+    return b->lent[k];
+  }
+  g_clear_pointer(&b->free_[k], g_free);
+  b->lent[k] = g_try_malloc(bytes);
+  b->cap[k] = b->lent[k] ? bytes : 0;
+  return b->lent[k];
+}
+
+/* p (taken from slot k) back to b; NULL when p is not b's (freed then). */
+static void bufs_give(PcSliceBufs *b, int k, void *p) {
+  if (!p) return;
+  if (b && b->lent[k] == p && !b->free_[k]) {
+    b->free_[k] = p;
+    b->lent[k] = NULL;
+  } else {
+    g_free(p);
+  }
+}
+
+/* A scratch buffer of slot k that goes back at once (taken and given
+ * within one read). */
+static void scratch_give(PcSliceBufs *b, int k, void *p) { bufs_give(b, k, p); }
+
+void pc_h5io_slice_release(PcSliceBufs *b, PcShardData *s) {
+  if (!s) return;
+  void **field[] = {NULL, (void **)&s->id_bytes, (void **)&s->id_offsets, (void **)&s->ev_customer,
+                    (void **)&s->ev_ts, (void **)&s->ev_channel, (void **)&s->ev_event,
+                    (void **)&s->ev_value, NULL, (void **)&s->crm_id_bytes, (void **)&s->crm_id_offsets,
+                    (void **)&s->crm_revenue, NULL, (void **)&s->crm_seg_bytes, (void **)&s->crm_seg_offsets,
+                    (void **)&s->bucket_events, (void **)&s->bucket_customers, (void **)&s->bucket_crm};
+  G_STATIC_ASSERT(G_N_ELEMENTS(field) == B_N);
+  for (int k = 0; k < B_N; k++)
+    if (field[k]) bufs_give(b, k, g_steal_pointer(field[k]));
+  pc_shard_data_free(s);
+}
+
+/* ---- Reading a slice ---- */
+
+/* What every read of one slice shares. */
+typedef struct {
+  hid_t f;
+  const PcShardMeta *m;
+  const uint32_t *b;
+  size_t n;
+  PcSliceBufs *bufs;
+  uint64_t *bytes_read;
+} Rd;
+
+/* A buffer for n elements of size bytes (slot k), or NULL with
+ * PC_ERROR_MEMORY naming the dataset: a damaged index may claim more rows
+ * than memory holds, which must be an error, not an abort. */
+static void *try_rows(Rd *rd, int k, uint64_t n, size_t size, const char *name,
+                      GError **error) {
+  void *p = n < G_MAXSIZE / size - 1 ? bufs_take(rd->bufs, k, (n + 1) * size) : NULL;
   if (!p)
-    pc_set_error(error, PC_ERROR_MEMORY, "%s: dataset %s: cannot hold the %" G_GUINT64_FORMAT " elements the bucket index claims for the buckets read", file, name, n);
+    pc_set_error(error, PC_ERROR_MEMORY, "%s: dataset %s: cannot hold the %" G_GUINT64_FORMAT " elements the bucket index claims for the buckets read", rd->m->path, name, n);
   return p;
 }
 
-/* Reads the ranges of a 1-D dataset into buf (contiguous, in range order)
- * with one hyperslab union. */
-static gboolean read_ranges(hid_t f, const char *name, hid_t type, void *buf,
-                            const Ranges *r, const char *file,
-                            GError **error) {
+/* Reads the ranges of a 1-D dataset into buf (contiguous, in range order):
+ * its chunks decoded by h5chunk.c. */
+static gboolean read_ranges(Rd *rd, const char *name, hid_t type, void *buf,
+                            const Ranges *r, GError **error) {
   if (r->total == 0) return TRUE;
-  hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-  hid_t fs = d < 0 ? -1 : H5Dget_space(d);
-  herr_t st = fs < 0 ? -1 : H5Sselect_none(fs);
-  for (size_t i = 0; st >= 0 && i < r->nr; i++)
-    st = H5Sselect_hyperslab(fs, H5S_SELECT_OR, &r->start[i], NULL, &r->count[i], NULL);
-  hid_t ms = st < 0 ? -1 : H5Screate_simple(1, &r->total, NULL);
-  st = ms < 0 ? -1 : H5Dread(d, type, ms, fs, H5P_DEFAULT, buf);
-  pc_h5_close(ms);
-  pc_h5_close(fs);
-  pc_h5_close(d);
-  if (st < 0) {
-    pc_set_error(error, PC_ERROR_FORMAT, "%s: cannot read %s (truncated or corrupt file?)", file, name);
-    return FALSE;
-  }
-  return TRUE;
+  PcH5Col *c = pc_h5_col_open(rd->f, name, type, rd->m->path, error);
+  gboolean ok = c && pc_h5_col_read(c, r, buf, rd->bufs ? &rd->bufs->chunks : NULL, error);
+  pc_h5_col_close(c);
+  return ok;
 }
 
 /* The ids of the selected buckets from DIR/id_len and DIR/id_bytes (DIR =
- * customers or crm): *bytes_out and *off_out (nrows + 1), both g_free'd
- * by the caller (through PcShardData). FALSE when a read fails or the
- * lengths disagree with the index's byte counts. */
-static gboolean read_ids(hid_t f, const char *dir, const PcShardMeta *m,
-                         const uint64_t *rows_pre, const uint64_t *bytes_pre,
-                         const uint32_t *b, size_t n, guint8 **bytes_out,
-                         uint64_t **off_out, uint64_t *nrows,
-                         uint64_t *bytes_read, GError **error) {
+ * customers or crm; slots k0 = lengths, k0 + 1 bytes, k0 + 2 offsets):
+ * *bytes_out and *off_out (nrows + 1), freed with the PcShardData. FALSE
+ * when a read fails or the lengths disagree with the index's byte counts. */
+static gboolean read_ids(Rd *rd, const char *dir, int k0, const uint64_t *rows_pre,
+                         const uint64_t *bytes_pre, guint8 **bytes_out,
+                         uint64_t **off_out, uint64_t *nrows, GError **error) {
   g_auto(Ranges) rr = {0};
   g_auto(Ranges) rb = {0};
-  ranges_init(&rr, rows_pre, b, n);
-  ranges_init(&rb, bytes_pre, b, n);
+  ranges_init(&rr, rows_pre, rd->b, rd->n);
+  ranges_init(&rb, bytes_pre, rd->b, rd->n);
   g_autofree char *lname = g_strdup_printf("%s/id_len", dir);
   g_autofree char *bname = g_strdup_printf("%s/id_bytes", dir);
-  g_autofree uint8_t *len = try_rows(rr.total, 1, m->path, lname, error);
-  g_autofree guint8 *bytes = len ? try_rows(rb.total, 1, m->path, bname, error) : NULL;
-  if (!bytes || !read_ranges(f, lname, H5T_NATIVE_UINT8, len, &rr, m->path, error) ||
-      !read_ranges(f, bname, H5T_NATIVE_UINT8, bytes, &rb, m->path, error))
-    return FALSE;
-  *bytes_read += rr.total + rb.total;
-  g_autofree uint64_t *off = try_rows(rr.total, sizeof(uint64_t), m->path, lname, error);
-  if (!off) return FALSE;
-  off[0] = 0;
-  for (hsize_t i = 0; i < rr.total; i++) off[i + 1] = off[i] + len[i];
-  if (off[rr.total] != rb.total) {
-    pc_set_error(error, PC_ERROR_FORMAT, "%s: dataset %s: the id lengths of the buckets read add up to %" G_GUINT64_FORMAT " bytes, the bucket index says %" G_GUINT64_FORMAT, m->path, lname, off[rr.total], (uint64_t)rb.total);
-    return FALSE;
+  uint8_t *len = try_rows(rd, k0, rr.total, 1, lname, error);
+  *bytes_out = len ? try_rows(rd, k0 + 1, rb.total, 1, bname, error) : NULL;
+  *off_out = *bytes_out ? try_rows(rd, k0 + 2, rr.total, sizeof(uint64_t), lname, error) : NULL;
+  gboolean ok = *off_out && read_ranges(rd, lname, H5T_NATIVE_UINT8, len, &rr, error) &&
+                read_ranges(rd, bname, H5T_NATIVE_UINT8, *bytes_out, &rb, error);
+  if (ok) {
+    *rd->bytes_read += rr.total + rb.total;
+    uint64_t *off = *off_out;
+    off[0] = 0;
+    for (hsize_t i = 0; i < rr.total; i++) off[i + 1] = off[i] + len[i];
+    *nrows = rr.total;
+    if (off[rr.total] != rb.total) {
+      pc_set_error(error, PC_ERROR_FORMAT, "%s: dataset %s: the id lengths of the buckets read add up to %" G_GUINT64_FORMAT " bytes, the bucket index says %" G_GUINT64_FORMAT, rd->m->path, lname, off[rr.total], (uint64_t)rb.total);
+      ok = FALSE;
+    }
   }
-  *nrows = rr.total;
-  *off_out = g_steal_pointer(&off);
-  *bytes_out = g_steal_pointer(&bytes);
-  return TRUE;
+  scratch_give(rd->bufs, k0, len);
+  return ok;
 }
 
-static gboolean read_event_cols(hid_t f, const PcShardMeta *m,
-                                const uint32_t *b, size_t n, PcShardData *s,
-                                uint64_t *bytes_read, GError **error) {
+static gboolean read_event_cols(Rd *rd, PcShardData *s, GError **error) {
   g_auto(Ranges) r = {0};
-  ranges_init(&r, m->ev_start, b, n);
+  ranges_init(&r, rd->m->ev_start, rd->b, rd->n);
   s->n_events = r.total;
-  const char *f_ = m->path;
-  if (!(s->ev_customer = try_rows(r.total, 4, f_, "events/customer", error)) ||
-      !(s->ev_ts = try_rows(r.total, 8, f_, "events/ts", error)) ||
-      !(s->ev_channel = try_rows(r.total, 4, f_, "events/channel", error)) ||
-      !(s->ev_event = try_rows(r.total, 4, f_, "events/event", error)) ||
-      !(s->ev_value = try_rows(r.total, 8, f_, "events/value", error)))
+  if (!(s->ev_customer = try_rows(rd, B_EV_CUST, r.total, 4, "events/customer", error)) ||
+      !(s->ev_ts = try_rows(rd, B_EV_TS, r.total, 8, "events/ts", error)) ||
+      !(s->ev_channel = try_rows(rd, B_EV_CH, r.total, 4, "events/channel", error)) ||
+      !(s->ev_event = try_rows(rd, B_EV_EV, r.total, 4, "events/event", error)) ||
+      !(s->ev_value = try_rows(rd, B_EV_VAL, r.total, 8, "events/value", error)))
     return FALSE;
-  *bytes_read += r.total * 28; /* 4 + 8 + 4 + 4 + 8 bytes per event */
-  return read_ranges(f, "events/customer", H5T_NATIVE_UINT32, s->ev_customer, &r, m->path, error) &&
-         read_ranges(f, "events/ts", H5T_NATIVE_INT64, s->ev_ts, &r, m->path, error) &&
-         read_ranges(f, "events/channel", H5T_NATIVE_UINT32, s->ev_channel, &r, m->path, error) &&
-         read_ranges(f, "events/event", H5T_NATIVE_UINT32, s->ev_event, &r, m->path, error) &&
-         read_ranges(f, "events/value", H5T_NATIVE_INT64, s->ev_value, &r, m->path, error);
+  *rd->bytes_read += r.total * 28; /* 4 + 8 + 4 + 4 + 8 bytes per event */
+  return read_ranges(rd, "events/customer", H5T_NATIVE_UINT32, s->ev_customer, &r, error) &&
+         read_ranges(rd, "events/ts", H5T_NATIVE_INT64, s->ev_ts, &r, error) &&
+         read_ranges(rd, "events/channel", H5T_NATIVE_UINT32, s->ev_channel, &r, error) &&
+         read_ranges(rd, "events/event", H5T_NATIVE_UINT32, s->ev_event, &r, error) &&
+         read_ranges(rd, "events/value", H5T_NATIVE_INT64, s->ev_value, &r, error);
 }
 
 /* Shard customer indices -> slice indices, checking every reference: an
@@ -161,85 +221,99 @@ static gboolean rebase_customers(const PcShardMeta *m, const uint32_t *b,
   return TRUE;
 }
 
-/* Segment lengths -> offsets (n + 1), checked against the byte count. */
-static uint64_t *seg_offsets(const uint32_t *len, uint64_t n, uint64_t bytes,
-                             const char *file, GError **error) {
-  uint64_t *off = g_new(uint64_t, n + 1);
+/* Segment lengths -> offsets in off (n + 1), checked against the byte
+ * count. */
+static gboolean seg_offsets(const uint32_t *len, uint64_t n, uint64_t bytes,
+                            uint64_t *off, const char *file, GError **error) {
   off[0] = 0;
   for (uint64_t i = 0; i < n; i++) off[i + 1] = off[i] + len[i];
-  if (off[n] == bytes) return off;
+  if (off[n] == bytes) return TRUE;
   pc_set_error(error, PC_ERROR_FORMAT, "%s: crm/segment_len disagrees with the segment bytes of the bucket index", file);
-  g_free(off);
-  return NULL;
+  return FALSE;
 }
 
 /* The segments of the customers-table rows of the selected buckets (the
  * rows read_crm reads, in the same order). */
-static gboolean read_segs(hid_t f, const PcShardMeta *m, const uint32_t *b,
-                          size_t n, PcShardData *s, uint64_t *bytes_read,
-                          GError **error) {
+static gboolean read_segs(Rd *rd, PcShardData *s, GError **error) {
   g_auto(Ranges) rr = {0};
   g_auto(Ranges) rb = {0};
-  ranges_init(&rr, m->crm_start, b, n);
-  ranges_init(&rb, m->crms_start, b, n);
-  g_autofree uint32_t *len = g_new(uint32_t, rr.total + 1);
-  s->crm_seg_bytes = g_malloc(rb.total + 1);
-  if (!read_ranges(f, "crm/segment_len", H5T_NATIVE_UINT32, len, &rr, m->path, error) ||
-      !read_ranges(f, "crm/segment_bytes", H5T_NATIVE_UINT8, s->crm_seg_bytes, &rb, m->path, error))
-    return FALSE;
-  *bytes_read += rr.total * 4 + rb.total;
-  s->crm_seg_offsets = seg_offsets(len, rr.total, rb.total, m->path, error);
-  return s->crm_seg_offsets != NULL;
+  ranges_init(&rr, rd->m->crm_start, rd->b, rd->n);
+  ranges_init(&rb, rd->m->crms_start, rd->b, rd->n);
+  uint32_t *len = try_rows(rd, B_SEG_LEN, rr.total, 4, "crm/segment_len", error);
+  s->crm_seg_bytes = len ? try_rows(rd, B_SEG_BYTES, rb.total, 1, "crm/segment_bytes", error) : NULL;
+  s->crm_seg_offsets = s->crm_seg_bytes ? try_rows(rd, B_SEG_OFF, rr.total, 8, "crm/segment_len", error) : NULL;
+  gboolean ok = s->crm_seg_offsets &&
+                read_ranges(rd, "crm/segment_len", H5T_NATIVE_UINT32, len, &rr, error) &&
+                read_ranges(rd, "crm/segment_bytes", H5T_NATIVE_UINT8, s->crm_seg_bytes, &rb, error) &&
+                seg_offsets(len, rr.total, rb.total, s->crm_seg_offsets, rd->m->path, error);
+  if (ok) *rd->bytes_read += rr.total * 4 + rb.total;
+  scratch_give(rd->bufs, B_SEG_LEN, len);
+  return ok;
 }
 
-static gboolean read_crm(hid_t f, const PcShardMeta *m, const uint32_t *b,
-                         size_t n, PcShardData *s, uint64_t *bytes_read,
-                         GError **error) {
-  if (!read_ids(f, "crm", m, m->crm_start, m->crmb_start, b, n, &s->crm_id_bytes,
-                &s->crm_id_offsets, &s->n_crm, bytes_read, error))
+static gboolean read_crm(Rd *rd, PcShardData *s, GError **error) {
+  const PcShardMeta *m = rd->m;
+  if (!read_ids(rd, "crm", B_CRM_LEN, m->crm_start, m->crmb_start, &s->crm_id_bytes,
+                &s->crm_id_offsets, &s->n_crm, error))
     return FALSE;
   g_auto(Ranges) r = {0};
-  ranges_init(&r, m->crm_start, b, n);
-  if (!(s->crm_revenue = try_rows(r.total, 8, m->path, "crm/revenue", error))) return FALSE;
-  *bytes_read += r.total * 8;
-  return read_ranges(f, "crm/revenue", H5T_NATIVE_INT64, s->crm_revenue, &r, m->path, error) &&
-         read_segs(f, m, b, n, s, bytes_read, error);
+  ranges_init(&r, m->crm_start, rd->b, rd->n);
+  if (!(s->crm_revenue = try_rows(rd, B_CRM_REV, r.total, 8, "crm/revenue", error))) return FALSE;
+  *rd->bytes_read += r.total * 8;
+  return read_ranges(rd, "crm/revenue", H5T_NATIVE_INT64, s->crm_revenue, &r, error) &&
+         read_segs(rd, s, error);
 }
 
 /* The bucket index of the slice: the shard's counts on the selected
  * buckets, 0 elsewhere. */
-static void slice_index(const PcShardMeta *m, const uint32_t *buckets,
-                        size_t n, PcShardData *s) {
-  s->bucket_events = g_new0(uint64_t, m->buckets);
-  s->bucket_customers = g_new0(uint64_t, m->buckets);
-  s->bucket_crm = g_new0(uint64_t, m->buckets);
-  for (size_t i = 0; i < n; i++) {
-    s->bucket_events[buckets[i]] = m->bucket_events[buckets[i]];
-    s->bucket_customers[buckets[i]] = m->bucket_customers[buckets[i]];
-    s->bucket_crm[buckets[i]] = m->bucket_crm[buckets[i]];
+static void slice_index(Rd *rd, PcShardData *s) {
+  const PcShardMeta *m = rd->m;
+  size_t bytes = m->buckets * sizeof(uint64_t);
+  s->bucket_events = bufs_take(rd->bufs, B_IDX_EV, bytes);
+  s->bucket_customers = bufs_take(rd->bufs, B_IDX_CU, bytes);
+  s->bucket_crm = bufs_take(rd->bufs, B_IDX_CRM, bytes);
+  if (!s->bucket_events || !s->bucket_customers || !s->bucket_crm) g_error("out of memory");
+  memset(s->bucket_events, 0, bytes);
+  memset(s->bucket_customers, 0, bytes);
+  memset(s->bucket_crm, 0, bytes);
+  for (size_t i = 0; i < rd->n; i++) {
+    uint32_t b = rd->b[i];
+    s->bucket_events[b] = m->bucket_events[b];
+    s->bucket_customers[b] = m->bucket_customers[b];
+    s->bucket_crm[b] = m->bucket_crm[b];
   }
+}
+
+gboolean pc_h5io_read_buckets_into(const PcShardMeta *m, const uint32_t *buckets,
+                                   size_t n, PcSliceBufs *bufs, PcShardData **out,
+                                   uint64_t *bytes_read, GError **error) {
+  PcShardData *s = g_new0(PcShardData, 1);
+  s->buckets = m->buckets;
+  Rd rd = {H5Fopen(m->path, H5F_ACC_RDONLY, H5P_DEFAULT), m, buckets, n, bufs, bytes_read};
+  if (rd.f < 0) {
+    pc_set_error(error, PC_ERROR_FORMAT, "%s: cannot open as HDF5", m->path);
+    g_free(s);
+    return FALSE;
+  }
+  gboolean ok = read_ids(&rd, "customers", B_ID_LEN, m->cust_start, m->idb_start, &s->id_bytes,
+                         &s->id_offsets, &s->n_customers, error) &&
+                read_event_cols(&rd, s, error) && rebase_customers(m, buckets, n, s, error) &&
+                read_crm(&rd, s, error);
+  pc_h5_close(rd.f);
+  ok = ok && pc_shardcheck_slice(m, buckets, n, s, error);
+  if (ok) slice_index(&rd, s);
+  if (!ok) {
+    pc_h5io_slice_release(bufs, s);
+    return FALSE;
+  }
+  *out = s;
+  return TRUE;
 }
 
 gboolean pc_h5io_read_buckets(const PcShardMeta *m, const uint32_t *buckets,
                               size_t n, PcShardData **out,
                               uint64_t *bytes_read, GError **error) {
-  g_autoptr(PcShardData) s = g_new0(PcShardData, 1);
-  s->buckets = m->buckets;
-  hid_t f = H5Fopen(m->path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (f < 0) {
-    pc_set_error(error, PC_ERROR_FORMAT, "%s: cannot open as HDF5", m->path);
-    return FALSE;
-  }
-  gboolean ok = read_ids(f, "customers", m, m->cust_start, m->idb_start, buckets, n,
-                         &s->id_bytes, &s->id_offsets, &s->n_customers, bytes_read, error) &&
-                read_event_cols(f, m, buckets, n, s, bytes_read, error) &&
-                rebase_customers(m, buckets, n, s, error) &&
-                read_crm(f, m, buckets, n, s, bytes_read, error);
-  pc_h5_close(f);
-  if (!ok || !pc_shardcheck_slice(m, buckets, n, s, error)) return FALSE;
-  slice_index(m, buckets, n, s);
-  *out = g_steal_pointer(&s);
-  return TRUE;
+  return pc_h5io_read_buckets_into(m, buckets, n, NULL, out, bytes_read, error);
 }
 
 gboolean pc_h5io_read_segments(const PcShardMeta *m, PcDict **out,
@@ -255,8 +329,8 @@ gboolean pc_h5io_read_segments(const PcShardMeta *m, PcDict **out,
   gboolean ok = pc_h5_read_all(f, "crm/segment_len", H5T_NATIVE_UINT32, len, n, m->path, error) &&
                 pc_h5_read_all(f, "crm/segment_bytes", H5T_NATIVE_UINT8, bytes, nb, m->path, error);
   pc_h5_close(f);
-  g_autofree uint64_t *off = ok ? seg_offsets(len, n, nb, m->path, error) : NULL;
-  if (!off) return FALSE;
+  g_autofree uint64_t *off = g_new(uint64_t, n + 1);
+  if (!ok || !seg_offsets(len, n, nb, off, m->path, error)) return FALSE;
   /* distinct first (a table of millions of rows has a handful of names):
    * a row is copied only when its name is new */
   g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);

@@ -172,4 +172,10 @@ void synth_plant(const PcSynth *s, uint64_t k, PcSynthCustomer *c);
  * truth document being built. */
 void synth_plant_truth(JsonBuilder *b);
 
+/* The world's churn rate over the four combinations of the two drivers,
+ * weighted by prevalence; with_plant adds the escalated-IVR churn of
+ * synth_plant.c (customers with IVR: P(escalated first) x (1 - rate) x the
+ * extra churn). */
+double synth_churn_rate(gboolean with_plant);
+
 #endif

@@ -148,10 +148,7 @@ static void truth_delay(JsonBuilder *b, unsigned ev, double lo, double hi) {
   json_builder_end_object(b);
 }
 
-/* The churn rate with the escalated-IVR churn: over the four driver
- * combinations, the drawn rate plus, for IVR customers, P(escalated first)
- * x (1 - drawn rate) x ESC_CHURN. */
-static double churn_with_plant(void) {
+double synth_churn_rate(gboolean with_plant) {
   double base_odds = CHURN_BASE_RATE / (1 - CHURN_BASE_RATE), rate = 0;
   unsigned ivr_bit = synth_driver_ep[0] == EP_IVR ? 0 : 1;
   for (unsigned b = 0; b < 4; b++) {
@@ -163,7 +160,8 @@ static double churn_with_plant(void) {
       w *= on ? f->prevalence : 1 - f->prevalence;
     }
     double p = odds / (1 + odds);
-    rate += w * (p + ((b >> ivr_bit) & 1 ? P_IVR_AGENT * (1 - p) * ESC_CHURN : 0));
+    gboolean esc = with_plant && ((b >> ivr_bit) & 1);
+    rate += w * (esc ? p + P_IVR_AGENT * (1 - p) * ESC_CHURN : p);
   }
   return rate;
 }
@@ -180,7 +178,7 @@ void synth_plant_truth(JsonBuilder *b) {
   json_builder_add_double_value(b, ESC_CHURN);
   json_builder_set_member_name(b, "expected_rate");
   char buf[G_ASCII_DTOSTR_BUF_SIZE]; /* 10 significant digits, as synth_truth.c */
-  json_builder_add_double_value(b, g_ascii_strtod(g_ascii_formatd(buf, sizeof buf, "%.10g", churn_with_plant()), NULL));
+  json_builder_add_double_value(b, g_ascii_strtod(g_ascii_formatd(buf, sizeof buf, "%.10g", synth_churn_rate(TRUE)), NULL));
   json_builder_set_member_name(b, "when");
   json_builder_add_string_value(b, "the first ivr_failure is followed at once by call_agent and the customer did not churn");
   json_builder_end_object(b);

@@ -72,21 +72,6 @@ static double nps_mean(unsigned ch, double *nps) {
 
 /* ---- Sections ------------------------------------------------------------------- */
 
-/* The churn rate over the four driver combinations, weighted by prevalence. */
-static double churn_expected(void) {
-  double base_odds = CHURN_BASE_RATE / (1 - CHURN_BASE_RATE), expected = 0;
-  for (unsigned b = 0; b < 4; b++) {
-    double odds = base_odds, w = 1;
-    for (unsigned d = 0; d < 2; d++) {
-      const Flagged *f = &synth_episodes[synth_driver_ep[d]];
-      int on = (b >> d) & 1;
-      if (on) odds *= f->odds_multiplier;
-      w *= on ? f->prevalence : 1 - f->prevalence;
-    }
-    expected += w * odds / (1 + odds);
-  }
-  return expected;
-}
 
 static void add_episode(JsonBuilder *b, const Flagged *f) {
   json_builder_begin_object(b);
@@ -103,7 +88,7 @@ static void truth_churn(JsonBuilder *b) {
   add_str(b, "event", "churn");
   add_str(b, "model", "logit P(churn) = logit(base_rate) + sum of ln(odds_multiplier) over the driver events the customer has");
   add_num(b, "base_rate", CHURN_BASE_RATE);
-  add_num(b, "expected_rate", churn_expected());
+  add_num(b, "expected_rate", synth_churn_rate(FALSE));
   json_builder_set_member_name(b, "channels");
   json_builder_begin_object(b);
   add_num(b, "call", synth_churn_choice.p[0]);

@@ -2,11 +2,12 @@
 # SIGTERM / SIGINT (Ctrl-C, mpirun, scancel) stop a run cleanly: every rank
 # is gone within seconds, rank 0 says what was interrupted, nothing under
 # the final name changes (no output, or the old one intact with --force),
-# no OUT.tmp-PID is left, and the exit status is non-zero. The same for a
-# signal sent to one rank only (mpirun then stops the others). Then ingest
-# (a new store, an append) and generate stopped in each phase (held there by
-# PARCOURS_TEST_HOOK): no STORE, no STORE.tmp-PID; an append leaves MANIFEST,
-# shards and files as they were; the message names the phase.
+# no OUT.tmp-PID is left, no spill directory either, and the exit status is
+# non-zero. The same for a signal sent to one rank only (mpirun then stops
+# the others). Then ingest (a new store, an append) and generate stopped in
+# each phase (held there by PARCOURS_TEST_HOOK): no STORE, no STORE.tmp-PID;
+# an append leaves MANIFEST, shards and files as they were; the message
+# names the phase.
 . tests/lib.sh
 $PRUN 2 $PARCOURS generate -q -o $T/st --customers 300000 --seed 3 || { bad "generate"; finish; }
 J="jobs/monthly.ini --set input.store=$T/st"
@@ -44,6 +45,16 @@ d0=$(digest $T/keep)
 interrupt TERM mpirun $T/keep --force
 [ "$rc" != 0 ] && [ "$(digest $T/keep)" = "$d0" ] && [ -z "$(ls -d $T/keep.tmp-* $T/keep.old-* 2>/dev/null)" ] \
   && ok "--force run interrupted: the previous results are intact, nothing left over" || bad "--force interrupted: rc $rc, results changed or leftovers"
+# a run that spills: its spill directories go with it (registered with the watcher)
+mkdir -p $T/sp
+rm -f $T/err
+$PRUN 2 $PARCOURS run $J --set output.dir=$T/sp-out --set run.table_memory=64K --set run.spill_dir=$T/sp 2>$T/err &
+bg=$! n=0
+until [ -n "$(ls -A $T/sp 2>/dev/null)" ] || [ $n -ge 200 ]; do sleep 0.05; n=$((n+1)); done
+spilling=$(ls $T/sp | wc -l)
+kill -TERM $bg; wait $bg; rc=$?
+[ "$spilling" -gt 0 ] && [ "$rc" != 0 ] && [ -z "$(ls -A $T/sp)" ] && [ ! -e $T/sp-out ] \
+  && ok "SIGTERM while spilling ($spilling spill directories): all removed, no output" || bad "SIGTERM while spilling: rc $rc, had $spilling, left: $(ls $T/sp)"
 # one rank only
 interrupt TERM rank1 $T/one
 [ "$rc" != 0 ] && [ ! -e $T/one ] && [ -z "$(ls -d $T/one.tmp-* 2>/dev/null)" ] && ok "SIGTERM to one rank: job stopped, nothing written" || bad "one rank: rc $rc"

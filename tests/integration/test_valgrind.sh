@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_valgrind.sh - bin/parcours under valgrind memcheck, 1 rank, 1 thread,
 # without mpirun: ingest (with a customers table) and run of a tiny log with
-# a target, a funnel, NPS and the model, then inspect, and two failure paths
+# a target, a funnel, NPS and the model (also with every table spilling),
+# then inspect, and two failure paths
 # (rejected rows, a bad job file); a monthly run (scope, segments, retention)
 # and a diff of the two outputs. Each must exit as expected with no
 # memcheck error and no definitely-lost block. tests/valgrind.supp holds the
@@ -55,6 +56,10 @@ vg() {
 vg ingest 0 $PARCOURS ingest -q -o "$T/S" --customers "$T/cust.csv" "$T/tiny.csv"
 vg run 0 $PARCOURS run -q "$T/job.ini"
 [ -f "$T/O/csv/nps.csv" ] && [ -f "$T/O/csv/funnels.csv" ] && [ -f "$T/O/csv/model.csv" ] && ok "run wrote nps, funnels, model" || bad "run outputs missing"
+# every table spilling (a pool of 1 byte: each spills at every journey) and walked at reduce
+mkdir -p "$T/sp"
+vg run_spill 0 $PARCOURS run -q "$T/job.ini" --set output.dir="$T/SP" --set run.table_memory=1 --set run.spill_dir="$T/sp"
+[ "$(digest "$T/SP")" = "$(digest "$T/O")" ] && [ -z "$(ls -A "$T/sp")" ] && ok "spilling run: the same outputs, spill directory removed" || bad "spilling run: outputs differ or spill left"
 vg inspect 0 $PARCOURS inspect "$T/S"
 vg ingest_rejects 1 $PARCOURS ingest -q -o "$T/S2" tests/data/bad/mixed_rejects.csv
 vg run_bad_job 1 $PARCOURS run -q tests/data/bad/jobs/unknown_key.ini

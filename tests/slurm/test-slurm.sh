@@ -271,6 +271,8 @@ case_d() {
   else fail "(d) leftovers: $(ls -d "$W"/out/2024-08*)"; fi
   sleep 1
   pgrep -f "parcours run.*$W/big-store" >/dev/null && fail "(d) a parcours rank survived scancel" || pass "(d) no parcours rank left running"
+}
+
 # (e) stop with only SLURM_CONF set (what `eval "$(... start)"` exports, as
 # its help says) ends every process the cluster started: munged,
 # slurmctld, slurmd and whatever slurmd started (a slurmstepd), and removes

@@ -42,7 +42,7 @@ static inline PcModTest *pc_modtest_new(const PcJobConfig *cfg,
   if (t) m->target = *t;
   m->threads = threads;
   m->env = (PcModuleEnv){&m->cfg, nm, nm->events, &m->target, has_crm,
-                         pc_commops_serial(), &m->facts};
+                         pc_commops_serial(), &m->facts, NULL};
   m->tok = g_array_new(FALSE, FALSE, sizeof(uint32_t));
   m->ts = g_array_new(FALSE, FALSE, sizeof(int64_t));
   m->set = pc_modset_new(&m->env, threads, error);

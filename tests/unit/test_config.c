@@ -107,6 +107,8 @@ static void test_defaults(void) {
   CU_ASSERT_STRING_EQUAL(c->solver, "newton");
   CU_ASSERT_TRUE(c->report);
   CU_ASSERT_EQUAL(c->memory_per_rank, 0);
+  CU_ASSERT_PTR_NULL(c->spill_dir);
+  CU_ASSERT_EQUAL(c->table_memory, 0);
 }
 
 static const char every_key[] =
@@ -152,6 +154,8 @@ static const char every_key[] =
     "enabled = false\n"
     "[run]\n"
     "memory_per_rank = 2G\n"
+    "spill_dir = /scratch/spill\n"
+    "table_memory = 64M\n"
     "[funnel.buy]\n"
     "steps = web:view;app:buy\n"
     "window = 0\n"
@@ -200,6 +204,8 @@ static void test_every_key(void) {
   CU_ASSERT_STRING_EQUAL(c->solver, "newton");
   CU_ASSERT_FALSE(c->report);
   CU_ASSERT_EQUAL(c->memory_per_rank, UINT64_C(2147483648));
+  CU_ASSERT_STRING_EQUAL(c->spill_dir, "/scratch/spill");
+  CU_ASSERT_EQUAL(c->table_memory, UINT64_C(67108864));
   CU_ASSERT_EQUAL_FATAL(c->n_funnels, 1);
   CU_ASSERT_STRING_EQUAL(c->funnels[0].name, "buy");
   CU_ASSERT_EQUAL_FATAL(c->funnels[0].n_steps, 2);
@@ -701,7 +707,7 @@ static void test_json_exact(void) {
       "\"half_life\":604800.0,\"markov_order\":1},"
       "\"model\":{\"enabled\":true,\"lambda\":0.10000000000000001,\"top_n\":1000,\"max_iter\":100,"
       "\"solver\":\"newton\"},\"report\":{\"enabled\":true},"
-      "\"run\":{\"memory_per_rank\":1024}}");
+      "\"run\":{\"memory_per_rank\":1024,\"spill_dir\":null,\"table_memory\":0}}");
 }
 
 static void test_json_minimal(void) {

@@ -354,7 +354,7 @@ static void test_retention_ranks(void) {
     ops.rank = k;
     ops.size = 3;
     ops.gather = fake_gather;
-    PcModuleEnv env = {&cfg, &nm, nm.events, &t, FALSE, &ops, &facts};
+    PcModuleEnv env = {&cfg, &nm, nm.events, &t, FALSE, &ops, &facts, NULL};
     csv[k] = retention_rank(&env, evs[k], ns[k], nj[k]);
   }
   CU_ASSERT_PTR_NULL(csv[1]);

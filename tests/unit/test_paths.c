@@ -516,6 +516,8 @@ typedef struct {
   uint64_t y_total;
   uint64_t journeys;   /* as reduced on this rank */
   char *csv;           /* rank 0 only */
+  uint64_t pool;       /* > 0: the rank's tables spill past this many bytes */
+  uint64_t spilled;    /* runs written by this rank */
 } RankJob;
 
 /* What one rank does: count its journeys (j % size == rank) over several
@@ -526,9 +528,14 @@ static gpointer rank_main(gpointer data) {
   PcCommOps ops = pc_world_ops(&job->r);
   PcPaths *p[4];
   PcPreceding *q[4];
+  g_autofree char *dir = job->pool ? g_dir_make_tmp("pc-spill-XXXXXX", NULL) : NULL;
+  /* reduce budget 0: the walk cuts the smallest partitions (many rounds) */
+  PcSpill *sp = job->pool ? pc_spill_new(dir, job->r.rank, (PcSpillBudget){job->pool, 0}, NULL) : NULL;
   for (int i = 0; i < job->instances; i++) {
     p[i] = pc_paths_new(&job->cfg);
     q[i] = pc_preceding_new(3, job->cfg.top_k);
+    pc_paths_set_spill(p[i], sp);
+    pc_preceding_set_spill(q[i], sp);
   }
   for (size_t i = job->r.rank, c = 0; i < job->nj; i += w->size, c++) {
     const Journey *j = &job->j[i];
@@ -553,11 +560,16 @@ static gpointer rank_main(gpointer data) {
     pc_paths_free(p[i]);
     pc_preceding_free(q[i]);
   }
+  job->spilled = pc_spill_runs(sp);
+  if (sp && !pc_spill_check(sp, NULL)) job->csv = g_strdup("spill failed");
+  pc_spill_free(sp);
+  if (dir) CU_ASSERT_FALSE(g_file_test(dir, G_FILE_TEST_EXISTS) && g_rmdir(dir) != 0);
   return NULL;
 }
 
-static char *run_world(int size, int instances, const Journey *j, size_t nj,
-                       PcJobConfig cfg) {
+static char *run_world_spill(int size, int instances, const Journey *j,
+                             size_t nj, PcJobConfig cfg, uint64_t pool,
+                             uint64_t *spilled) {
   PcWorld w;
   pc_world_init(&w, size);
   uint64_t y = 0;
@@ -565,10 +577,11 @@ static char *run_world(int size, int instances, const Journey *j, size_t nj,
   RankJob jobs[8];
   GThread *th[8];
   for (int r = 0; r < size; r++) {
-    jobs[r] = (RankJob){{&w, r}, j, nj, instances, cfg, y, 0, NULL};
+    jobs[r] = (RankJob){{&w, r}, j, nj, instances, cfg, y, 0, NULL, pool, 0};
     th[r] = g_thread_new("rank", rank_main, &jobs[r]);
   }
   for (int r = 0; r < size; r++) g_thread_join(th[r]);
+  for (int r = 0; spilled && r < size; r++) *spilled += jobs[r].spilled;
   /* every rank gets the total; whole customers: one journey each */
   if (cfg.unit == PC_UNIT_CUSTOMER) CU_ASSERT_EQUAL(jobs[0].journeys, nj);
   for (int r = 1; r < size; r++) {
@@ -578,6 +591,11 @@ static char *run_world(int size, int instances, const Journey *j, size_t nj,
   }
   pc_world_clear(&w);
   return jobs[0].csv;
+}
+
+static char *run_world(int size, int instances, const Journey *j, size_t nj,
+                       PcJobConfig cfg) {
+  return run_world_spill(size, instances, j, nj, cfg, 0, NULL);
 }
 
 /* 1 rank x 1 instance is the reference; 1x3, 2x1, 2x2, 3x2 and 5x1 must
@@ -610,6 +628,30 @@ static void test_determinism(void) {
   g_autofree char *got2 = run_world(3, 2, j, nj, cfg);
   CU_ASSERT_STRING_EQUAL(got2, ref2);
   CU_ASSERT_STRING_NOT_EQUAL(ref2, ref);
+}
+
+/* Spilling (pc_spill.h): with a pool of a few KiB every table writes runs
+ * while counting and is walked in partitions at reduce, on every rank and
+ * thread instance: the tables are the bytes of the in-memory run, at 1..3
+ * ranks, and the spill directory is gone afterwards. */
+static void test_spilled_equals_memory(void) {
+  const size_t nj = 400;
+  g_autofree Journey *j = random_journeys(nj);
+  PcJobConfig cfg = fixture_cfg();
+  cfg.top_k = 4;
+  cfg.min_support = 3;
+  cfg.ngram_max = 4;
+  cfg.depth = 5;
+  g_autofree char *ref = run_world(1, 1, j, nj, cfg);
+  static const int shape[][2] = {{1, 1}, {1, 3}, {2, 2}, {3, 2}};
+  static const uint64_t pool[] = {1, 4096, 1, 16384};
+  for (size_t s = 0; s < G_N_ELEMENTS(shape); s++) {
+    uint64_t runs = 0;
+    g_autofree char *got = run_world_spill(shape[s][0], shape[s][1], j, nj, cfg, pool[s], &runs);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+    CU_ASSERT_STRING_EQUAL(got, ref);
+    CU_ASSERT(runs >= 8); /* it did spill: every table, many times */
+  }
 }
 
 /* Serial ops, merge orders: instances merged 0<-1<-2 and 2<-0<-1. */
@@ -689,4 +731,5 @@ PC_TEST_MAIN("paths", {"/paths/variants", test_variants},
              {"/paths/preceding", test_preceding},
              {"/paths/preceding_top_k_merge", test_preceding_top_k_merge},
              {"/paths/determinism_ranks", test_determinism},
+             {"/paths/spilled_equals_memory", test_spilled_equals_memory},
              {"/paths/merge_order", test_merge_order})

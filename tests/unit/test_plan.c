@@ -64,71 +64,81 @@ static void test_range(void) {
   CU_ASSERT_EQUAL(p->imbalance_events, 26.0 / (50.0 / 3)); /* 1.56 */
 }
 
-/* balanced, P = 3, alpha = 0 (cost = events). Largest first, equal costs
- * in bucket order: b4 20, b0 10, b7 8, b2 5, b3 5, b5 1, b6 1, b1 0. Each to
- * the least-cost rank, ties to the lower rank:
- *   b4 -> r0 (0,0,0 tie)   costs 20  0  0
- *   b0 -> r1 (0,0 tie)           20 10  0
- *   b7 -> r2                     20 10  8
- *   b2 -> r2 (8)                 20 10 13
- *   b3 -> r1 (10)                20 15 13
- *   b5 -> r2 (13)                20 15 14
- *   b6 -> r2 (14)                20 15 15
- *   b1 -> r1 (15,15 tie)         20 15 15
- * owner = 1 1 2 1 0 2 2 2. */
+/* balanced, P = 3, alpha = 0 (cost = events 10 0 5 5 20 1 1 8, total 50):
+ * contiguous runs with the least largest cost. The dearest bucket (b4, 20)
+ * bounds it from below, and 20 is feasible: filled greedily in bucket
+ * order, r0 takes b0..b3 (10+0+5+5 = 20; b4 would make 40), r1 b4 (20),
+ * r2 b5..b7 (1+1+8 = 10). owner = 0 0 0 0 1 2 2 2 (LPT, the strategy before
+ * issue 19, had 1 1 2 1 0 2 2 2: the same largest cost, scattered). */
 static void test_balanced_alpha0(void) {
   g_autoptr(PcPlan) p =
       pc_plan_build(EV, CU, B8, 3, PC_STRATEGY_BALANCED, 0.0);
-  const uint32_t want[B8] = {1, 1, 2, 1, 0, 2, 2, 2};
+  const uint32_t want[B8] = {0, 0, 0, 0, 1, 2, 2, 2};
   assert_owner(p, want, B8);
   CU_ASSERT_EQUAL(p->rank_events[0], 20);
-  CU_ASSERT_EQUAL(p->rank_events[1], 15);
-  CU_ASSERT_EQUAL(p->rank_events[2], 15);
-  CU_ASSERT_EQUAL(p->rank_customers[0], 4); /* b4 */
-  CU_ASSERT_EQUAL(p->rank_customers[1], 3); /* b0 2 + b1 0 + b3 1 */
-  CU_ASSERT_EQUAL(p->rank_customers[2], 5); /* b2 1 + b5 1 + b6 1 + b7 2 */
-  CU_ASSERT_EQUAL(p->rank_buckets[0], 1);
-  CU_ASSERT_EQUAL(p->rank_buckets[1], 3);
-  CU_ASSERT_EQUAL(p->rank_buckets[2], 4);
+  CU_ASSERT_EQUAL(p->rank_events[1], 20);
+  CU_ASSERT_EQUAL(p->rank_events[2], 10);
+  CU_ASSERT_EQUAL(p->rank_customers[0], 4); /* 2 + 0 + 1 + 1 */
+  CU_ASSERT_EQUAL(p->rank_customers[1], 4); /* b4 */
+  CU_ASSERT_EQUAL(p->rank_customers[2], 4); /* 1 + 1 + 2 */
+  CU_ASSERT_EQUAL(p->rank_buckets[0], 4);
+  CU_ASSERT_EQUAL(p->rank_buckets[1], 1);
+  CU_ASSERT_EQUAL(p->rank_buckets[2], 3);
   CU_ASSERT_EQUAL(p->rank_cost[0], 20.0);
-  CU_ASSERT_EQUAL(p->rank_cost[1], 15.0);
-  CU_ASSERT_EQUAL(p->rank_cost[2], 15.0);
+  CU_ASSERT_EQUAL(p->rank_cost[1], 20.0);
+  CU_ASSERT_EQUAL(p->rank_cost[2], 10.0);
   CU_ASSERT_EQUAL(p->imbalance_events, 20.0 / (50.0 / 3)); /* 1.2 */
   CU_ASSERT_EQUAL(p->imbalance_cost, 20.0 / (50.0 / 3));
 }
 
-/* alpha = 1: cost = events + customers = 12 0 6 6 24 2 2 10. Order b4 24,
- * b0 12, b7 10, b2 6, b3 6, b5 2, b6 2, b1 0:
- *   b4 -> r0   24  0  0      b3 -> r1 (12)   24 18 16
- *   b0 -> r1   24 12  0      b5 -> r2 (16)   24 18 18
- *   b7 -> r2   24 12 10      b6 -> r1 (18,18 tie: lower rank) 24 20 18
- *   b2 -> r2   24 12 16      b1 -> r2 (18)   24 20 18
- * owner = 1 2 2 1 0 2 1 2: b1 and b6 move compared with alpha = 0. */
+/* alpha = 1: cost = events + customers = 12 0 6 6 24 2 2 10 (total 62).
+ * The dearest bucket (b4, 24) is feasible again: r0 b0..b3 (24), r1 b4
+ * (24), r2 b5..b7 (14). */
 static void test_balanced_alpha1(void) {
   g_autoptr(PcPlan) p =
       pc_plan_build(EV, CU, B8, 3, PC_STRATEGY_BALANCED, 1.0);
-  const uint32_t want[B8] = {1, 2, 2, 1, 0, 2, 1, 2};
+  const uint32_t want[B8] = {0, 0, 0, 0, 1, 2, 2, 2};
   assert_owner(p, want, B8);
   CU_ASSERT_EQUAL(p->alpha, 1.0);
   CU_ASSERT_EQUAL(p->rank_cost[0], 24.0);
-  CU_ASSERT_EQUAL(p->rank_cost[1], 20.0);
-  CU_ASSERT_EQUAL(p->rank_cost[2], 18.0);
-  CU_ASSERT_EQUAL(p->rank_events[0], 20); /* b4 */
-  CU_ASSERT_EQUAL(p->rank_events[1], 16); /* b0 10 + b3 5 + b6 1 */
-  CU_ASSERT_EQUAL(p->rank_events[2], 14); /* b1 0 + b2 5 + b5 1 + b7 8 */
+  CU_ASSERT_EQUAL(p->rank_cost[1], 24.0);
+  CU_ASSERT_EQUAL(p->rank_cost[2], 14.0);
+  CU_ASSERT_EQUAL(p->rank_events[0], 20);
+  CU_ASSERT_EQUAL(p->rank_events[1], 20);
+  CU_ASSERT_EQUAL(p->rank_events[2], 10);
   CU_ASSERT_EQUAL(p->imbalance_cost, 24.0 / (62.0 / 3));
   CU_ASSERT_EQUAL(p->imbalance_events, 20.0 / (50.0 / 3));
 }
 
-/* Equal costs everywhere (B = 4, 1 event each, P = 2): bucket order
- * b0 b1 b2 b3, ranks alternate by the lower-rank tie rule: 0 1 0 1. */
+/* P = 2 over a bucket that weighs 2 and three of 1 (2 1 1 1, total 5):
+ * the dearest (2) needs 3 ranks, so the bisection finds the bottleneck 3
+ * (just above it in floating point): r0 b0 b1 (3), r1 b2 b3 (2). Equal
+ * costs (1 1 1 1, P = 2): 0 0 1 1, imbalance exactly 1. */
 static void test_balanced_ties(void) {
-  const uint64_t ev[4] = {1, 1, 1, 1}, cu[4] = {0, 0, 0, 0};
+  const uint64_t ev[4] = {2, 1, 1, 1}, cu[4] = {0, 0, 0, 0};
   g_autoptr(PcPlan) p = pc_plan_build(ev, cu, 4, 2, PC_STRATEGY_BALANCED, 1.0);
-  const uint32_t want[4] = {0, 1, 0, 1};
+  const uint32_t want[4] = {0, 0, 1, 1};
   assert_owner(p, want, 4);
-  CU_ASSERT_EQUAL(p->imbalance_cost, 1.0);
-  CU_ASSERT_EQUAL(p->imbalance_events, 1.0);
+  CU_ASSERT_EQUAL(p->rank_cost[0], 3.0);
+  CU_ASSERT_EQUAL(p->rank_cost[1], 2.0);
+  const uint64_t eq[4] = {1, 1, 1, 1};
+  g_autoptr(PcPlan) q = pc_plan_build(eq, cu, 4, 2, PC_STRATEGY_BALANCED, 1.0);
+  assert_owner(q, want, 4);
+  CU_ASSERT_EQUAL(q->imbalance_cost, 1.0);
+  CU_ASSERT_EQUAL(q->imbalance_events, 1.0);
+}
+
+/* Many equal buckets (B = 4096, 10 events each, P = 3): runs of 1366,
+ * 1366 and 1364 buckets, each contiguous. */
+static void test_balanced_contiguous(void) {
+  enum { NB = 4096 };
+  g_autofree uint64_t *ev = g_new(uint64_t, NB), *cu = g_new0(uint64_t, NB);
+  for (int b = 0; b < NB; b++) ev[b] = 10;
+  g_autoptr(PcPlan) p = pc_plan_build(ev, cu, NB, 3, PC_STRATEGY_BALANCED, 1.0);
+  for (int b = 1; b < NB; b++) CU_ASSERT(p->owner[b] == p->owner[b - 1] || p->owner[b] == p->owner[b - 1] + 1);
+  CU_ASSERT_EQUAL(p->rank_buckets[0], 1366);
+  CU_ASSERT_EQUAL(p->rank_buckets[1], 1366);
+  CU_ASSERT_EQUAL(p->rank_buckets[2], 1364);
 }
 
 /* P = 1: every strategy gives all 8 buckets to rank 0, imbalance exactly 1
@@ -150,7 +160,8 @@ static void test_one_rank(void) {
 }
 
 /* P = 4 > B = 2, events {3, 1}, customers {1, 1}: ranks without a bucket.
- * hash: 0 1; range: b*4/2 = 0 2; balanced: b0 (cost 4) -> r0, b1 (2) -> r1.
+ * hash: 0 1; range: b*4/2 = 0 2; balanced: the dearest bucket (4) is the
+ * bottleneck, b0 -> r0, b1 (2) -> r1, r2 and r3 idle.
  * hash imbalance_events = 3 / (4/4) = 3; range rank_buckets = 1 0 1 0. */
 static void test_more_ranks_than_buckets(void) {
   const uint64_t ev[2] = {3, 1}, cu[2] = {1, 1};
@@ -183,32 +194,28 @@ static void test_empty_index(void) {
   g_autoptr(PcPlan) p = pc_plan_build(z, z, 4, 3, PC_STRATEGY_BALANCED, 1.0);
   CU_ASSERT_EQUAL(p->imbalance_events, 1.0);
   CU_ASSERT_EQUAL(p->imbalance_cost, 1.0);
-  /* all costs 0: rank 0 stays at cost 0 after each bucket, so the least
-   * (cost, rank) is r0 every time: 0 0 0 0. */
+  /* all costs 0: the bottleneck 0 is feasible with one rank: 0 0 0 0. */
   const uint32_t want[4] = {0, 0, 0, 0};
   assert_owner(p, want, 4);
 }
 
 /* Buckets of a rank, ascending (from the alpha 0 balanced plan above,
- * owner 1 1 2 1 0 2 2 2): r0 {4}, r1 {0,1,3}, r2 {2,5,6,7}. */
+ * owner 0 0 0 0 1 2 2 2): r0 {0,1,2,3}, r1 {4}, r2 {5,6,7}. */
 static void test_buckets_of(void) {
   g_autoptr(PcPlan) p =
       pc_plan_build(EV, CU, B8, 3, PC_STRATEGY_BALANCED, 0.0);
   size_t n = 0;
   g_autofree uint32_t *r0 = pc_plan_buckets_of(p, 0, &n);
-  CU_ASSERT_EQUAL_FATAL(n, 1);
-  CU_ASSERT_EQUAL(r0[0], 4);
-  g_autofree uint32_t *r1 = pc_plan_buckets_of(p, 1, &n);
-  CU_ASSERT_EQUAL_FATAL(n, 3);
-  CU_ASSERT_EQUAL(r1[0], 0);
-  CU_ASSERT_EQUAL(r1[1], 1);
-  CU_ASSERT_EQUAL(r1[2], 3);
-  g_autofree uint32_t *r2 = pc_plan_buckets_of(p, 2, &n);
   CU_ASSERT_EQUAL_FATAL(n, 4);
-  CU_ASSERT_EQUAL(r2[0], 2);
-  CU_ASSERT_EQUAL(r2[1], 5);
-  CU_ASSERT_EQUAL(r2[2], 6);
-  CU_ASSERT_EQUAL(r2[3], 7);
+  for (uint32_t i = 0; i < 4; i++) CU_ASSERT_EQUAL(r0[i], i);
+  g_autofree uint32_t *r1 = pc_plan_buckets_of(p, 1, &n);
+  CU_ASSERT_EQUAL_FATAL(n, 1);
+  CU_ASSERT_EQUAL(r1[0], 4);
+  g_autofree uint32_t *r2 = pc_plan_buckets_of(p, 2, &n);
+  CU_ASSERT_EQUAL_FATAL(n, 3);
+  CU_ASSERT_EQUAL(r2[0], 5);
+  CU_ASSERT_EQUAL(r2[1], 6);
+  CU_ASSERT_EQUAL(r2[2], 7);
 }
 
 /* Rank 0 of the alpha 0 balanced plan: 20 events, 4 customers, 8 buckets.
@@ -247,6 +254,7 @@ PC_TEST_MAIN("plan",
              {"/plan/balanced_alpha0", test_balanced_alpha0},
              {"/plan/balanced_alpha1", test_balanced_alpha1},
              {"/plan/balanced_ties", test_balanced_ties},
+             {"/plan/balanced_contiguous", test_balanced_contiguous},
              {"/plan/one_rank", test_one_rank},
              {"/plan/more_ranks_than_buckets", test_more_ranks_than_buckets},
              {"/plan/empty_index", test_empty_index},

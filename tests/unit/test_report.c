@@ -225,7 +225,7 @@ static void test_file_round_trip(void) {
   g_autofree char *h5 = g_build_filename(dir, "results.h5", NULL);
   CU_ASSERT_TRUE(pc_h5io_write_results(h5, t, NULL));
   g_autoptr(GError) e = NULL;
-  CU_ASSERT_TRUE(pc_run_report(dir, TRUE, &e));
+  CU_ASSERT_TRUE(pc_run_report(dir, NULL, TRUE, &e));
   g_autofree char *out = g_build_filename(dir, "report.html", NULL);
   g_autofree char *html = NULL;
   CU_ASSERT_TRUE(g_file_get_contents(out, &html, NULL, NULL));
@@ -247,7 +247,7 @@ static void test_file_round_trip(void) {
   g_rmdir(dir);
   /* no results.h5: an I/O error, no page */
   g_autoptr(GError) e2 = NULL;
-  CU_ASSERT_FALSE(pc_run_report("/nonexistent/pc-report", TRUE, &e2));
+  CU_ASSERT_FALSE(pc_run_report("/nonexistent/pc-report", NULL, TRUE, &e2));
   CU_ASSERT_TRUE(g_error_matches(e2, PC_ERROR, PC_ERROR_IO));
 }
 

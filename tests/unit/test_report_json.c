@@ -90,7 +90,7 @@ static void remove_tree(const char *dir) {
 
 static char *report_of(const char *dir) {
   g_autoptr(GError) e = NULL;
-  CU_ASSERT_TRUE(pc_run_report(dir, TRUE, &e));
+  CU_ASSERT_TRUE(pc_run_report(dir, NULL, TRUE, &e));
   g_autofree char *out = g_build_filename(dir, "report.html", NULL);
   char *html = NULL;
   CU_ASSERT_TRUE(g_file_get_contents(out, &html, NULL, NULL));

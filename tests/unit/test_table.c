@@ -6,6 +6,8 @@
 #include "pc_table.h"
 #include "pc_test.h"
 
+#include <stdio.h>
+
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -90,6 +92,52 @@ static void test_fmt_double_exponent(void) {
   CU_ASSERT_STRING_EQUAL(fd(b, -1.7976931348623157e308),
                          "-1.79769313486e+308");
   CU_ASSERT_STRING_EQUAL(fd(b, 5e-324), "4.94065645841e-324");
+}
+
+/* pc_fmt_double computes %.12g itself (12 digits of the exact binary
+ * value, ties to even): equal to glibc's snprintf on 3 million values:
+ * random bit patterns (every exponent), random decimals k / 10^j as tables
+ * hold them (shares, rates, probabilities), integers, exact ties at the
+ * 13th digit (1234567890125 -> ...012e+12, ...135 -> ...014e+12), and the
+ * neighbours of powers of ten, where the exponent and the rounding carry
+ * change. xorshift64 with a fixed seed: the same values every run. */
+static uint64_t xs_state = 88172645463325252ULL;
+static uint64_t xs(void) {
+  xs_state ^= xs_state << 13;
+  xs_state ^= xs_state >> 7;
+  xs_state ^= xs_state << 17;
+  return xs_state;
+}
+
+static int fmt_mismatches(double v) {
+  char a[PC_MONEY_BYTES], b[64];
+  if (isnan(v) || isinf(v) || v == 0) return 0;
+  pc_fmt_double(a, v);
+  snprintf(b, sizeof b, "%.12g", v);
+  if (strcmp(a, b) == 0) return 0;
+  fprintf(stderr, "fmt_double(%a): %s, printf %s\n", v, a, b);
+  return 1;
+}
+
+static void test_fmt_double_like_printf(void) {
+  int bad = 0;
+  for (int i = 0; i < 1000000 && bad < 10; i++) {
+    uint64_t u = xs();
+    double v;
+    memcpy(&v, &u, 8);
+    bad += fmt_mismatches(v);
+    bad += fmt_mismatches((double)(int64_t)(xs() % 2000000000001ULL) / (double)pow(10, (int)(xs() % 20)));
+    bad += fmt_mismatches((double)(xs() >> (xs() % 64)));
+  }
+  for (int64_t t = 1234567890105; t < 1234567890200; t += 10) bad += fmt_mismatches((double)t);
+  for (int j = -30; j <= 40 && bad < 10; j++) {
+    double p = pow(10, j);
+    double x = p;
+    for (int k = 0; k < 1000; k++) x = nextafter(x, 0);
+    for (int k = 0; k < 2000; k++, x = nextafter(x, INFINITY)) bad += fmt_mismatches(x) + fmt_mismatches(-x);
+    bad += fmt_mismatches(p * 0.9999999999995) + fmt_mismatches(p * 0.99999999999949) + fmt_mismatches(p * 0.99999999999951);
+  }
+  CU_ASSERT_EQUAL(bad, 0);
 }
 
 /* The returned pointer is buf. */
@@ -305,6 +353,7 @@ PC_TEST_MAIN("table",
              {"/table/fmt_double_plain", test_fmt_double_plain},
              {"/table/fmt_double_special", test_fmt_double_special},
              {"/table/fmt_double_exponent", test_fmt_double_exponent},
+             {"/table/fmt_double_like_printf", test_fmt_double_like_printf},
              {"/table/fmt_returns_buf", test_fmt_returns_buf},
              {"/table/fmt_micros", test_fmt_micros},
              {"/table/fmt_micros_extremes", test_fmt_micros_extremes},
