@@ -16,6 +16,10 @@
  *   store-before-commit    batch record written, MANIFEST.tmp about to be renamed
  *   store-after-commit     the MANIFEST renamed (a new store: renamed into place)
  *   store-opened           a reader (run, inspect, plan) has read the MANIFEST
+ *   run-batch              a run's rank has built its first batch (tables filling,
+ *                          spilling under a small run.table_memory)
+ *   run-outputs-staged     rank 0 has written csv/, results.h5 and report.html into
+ *                          the staging directory, nothing committed
  */
 #ifndef PC_TESTHOOK_H
 #define PC_TESTHOOK_H

@@ -53,11 +53,18 @@ static void say_to_log(const char *msg) {
 }
 
 /* A registered tree may still be written by a thread of this process while
- * it is removed: a few passes catch what appeared in between. */
+ * it is removed (run writes csv/ and the report on a thread of its own while
+ * results.h5 is written): passes are repeated, a moment apart, until the
+ * tree is gone or about a second has passed. Each path is tried, whatever
+ * became of the one before. */
+#define REMOVE_PASSES 50
+#define REMOVE_NAP_US 20000
 static void remove_all(PcSignals *s) {
   for (guint i = 0; i < s->paths->len; i++)
-    for (int pass = 0; pass < 3; pass++)
+    for (int pass = 0; pass < REMOVE_PASSES; pass++) {
       if (pc_fs_remove_tree(g_ptr_array_index(s->paths, i), NULL)) break;
+      g_usleep(REMOVE_NAP_US);
+    }
 }
 
 static const char *sig_name(int sig) {

@@ -14,6 +14,7 @@
 #include "pc_h5io.h"
 #include "pc_journey.h"
 #include "pc_store.h"
+#include "pc_testhook.h"
 
 #include <omp.h>
 #include <stdio.h>
@@ -288,6 +289,7 @@ gboolean pc_engine_scan(PcEngine *e, GError **error) {
       pc_timer_start(&e->t, PC_T_BUILD);
       build_batch(e, slices, mine + i, j - i);
       pc_timer_stop(&e->t, PC_T_BUILD);
+      if (i == 0) pc_test_hook("run-batch");
     }
     for (guint s = 0; s < S; s++) {
       pc_h5io_slice_release(bufs[s], slices[s]);

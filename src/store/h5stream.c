@@ -264,6 +264,19 @@ static gboolean create_layout(PcShardWriter *w, hsize_t event_chunk) {
   return TRUE;
 }
 
+/* Why H5Fcreate could not make path (HDF5 keeps no errno): the same
+ * creation and a first block of the file tried by hand (a full disk takes
+ * the inode but not the superblock), or 0 when it would have worked. */
+static int create_errno(const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  int err = posix_fallocate(fd, 0, 4096);
+  if (err == EINVAL || err == EOPNOTSUPP) /* no fallocate here: one write */
+    err = pwrite(fd, "", 1, 4095) == 1 ? 0 : errno;
+  close(fd);
+  return err;
+}
+
 gboolean pc_h5io_writer_open(const char *path, uint64_t buckets,
                              const PcDict *channels, const PcDict *events,
                              uint64_t events_hint, uint64_t buckets_used,
@@ -291,7 +304,8 @@ gboolean pc_h5io_writer_open(const char *path, uint64_t buckets,
   pc_h5_close(fcpl);
   if (w->file >= 0) w->fd = open(path, O_RDWR | O_CLOEXEC);
   if (w->file < 0 || w->fd < 0) {
-    pc_set_error(error, PC_ERROR_IO, "%s: cannot create shard file%s%s", path, w->fd < 0 && w->file >= 0 ? ": " : "", w->fd < 0 && w->file >= 0 ? g_strerror(errno) : "");
+    int err = w->file >= 0 ? errno : create_errno(path);
+    pc_set_error(error, PC_ERROR_IO, "%s: cannot create shard file%s%s", path, err ? ": " : "", err ? g_strerror(err) : "");
     return FALSE;
   }
   if (!w->z_ready) {

@@ -11,16 +11,19 @@
 . tests/lib.sh
 $PRUN 2 $PARCOURS generate -q -o $T/st --customers 300000 --seed 3 || { bad "generate"; finish; }
 J="jobs/monthly.ini --set input.store=$T/st"
-# starts a run in the background, waits for its first progress line, sends
-# SIG to TARGET (mpirun, or rank1: one rank), waits; sets rc and err
+# starts a run in the background held at test hook POINT (RUN_HOOK, default
+# run-batch: a rank has built its first batch), waits until a rank sleeps
+# there, sends SIG to TARGET (mpirun, or rank1: one rank), waits; sets rc
+# and err. (A run of this store takes about a second: a signal sent after a
+# fixed delay could find it in any phase, or done.)
 interrupt() { # SIG TARGET OUT [run args]
-  local sig=$1 target=$2 out=$3; shift 3
+  local sig=$1 target=$2 out=$3 point=${RUN_HOOK:-run-batch}; shift 3
   rm -f $T/err
   # tools/prun execs mpirun: $! is this job's mpirun, nobody else's
-  $PRUN 2 $PARCOURS run $J --set output.dir=$out "$@" 2>$T/err &
+  PARCOURS_TEST_HOOK=$point:sleep=30 $PRUN 2 $PARCOURS run $J --set output.dir=$out "$@" 2>$T/err &
   local bg=$! n=0
-  until grep -q 'run: plan' $T/err 2>/dev/null || [ $n -ge 200 ]; do sleep 0.05; n=$((n+1)); done
-  sleep 0.3
+  until grep -q "test hook $point: sleeping" $T/err 2>/dev/null || [ $n -ge 600 ]; do sleep 0.05; n=$((n+1)); done
+  [ $n -ge 600 ] && echo "     (never reached $point)"
   if [ "$target" = mpirun ]; then kill -$sig $bg
   else pkill -$sig -f -n "parcours run jobs/monthly.ini --set input.store=$T/st" ; fi
   local t0=$(date +%s%N)
@@ -39,6 +42,12 @@ for sig in TERM INT; do
   sleep 0.5
   pgrep -f "parcours run jobs/monthly.ini --set input.store=$T/st" >/dev/null && bad "SIG$sig: a rank is still running" || ok "SIG$sig: no rank left running"
 done
+# while rank 0 writes the outputs (held once csv/, results.h5 and the report
+# are staged): the staging directory goes, nothing is committed
+RUN_HOOK=run-outputs-staged interrupt TERM mpirun $T/wout
+[ "$rc" != 0 ] && [ ! -e $T/wout ] && [ -z "$(ls -d $T/wout.tmp-* 2>/dev/null)" ] && \
+  grep -aq "parcours run: interrupted by SIGTERM while writing the outputs: nothing was committed; removing its temporary files" $T/err \
+  && ok "SIGTERM while writing the outputs: staged outputs removed, nothing committed, the phase named" || { bad "SIGTERM while writing: rc $rc, left $(ls -d $T/wout* 2>/dev/null)"; tail -3 $T/err; }
 # --force over a finished output: interrupted, the old results stay whole
 $PRUN 2 $PARCOURS run -q $J --set output.dir=$T/keep || bad "first run"
 d0=$(digest $T/keep)
@@ -48,9 +57,9 @@ interrupt TERM mpirun $T/keep --force
 # a run that spills: its spill directories go with it (registered with the watcher)
 mkdir -p $T/sp
 rm -f $T/err
-$PRUN 2 $PARCOURS run $J --set output.dir=$T/sp-out --set run.table_memory=64K --set run.spill_dir=$T/sp 2>$T/err &
+PARCOURS_TEST_HOOK=run-batch:sleep=30 $PRUN 2 $PARCOURS run $J --set output.dir=$T/sp-out --set run.table_memory=64K --set run.spill_dir=$T/sp 2>$T/err &
 bg=$! n=0
-until [ -n "$(ls -A $T/sp 2>/dev/null)" ] || [ $n -ge 200 ]; do sleep 0.05; n=$((n+1)); done
+until grep -q "test hook run-batch: sleeping" $T/err 2>/dev/null && [ -n "$(ls -A $T/sp 2>/dev/null)" ] || [ $n -ge 600 ]; do sleep 0.05; n=$((n+1)); done
 spilling=$(ls $T/sp | wc -l)
 kill -TERM $bg; wait $bg; rc=$?
 [ "$spilling" -gt 0 ] && [ "$rc" != 0 ] && [ -z "$(ls -A $T/sp)" ] && [ ! -e $T/sp-out ] \

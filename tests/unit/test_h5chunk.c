@@ -85,6 +85,10 @@ static void rewrite(const char *path, const char *name, hid_t t, const Layout *l
   if (l->deflate) H5Pset_deflate(dcpl, 1);
   hid_t ft = H5Tcopy(t);
   if (l->big_endian) H5Tset_order(ft, H5T_ORDER_BE);
+  /* fixed extent: the store's datasets are extendible, which a contiguous
+   * layout cannot be */
+  H5Sclose(sp);
+  sp = H5Screate_simple(1, &n, NULL);
   d = H5Dcreate2(f, name, ft, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   CU_ASSERT_FATAL(d >= 0);
   hsize_t w = l->written ? l->written : n, zero = 0;
