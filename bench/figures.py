@@ -60,6 +60,13 @@ def record(argv):
             run = json.load(f)
         rec['phases'] = run.get('phases')
         rec['phases_per_rank'] = run.get('phases_per_rank')
+        # the reduce phase by analysis (max over ranks); the model's fit is
+        # its reduce, "model" and "paths" are shown as phases of their own
+        rpm = run.get('reduce_per_module') or {}
+        if rec['phases'] is not None:
+            for k in ('paths', 'model'):
+                if k in rpm:
+                    rec['phases']['reduce:' + k] = rpm[k]
         rec['run_events_per_s'] = run.get('events_per_s')
         rec['runjson_peak_rss_mib'] = [b / 2**20 for b in run.get('peak_rss_bytes', [])]
         if run.get('events_per_rank'):
@@ -105,7 +112,7 @@ def line(r):
     if r.get('phases'):
         p = r['phases']
         s += '  [' + ' '.join(f"{k} {p[k]:.2f}" for k in
-                              ('read', 'build', 'reduce_paths', 'reduce_outcomes', 'model', 'write', 'total')
+                              ('read', 'build', 'reduce', 'reduce:paths', 'reduce:model', 'write', 'total')
                               if k in p) + ']'
     if r.get('model'):
         s += f"  model iters {r['model'].get('iterations')}"
@@ -116,7 +123,9 @@ def line(r):
     return s
 
 
-PHASES = ('plan', 'read', 'build', 'reduce_paths', 'reduce_outcomes', 'model', 'write', 'total')
+# reduce: every analysis's merge across threads and ranks; reduce:paths and
+# reduce:model (the fit) are parts of it (run.json reduce_per_module)
+PHASES = ('plan', 'read', 'build', 'reduce', 'reduce:paths', 'reduce:model', 'write', 'total')
 
 
 def table(files):
@@ -139,7 +148,7 @@ def table(files):
         for r in runs:
             p = r['phases']
             it = (r.get('model') or {}).get('iterations')
-            per = (p.get('model', 0) / it) if it else None
+            per = (p.get('reduce:model', p.get('model', 0)) / it) if it else None
             print(f"| {r['size']} | {r['step']} | {r['ranks']}x{r['threads']} | " +
                   ' | '.join(_f(p.get(k)) for k in PHASES) +
                   f" | {it if it is not None else '-'} | {_f(per, 3)} |")
