@@ -17,6 +17,7 @@
 #include "qstore_int.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define MIN_SLOTS 16
 #define SMALL_SORT 16   /* runs this short are insertion-sorted */
@@ -346,7 +347,49 @@ static size_t partition_i64(int64_t *a, size_t n) {
   }
 }
 
+/* LSD radix sort of a[0..n) by bytes of the value with its sign bit
+ * flipped (so that unsigned byte order is signed order), skipping the
+ * bytes all values share (a gap in microseconds has 3 to 5 that differ):
+ * the values' order, the same bytes as any other sort's. tmp holds n. */
+static void radix_i64(int64_t *a, size_t n, int64_t *tmp) {
+  size_t count[8][256] = {{0}};
+  for (size_t i = 0; i < n; i++) {
+    uint64_t u = (uint64_t)a[i] ^ (UINT64_C(1) << 63);
+    for (int b = 0; b < 8; b++) count[b][(u >> (8 * b)) & 0xff]++;
+  }
+  int64_t *src = a, *dst = tmp;
+  for (int b = 0; b < 8; b++) {
+    size_t *c = count[b], at = 0;
+    gboolean one = FALSE;
+    for (int d = 0; d < 256 && !one; d++) one = c[d] == n;
+    if (one) continue; /* every value has the same byte here */
+    for (int d = 0; d < 256; d++) {
+      size_t k = c[d];
+      c[d] = at;
+      at += k;
+    }
+    for (size_t i = 0; i < n; i++) {
+      uint64_t u = (uint64_t)src[i] ^ (UINT64_C(1) << 63);
+      dst[c[(u >> (8 * b)) & 0xff]++] = src[i];
+    }
+    int64_t *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != a) memcpy(a, src, n * sizeof *a);
+}
+
+#define RADIX_MIN 4096 /* below, the quicksort's fewer passes win */
+
 static void sort_i64(int64_t *a, size_t n, int depth) {
+  if (n >= RADIX_MIN) {
+    int64_t *tmp = g_try_new(int64_t, n);
+    if (tmp) {
+      radix_i64(a, n, tmp);
+      g_free(tmp);
+      return;
+    }
+  }
   while (n > SMALL_SORT) {
     if (depth-- <= 0) {
       heapsort_i64(a, n);

@@ -199,7 +199,53 @@ static void test_ranks(void) {
   g_rand_free(g);
 }
 
+/* Arrays long enough for the radix sort (4096 values and more): every
+ * percentile 1..100 equals the plain sort's nearest rank. Key 0: 50,000
+ * values of every kind (negatives, the extremes, repeats, microsecond gaps);
+ * key 1: 4096 values that share their six high bytes; key 2: 5000 equal
+ * values (every byte pass skipped); key 3: 4095 (the quicksort). */
+static void test_long_arrays(void) {
+  g_autoptr(PcQuantile) q = pc_quantile_new();
+  static const size_t len[4] = {50000, 4096, 5000, 4095};
+  int64_t *ref[4];
+  uint64_t x = 88172645463325252ULL;
+  for (int k = 0; k < 4; k++) {
+    ref[k] = g_new(int64_t, len[k]);
+    for (size_t i = 0; i < len[k]; i++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      int64_t v;
+      switch (k) {
+      case 0:
+        v = i % 97 == 0 ? INT64_MIN : i % 89 == 0 ? INT64_MAX : i % 5 == 0 ? -(int64_t)(x % 1000) :
+            i % 3 == 0 ? (int64_t)(x % 50) : (int64_t)(x % 86400000000ULL);
+        break;
+      case 1: v = 0x123456780000LL + (int64_t)(x % 65536); break;
+      case 2: v = -42; break;
+      default: v = (int64_t)x; break;
+      }
+      ref[k][i] = v;
+      pc_quantile_add(q, (uint64_t)k, v);
+    }
+    qsort(ref[k], len[k], sizeof(int64_t), cmp_i64);
+  }
+  guint pct[100];
+  for (guint p = 0; p < 100; p++) pct[p] = p + 1;
+  uint64_t keys[4] = {0, 1, 2, 3};
+  int64_t n[4], v[400];
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL(pc_quantile_select(q, pc_commops_serial(), keys, 4, pct, 100, n, v, &e));
+  for (int k = 0; k < 4; k++) {
+    CU_ASSERT_EQUAL(n[k], (int64_t)len[k]);
+    for (guint p = 1; p <= 100; p++) {
+      size_t rank = (p * len[k] + 99) / 100; /* ceil(p n / 100) */
+      CU_ASSERT_EQUAL(v[100 * k + p - 1], ref[k][rank - 1]);
+    }
+    g_free(ref[k]);
+  }
+}
+
 PC_TEST_MAIN("quantile",
+             {"/quantile/long_arrays", test_long_arrays},
              {"/quantile/rank_edges", test_rank_edges},
              {"/quantile/values_at_ranks", test_values_at_ranks},
              {"/quantile/extremes", test_extremes},
