@@ -84,6 +84,18 @@ void pc_cell_td(GString *h, const PcTable *t, guint row, const char *col, const 
   pc_html_td(h, id, pc_cell_fmt(t, row, pc_cell_col(t, col), buf));
 }
 
+void pc_cell_label_rows(GString *h, const PcTable *t, guint n, const char *label,
+                        const char *const *num, guint nnum, const char *name) {
+  for (guint r = 0; r < n; r++) {
+    g_autofree char *pre = g_strdup_printf("%s-%u", name, r + 1);
+    g_string_append(h, "<tr><td class=\"lbl\">");
+    pc_html_esc_max(h, pc_cell_s(t, r, label), 63);
+    g_string_append(h, "</td>");
+    for (guint c = 0; c < nnum; c++) pc_cell_td(h, t, r, num[c], pre);
+    g_string_append(h, "</tr>");
+  }
+}
+
 char *pc_cell_row_prefix(const PcTable *t, guint row, const char *name) {
   char buf[PC_MONEY_BYTES];
   const char *r = pc_cell_fmt(t, row, pc_cell_col(t, "rank"), buf);

@@ -170,6 +170,11 @@ double pc_cell_d(const PcTable *t, guint row, const char *col);
 int64_t pc_cell_i(const PcTable *t, guint row, const char *col);
 /* The cell of column col as a <td>, id "PREFIX-col" unless prefix is NULL. */
 void pc_cell_td(GString *h, const PcTable *t, guint row, const char *col, const char *prefix);
+/* Rows 0..n-1 of t as <tr>: column label (escaped, at most 63 bytes) in a
+ * "lbl" cell, then the cells of the nnum columns num, ids "NAME-R-col"
+ * (R 1-based): the body of a per-channel (or per-label) table. */
+void pc_cell_label_rows(GString *h, const PcTable *t, guint n, const char *label,
+                        const char *const *num, guint nnum, const char *name);
 /* Row id prefix "NAME-R": R from the rank column, else the 1-based row.
  * Caller g_free()s. */
 char *pc_cell_row_prefix(const PcTable *t, guint row, const char *name);

@@ -425,14 +425,7 @@ static void attribution_table(PcPage *p, const PcTable *t) {
                                      "#Markov share", "#Markov conversions", NULL};
   guint n = MIN(pc_table_nrows(t), MAX_ROWS);
   pc_html_thead(p->h, cols);
-  for (guint r = 0; r < n; r++) {
-    g_autofree char *pre = g_strdup_printf("attribution-%u", r + 1);
-    g_string_append(p->h, "<tr><td class=\"lbl\">");
-    pc_html_esc_max(p->h, pc_cell_s(t, r, "channel"), 63);
-    g_string_append(p->h, "</td>");
-    for (guint c = 0; c < G_N_ELEMENTS(num); c++) pc_cell_td(p->h, t, r, num[c], pre);
-    g_string_append(p->h, "</tr>");
-  }
+  pc_cell_label_rows(p->h, t, n, "channel", num, G_N_ELEMENTS(num), "attribution");
   pc_html_tfoot(p->h);
 }
 
