@@ -31,6 +31,7 @@ set -euo pipefail
 SBIN=/usr/sbin
 die() { echo "local-cluster: $*" >&2; exit 1; }
 say() { echo "local-cluster: $*" >&2; }
+. "$(dirname "$0")/munge-lib.sh"
 
 # The cluster directory: given, or found from SLURM_CONF (stop/status):
 # slurm.conf is DIR/etc/slurm.conf, the marker DIR/.pc-local-cluster.
@@ -125,16 +126,7 @@ EOF
 
 start_munge() {
   local d=$1
-  mkdir -p "$d/munge"; chmod 0700 "$d/munge"
-  $SBIN/mungekey --create --keyfile="$d/munge/munge.key" --force >/dev/null 2>&1 ||
-    dd if=/dev/urandom of="$d/munge/munge.key" bs=1024 count=1 status=none
-  chmod 0600 "$d/munge/munge.key"
-  # --force: runs as root and accepts the temp dir's ownership/permissions.
-  $SBIN/munged --force --socket="$d/munge/munge.socket" \
-    --key-file="$d/munge/munge.key" --pid-file="$d/run/munged.pid" \
-    --log-file="$d/log/munged.log" --seed-file="$d/munge/munged.seed" \
-    2>>"$d/log/munged.start.log" || die "munged failed to start: $(cat "$d/log/munged.start.log" "$d/log/munged.log" 2>/dev/null | tail -5)"
-  for _ in $(seq 50); do [ -S "$d/munge/munge.socket" ] && break; sleep 0.1; done
+  munge_start "$d"
   /usr/bin/munge -S "$d/munge/munge.socket" -n | /usr/bin/unmunge -S "$d/munge/munge.socket" >/dev/null ||
     die "munge does not answer on $d/munge/munge.socket (log: $d/log/munged.log)"
 }

@@ -55,6 +55,7 @@ CTLD_PORT=16817
 SLURMD_PORT=16818
 die() { echo "two-node-cluster: $*" >&2; exit 1; }
 say() { echo "two-node-cluster: $*" >&2; }
+. "$(dirname "$0")/munge-lib.sh"
 
 cluster_dir() {
   [ -n "${PC_2N_DIR:-}" ] && [ -f "$PC_2N_DIR/.pc-two-node-cluster" ] || return 1
@@ -154,15 +155,7 @@ EOF
 
 start_munge() {
   local d=$1
-  mkdir -p "$d/munge"; chmod 0700 "$d/munge"
-  $SBIN/mungekey --create --keyfile="$d/munge/munge.key" --force >/dev/null 2>&1 ||
-    dd if=/dev/urandom of="$d/munge/munge.key" bs=1024 count=1 status=none
-  chmod 0600 "$d/munge/munge.key"
-  on_node "$d" 1 $SBIN/munged --force --socket="$d/munge/munge.socket" \
-    --key-file="$d/munge/munge.key" --pid-file="$d/run/munged.pid" \
-    --log-file="$d/log/munged.log" --seed-file="$d/munge/munged.seed" \
-    2>>"$d/log/munged.start.log" || die "munged failed: $(tail -5 "$d/log/munged.start.log" "$d/log/munged.log" 2>/dev/null)"
-  for _ in $(seq 50); do [ -S "$d/munge/munge.socket" ] && break; sleep 0.1; done
+  munge_start "$d" on_node "$d" 1
   # From node 2: the socket is reachable across the namespaces.
   on_node "$d" 2 /bin/sh -c '/usr/bin/munge -S "$0" -n | /usr/bin/unmunge -S "$0" >/dev/null' \
     "$d/munge/munge.socket" || die "munge does not answer on $d/munge/munge.socket from node 2"
