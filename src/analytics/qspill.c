@@ -104,11 +104,10 @@ gboolean qdisk_write_run(QDisk *d, size_t nk, const uint64_t *keys,
 }
 
 void qdisk_absorb(QDisk *dst, QDisk *src) {
-  for (guint i = 0; i < src->runs->len; i++)
-    g_ptr_array_add(dst->runs, g_ptr_array_index(src->runs, i));
-  g_ptr_array_set_free_func(src->runs, NULL);
-  g_ptr_array_set_size(src->runs, 0);
-  g_ptr_array_set_free_func(src->runs, vrun_free);
+  gsize n = 0;
+  gpointer *runs = g_ptr_array_steal(src->runs, &n); /* src keeps an empty array */
+  for (gsize i = 0; i < n; i++) g_ptr_array_add(dst->runs, runs[i]);
+  g_free(runs);
 }
 
 guint qdisk_runs(const QDisk *d) { return d ? d->runs->len : 0; }

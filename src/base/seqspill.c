@@ -90,11 +90,10 @@ void pc_seqspill_maybe(PcSeqSpill *s, PcSeqTab *t) {
 
 void pc_seqspill_absorb(PcSeqSpill *dst, PcSeqSpill *src) {
   g_return_if_fail(dst->k == src->k && dst != src);
-  for (guint i = 0; i < src->runs->len; i++)
-    g_ptr_array_add(dst->runs, g_ptr_array_index(src->runs, i));
-  g_ptr_array_set_free_func(src->runs, NULL);
-  g_ptr_array_set_size(src->runs, 0);
-  g_ptr_array_set_free_func(src->runs, run_free);
+  gsize n = 0;
+  gpointer *runs = g_ptr_array_steal(src->runs, &n); /* src keeps an empty array */
+  for (gsize i = 0; i < n; i++) g_ptr_array_add(dst->runs, runs[i]);
+  g_free(runs);
 }
 
 guint pc_seqspill_runs(const PcSeqSpill *s) { return s ? s->runs->len : 0; }
