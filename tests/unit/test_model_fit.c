@@ -5,84 +5,19 @@
  * last pass, bit-identical tables for any split of more rows than an int64
  * partial sum holds (instances, OpenMP threads, simulated ranks), and the
  * id and score orders of the report's radix sorts. */
-#include "pc_model.h"
-#include "pc_table.h"
-#include "pc_test.h"
+#include "pc_modelfix.h"
 
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 
-/* ---- Fixture: events A B C D and the target T; channels app sms web ---------- */
-
-enum { EV_A, EV_B, EV_C, EV_D, EV_T, N_EV };
-
-typedef struct {
-  PcNames names;
-  PcTarget target;
-  uint32_t target_ev;
-  GPtrArray *ids;  /* char * */
-  GPtrArray *evs;  /* PcEvent[] */
-  GArray *lens;    /* size_t */
-} Fix;
-
-static void fix_init(Fix *f) {
-  char *ev[] = {"A", "B", "C", "D", "T"}, *ch[] = {"app", "sms", "web"};
-  memset(f, 0, sizeof *f);
-  f->names.events = pc_dict_new_sorted(ev, N_EV);
-  f->names.channels = pc_dict_new_sorted(ch, 3);
-  f->target_ev = EV_T;
-  f->target.n = 1;
-  f->target.events = &f->target_ev;
-  f->ids = g_ptr_array_new_with_free_func(g_free);
-  f->evs = g_ptr_array_new_with_free_func(g_free);
-  f->lens = g_array_new(FALSE, FALSE, sizeof(size_t));
-}
-
-static void fix_clear(Fix *f) {
-  pc_dict_free(f->names.events);
-  pc_dict_free(f->names.channels);
-  g_ptr_array_unref(f->ids);
-  g_ptr_array_unref(f->evs);
-  g_array_unref(f->lens);
-}
-
-/* One customer: (channel, event) pairs in time order, 1 s apart. */
-static void fix_add(Fix *f, const char *id, const guint *ch, const guint *ev,
-                    size_t n) {
-  PcEvent *e = g_new0(PcEvent, n ? n : 1);
-  for (size_t i = 0; i < n; i++) {
-    e[i].ts_us = (int64_t)(i + 1) * 1000000;
-    e[i].channel = ch[i];
-    e[i].event = ev[i];
-  }
-  g_ptr_array_add(f->ids, g_strdup(id));
-  g_ptr_array_add(f->evs, e);
-  g_array_append_val(f->lens, n);
-}
-
-static void fix_row(const Fix *f, guint c, PcModelRows *r) {
-  PcJourney j = {0};
-  j.id = f->ids->pdata[c];
-  j.id_len = (uint32_t)strlen(j.id);
-  j.id_hash = pc_fnv1a64(j.id, j.id_len);
-  j.ev = f->evs->pdata[c];
-  j.n = g_array_index(f->lens, size_t, c);
-  size_t cut;
-  gboolean y = pc_target_cut(&f->target, &j, &cut);
-  pc_model_rows_add(r, &j, y, cut);
-}
-
-static guint32 lcg(guint32 *s) {
-  *s = *s * 1664525u + 1013904223u;
-  return *s >> 8;
-}
+/* ---- Fixtures (pc_modelfix.h): events A B C D and the target T; channels app sms web */
 
 /* The customers of model_ref.py, call for call the same LCG: 60 customers
  * q0..q59 of 1..9 events over A, B, C, D for some test customers, T after
  * a noisy score; q8 (training) starts with 1500 events A on web, above the
  * 1024 counts of the log table and of the histograms. */
-static void fix_reference(Fix *f) {
+static void fix_reference(Fixture *f) {
   guint32 s = 2024;
   guint ch[1600], ev[1600];
   for (guint c = 0; c < 60; c++) {
@@ -100,7 +35,7 @@ static void fix_reference(Fix *f) {
     for (guint i = 0; i < n; i++) na += ev[i] == EV_A, nc += ev[i] == EV_C;
     int score = (int)MIN(na, 4u) - 2 * (int)nc + (int)(lcg(&s) % 5) - 1;
     if (score > 0) ch[n] = 1, ev[n++] = EV_T;
-    fix_add(f, id, ch, ev, n);
+    fixture_add(f, id, ch, ev, n);
   }
 }
 
@@ -122,60 +57,6 @@ static const double coef_ref[] = {-0.96451910602986057, 1.9998414304661685,
 static const double train_logloss_ref = 0.37715394191708485;
 static const double test_logloss_ref = 0.51042162188707074;
 static const double test_auc_ref = 56.0 / 64.0;
-
-static PcJobConfig config(double lambda, guint64 top_n) {
-  PcJobConfig cfg = {0};
-  cfg.lambda = lambda;
-  cfg.top_n = top_n;
-  cfg.max_iter = 100;
-  cfg.solver = "newton";
-  return cfg;
-}
-
-static GPtrArray *tables_new(void) {
-  return g_ptr_array_new_with_free_func((GDestroyNotify)pc_table_free);
-}
-
-static const PcTable *table_get(GPtrArray *t, const char *name) {
-  for (guint i = 0; i < t->len; i++)
-    if (!strcmp(pc_table_name(t->pdata[i]), name)) return t->pdata[i];
-  return NULL;
-}
-
-static GPtrArray *fit_serial(Fix *f, PcModelRows *r, PcJobConfig *cfg,
-                             PcModelInfo *info) {
-  GPtrArray *t = tables_new();
-  GError *err = NULL;
-  CU_ASSERT_TRUE_FATAL(pc_model_fit(r, cfg, &f->names, &f->target,
-                                    pc_commops_serial(), t, info, &err));
-  CU_ASSERT_PTR_NULL(err);
-  return t;
-}
-
-/* Every cell equal, doubles bit for bit. */
-static gboolean tables_identical(GPtrArray *a, GPtrArray *b) {
-  if (a->len != b->len) return FALSE;
-  for (guint i = 0; i < a->len; i++) {
-    const PcTable *x = a->pdata[i], *y = b->pdata[i];
-    if (strcmp(pc_table_name(x), pc_table_name(y)) ||
-        pc_table_nrows(x) != pc_table_nrows(y))
-      return FALSE;
-    for (guint r = 0; r < pc_table_nrows(x); r++)
-      for (guint c = 0; c < pc_table_ncols(x); c++) {
-        PcColType t = pc_table_col_type(x, c);
-        if (t == PC_COL_STRING) {
-          if (strcmp(pc_table_get_string(x, r, c), pc_table_get_string(y, r, c)))
-            return FALSE;
-        } else if (t == PC_COL_DOUBLE) {
-          double u = pc_table_get_double(x, r, c), v = pc_table_get_double(y, r, c);
-          if (memcmp(&u, &v, sizeof u)) return FALSE;
-        } else if (pc_table_get_int(x, r, c) != pc_table_get_int(y, r, c)) {
-          return FALSE;
-        }
-      }
-  }
-  return TRUE;
-}
 
 /* ---- Fixed point -------------------------------------------------------------- */
 
@@ -204,18 +85,18 @@ static void test_fix_trunc(void) {
 
 /* ---- Against the independent reference --------------------------------------- */
 
-static PcModelRows *reference_rows(Fix *f) {
-  fix_init(f);
+static PcModelRows *reference_rows(Fixture *f) {
+  fixture_init(f);
   fix_reference(f);
   PcModelRows *r = pc_model_rows_new(&f->names, &f->target);
-  for (guint c = 0; c < f->ids->len; c++) fix_row(f, c, r);
+  for (guint c = 0; c < f->ids->len; c++) fixture_row(f, c, r);
   return r;
 }
 
 /* Objective and gradient at a fixed point: standardization (histograms and
  * the PcFix sums of counts >= 1024) and the integer sums of one pass. */
 static void test_objective_reference(void) {
-  Fix f;
+  Fixture f;
   PcModelRows *r = reference_rows(&f);
   double obj, g[7];
   guint d = 0;
@@ -228,13 +109,13 @@ static void test_objective_reference(void) {
   for (guint i = 0; i < 7; i++) CU_ASSERT_DOUBLE_EQUAL(g[i], grad_ref[i], 1e-14);
   CU_ASSERT_EQUAL(g[5], 0.0); /* event:D: dropped */
   pc_model_rows_free(r);
-  fix_clear(&f);
+  fixture_clear(&f);
 }
 
 /* The optimum, the log-losses and the AUC; the pass that stops the fit
  * sums no Hessian (the full step was predicted to converge). */
 static void test_fit_reference(void) {
-  Fix f;
+  Fixture f;
   PcModelRows *r = reference_rows(&f);
   PcJobConfig cfg = config(1e-3, 5);
   PcModelInfo info = {0};
@@ -261,14 +142,14 @@ static void test_fit_reference(void) {
   pc_model_info_clear(&info);
   g_ptr_array_unref(t);
   pc_model_rows_free(r);
-  fix_clear(&f);
+  fixture_clear(&f);
 }
 
 /* The gradient at the start point by a pass over the rows
  * (pc_model_objective) equals the reference, as the fit's closed-form first
  * evaluation (setup sums, Gram matrix) does in test_fit_reference. */
 static void test_start_closed_form(void) {
-  Fix f;
+  Fixture f;
   PcModelRows *r = reference_rows(&f);
   double th[7] = {log(18.0 / 30.0), 0, 0, 0, 0, 0, 0}, obj, g[7];
   GError *err = NULL;
@@ -280,14 +161,14 @@ static void test_start_closed_form(void) {
   CU_ASSERT_DOUBLE_EQUAL(gmax, start_gnorm_ref, 1e-14);
   CU_ASSERT_DOUBLE_EQUAL(g[0], 0.0, 1e-15); /* b is the intercept's optimum */
   pc_model_rows_free(r);
-  fix_clear(&f);
+  fixture_clear(&f);
 }
 
 /* ---- Invariance with more rows than an int64 partial sum takes ------------- */
 
 /* n customers of 1..12 events over A..D and three channels, T after a
  * noisy score (not separable). */
-static void fix_synthetic(Fix *f, guint n) {
+static void fix_synthetic(Fixture *f, guint n) {
   guint32 s = 4242;
   for (guint c = 0; c < n; c++) {
     guint ch[14], ev[14], len = 1 + lcg(&s) % 12;
@@ -300,166 +181,32 @@ static void fix_synthetic(Fix *f, guint n) {
     if (score > 0) ch[len] = 1, ev[len++] = EV_T;
     char id[16];
     g_snprintf(id, sizeof id, "s%05u", (c * 7919) % n);
-    fix_add(f, id, ch, ev, len);
+    fixture_add(f, id, ch, ev, len);
   }
-}
-
-/* Simulated ranks: threads joined by a barrier, sums in rank order. */
-typedef struct {
-  GMutex mu;
-  GCond cv;
-  int size, arrived;
-  guint gen;
-  const void *slot[4];
-  size_t len[4];
-} World;
-
-typedef struct {
-  World *w;
-  int rank;
-  PcCommOps ops;
-  PcModelRows *rows;
-  Fix *f;
-  PcJobConfig *cfg;
-  GPtrArray *tables;
-  PcModelInfo info;
-  gboolean ok;
-} Rank;
-
-static void barrier(World *w) {
-  g_mutex_lock(&w->mu);
-  guint gen = w->gen;
-  if (++w->arrived == w->size) {
-    w->arrived = 0;
-    w->gen++;
-    g_cond_broadcast(&w->cv);
-  } else {
-    while (gen == w->gen) g_cond_wait(&w->cv, &w->mu);
-  }
-  g_mutex_unlock(&w->mu);
-}
-
-/* Every rank's v[0..n) of elem-byte integers (PcFix or int64) summed in
- * rank order. */
-static void sim_sum(Rank *r, void *v, size_t n, gboolean fix) {
-  r->w->slot[r->rank] = v;
-  barrier(r->w);
-  PcFix *s = g_new0(PcFix, n ? n : 1);
-  for (int k = 0; k < r->w->size; k++)
-    for (size_t i = 0; i < n; i++)
-      s[i] += fix ? ((const PcFix *)r->w->slot[k])[i]
-                  : ((const int64_t *)r->w->slot[k])[i];
-  barrier(r->w);
-  for (size_t i = 0; i < n; i++) {
-    if (fix) ((PcFix *)v)[i] = s[i];
-    else ((int64_t *)v)[i] = (int64_t)s[i];
-  }
-  g_free(s);
-}
-
-static gboolean sim_sum_fix(void *ctx, PcFix *v, size_t n, GError **e) {
-  sim_sum(ctx, v, n, TRUE);
-  return TRUE;
-}
-
-static gboolean sim_sum_i64(void *ctx, int64_t *v, size_t n, GError **e) {
-  sim_sum(ctx, v, n, FALSE);
-  return TRUE;
-}
-
-static gboolean sim_gather(void *ctx, const void *mine, size_t len,
-                           GByteArray **out, GError **e) {
-  Rank *r = ctx;
-  r->w->slot[r->rank] = mine;
-  r->w->len[r->rank] = len;
-  barrier(r->w);
-  *out = NULL;
-  if (r->rank == 0) {
-    *out = g_byte_array_new();
-    for (int k = 0; k < r->w->size; k++)
-      g_byte_array_append(*out, r->w->slot[k], r->w->len[k]);
-  }
-  barrier(r->w);
-  return TRUE;
-}
-
-static gboolean sim_bcast(void *ctx, void **buf, size_t *len, GError **e) {
-  Rank *r = ctx;
-  if (r->rank == 0) r->w->slot[0] = *buf, r->w->len[0] = *len;
-  barrier(r->w);
-  if (r->rank != 0) {
-    *len = r->w->len[0];
-    *buf = g_memdup2(r->w->slot[0], *len);
-  }
-  barrier(r->w);
-  return TRUE;
-}
-
-static gpointer sim_run(gpointer data) {
-  Rank *r = data;
-  GError *err = NULL;
-  r->ok = pc_model_fit(r->rows, r->cfg, &r->f->names, &r->f->target, &r->ops,
-                       r->tables, &r->info, &err);
-  g_clear_error(&err);
-  return NULL;
-}
-
-/* 3 simulated ranks, customers dealt by a scrambled rule; rank 0's tables. */
-static GPtrArray *fit_ranks(Fix *f, PcJobConfig *cfg) {
-  enum { P = 3 };
-  World w = {0};
-  g_mutex_init(&w.mu);
-  g_cond_init(&w.cv);
-  w.size = P;
-  Rank rk[P];
-  GThread *th[P];
-  for (int k = 0; k < P; k++) {
-    rk[k] = (Rank){.w = &w, .rank = k, .f = f, .cfg = cfg};
-    rk[k].ops = (PcCommOps){&rk[k], k, P, sim_sum_fix, sim_sum_i64,
-                            sim_gather, sim_bcast, NULL};
-    rk[k].rows = pc_model_rows_new(&f->names, &f->target);
-    rk[k].tables = tables_new();
-  }
-  for (guint c = 0; c < f->ids->len; c++)
-    fix_row(f, c, rk[(c * 5 + c / 7) % P].rows);
-  for (int k = 0; k < P; k++) th[k] = g_thread_new("rank", sim_run, &rk[k]);
-  for (int k = 0; k < P; k++) g_thread_join(th[k]);
-  guint iters = rk[0].info.iterations;
-  for (int k = 0; k < P; k++) {
-    CU_ASSERT_TRUE(rk[k].ok);
-    CU_ASSERT_EQUAL(rk[k].tables->len, k == 0 ? 5u : 0u);
-    CU_ASSERT_EQUAL(rk[k].info.iterations, iters);
-    pc_model_info_clear(&rk[k].info);
-    pc_model_rows_free(rk[k].rows);
-    if (k) g_ptr_array_unref(rk[k].tables);
-  }
-  g_mutex_clear(&w.mu);
-  g_cond_clear(&w.cv);
-  return rk[0].tables;
 }
 
 /* 20000 customers (16000 training rows, about 4 partial sums of 4096):
  * one instance on one thread, three instances appended backwards on three
  * OpenMP threads, and three simulated ranks give the same bits. */
 static void test_split_invariance_large(void) {
-  Fix f;
-  fix_init(&f);
+  Fixture f;
+  fixture_init(&f);
   fix_synthetic(&f, 20000);
   PcJobConfig cfg = config(1e-3, 50);
   PcModelRows *one = pc_model_rows_new(&f.names, &f.target);
-  for (guint c = 0; c < f.ids->len; c++) fix_row(&f, c, one);
-  PcModelInfo i1 = {0}, i3 = {0};
+  for (guint c = 0; c < f.ids->len; c++) fixture_row(&f, c, one);
+  PcModelInfo i1 = {0}, i3 = {0}, ir = {0};
   omp_set_num_threads(1);
   GPtrArray *t1 = fit_serial(&f, one, &cfg, &i1);
   PcModelRows *part[3];
   for (int k = 0; k < 3; k++) part[k] = pc_model_rows_new(&f.names, &f.target);
-  for (guint c = 0; c < f.ids->len; c++) fix_row(&f, c, part[c % 3]);
+  for (guint c = 0; c < f.ids->len; c++) fixture_row(&f, c, part[c % 3]);
   pc_model_rows_append(part[2], part[1]);
   pc_model_rows_append(part[2], part[0]);
   omp_set_num_threads(3);
   GPtrArray *t3 = fit_serial(&f, part[2], &cfg, &i3);
   omp_set_num_threads(1);
-  GPtrArray *tr = fit_ranks(&f, &cfg);
+  GPtrArray *tr = sim_fit(&f, &cfg, 3, 5, 7, &ir);
   CU_ASSERT_TRUE(tables_identical(t1, t3));
   CU_ASSERT_TRUE(tables_identical(t1, tr));
   CU_ASSERT_EQUAL(i1.iterations, i3.iterations);
@@ -467,12 +214,13 @@ static void test_split_invariance_large(void) {
   CU_ASSERT_TRUE(i1.grad_norm < 1e-9);
   pc_model_info_clear(&i1);
   pc_model_info_clear(&i3);
+  pc_model_info_clear(&ir);
   g_ptr_array_unref(t1);
   g_ptr_array_unref(t3);
   g_ptr_array_unref(tr);
   pc_model_rows_free(one);
   for (int k = 0; k < 3; k++) pc_model_rows_free(part[k]);
-  fix_clear(&f);
+  fixture_clear(&f);
 }
 
 /* ---- Orders of the report's radix sorts ----------------------------------------- */
@@ -489,8 +237,8 @@ static int cmp_bytes(const void *a, const void *b) {
 static void test_report_orders(void) {
   static const char *const stem[] = {"", "p", "pppppppp", "pppppppppppppppp",
                                      "pppppppppppppppppp", "\xc3\xa9", "A", "~"};
-  Fix f;
-  fix_init(&f);
+  Fixture f;
+  fixture_init(&f);
   GPtrArray *want = g_ptr_array_new();
   guint32 s = 77;
   for (guint k = 0; k < 40 * G_N_ELEMENTS(stem); k++) {
@@ -501,13 +249,13 @@ static void test_report_orders(void) {
     guint ch[6], ev[6], len = 1 + lcg(&s) % 4, y = lcg(&s) % 3 == 0;
     for (guint i = 0; i < len; i++) ev[i] = lcg(&s) % 3, ch[i] = lcg(&s) % 3;
     if (y) ch[len] = 0, ev[len++] = EV_T;
-    fix_add(&f, id, ch, ev, len);
+    fixture_add(&f, id, ch, ev, len);
     if (pc_fnv1a64(id, strlen(id)) % 5 == 0)
       g_ptr_array_add(want, f.ids->pdata[f.ids->len - 1]);
   }
   qsort(want->pdata, want->len, sizeof(char *), cmp_bytes);
   PcModelRows *r = pc_model_rows_new(&f.names, &f.target);
-  for (guint c = f.ids->len; c-- > 0;) fix_row(&f, c, r);
+  for (guint c = f.ids->len; c-- > 0;) fixture_row(&f, c, r);
   PcJobConfig cfg = config(1e-3, 25);
   PcModelInfo info = {0};
   GPtrArray *t = fit_serial(&f, r, &cfg, &info);
@@ -530,7 +278,7 @@ static void test_report_orders(void) {
   g_ptr_array_unref(t);
   g_ptr_array_unref(want);
   pc_model_rows_free(r);
-  fix_clear(&f);
+  fixture_clear(&f);
 }
 
 PC_TEST_MAIN("model_fit", {"/model_fit/fix_trunc", test_fix_trunc},
