@@ -25,7 +25,8 @@
 # and exits 0 only when namespaces cannot be made here (not root, or
 # unshare refused: no CAP_SYS_ADMIN), or, as test-slurm.sh does, when Slurm
 # cannot be installed. The cluster is stopped on any exit (trap). The work
-# directory is under /var/tmp, since the nodes do not share /tmp.
+# directory is under /var/tmp, since the nodes do not share /tmp; the job's
+# binary, jobs/ and slurm/ are staged there (the checkout may be under /tmp).
 # PC_TEST_KEEP=1 keeps it and the cluster's logs. About 25 s.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -56,6 +57,11 @@ done
 
 # Not under /tmp: each node has its own /tmp, as real nodes do.
 W=$(mktemp -d /var/tmp/pc-2n-test.XXXXXX)
+# What the jobs read on the nodes, staged under W: the checkout itself may
+# be under /tmp (a CI clone in mktemp -d), which the nodes do not see.
+NODE_ROOT=$W/root
+mkdir -p "$NODE_ROOT/bin" && cp "$PARCOURS" "$NODE_ROOT/bin/parcours" && cp -r jobs slurm "$NODE_ROOT/" ||
+  { fail "cannot stage bin/parcours, jobs/ and slurm/ in $NODE_ROOT"; finish; }
 export PC_2N_DIR=$W/cluster
 stop_cluster() {
   [ -f "$PC_2N_DIR/.pc-two-node-cluster" ] || return 0
@@ -128,7 +134,7 @@ rank_where() {
     echo '#!/bin/sh'
     echo 'echo "${OMPI_COMM_WORLD_RANK:-${PMIX_RANK:-none}} $(hostname) $(readlink /proc/self/ns/net)"' \
          ">> '$W/ranks-$1.txt'"
-    echo "exec '$PARCOURS' \"\$@\""
+    echo "exec '$NODE_ROOT/bin/parcours' \"\$@\""
   } > "$W/rank-where-$1"
   chmod +x "$W/rank-where-$1"
 }
@@ -145,14 +151,14 @@ monthly() {
   # btl_base_verbose makes Open MPI name the btl it uses for each peer.
   id=$(
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-    export PC_ROOT=$ROOT PARCOURS=$W/rank-where-$launcher PC_LAUNCHER=$launcher
+    export PC_ROOT=$NODE_ROOT PARCOURS=$W/rank-where-$launcher PC_LAUNCHER=$launcher
     if [ "$launcher" = mpirun ]; then
       export PC_MPIRUN_ARGS="--mca btl self,tcp --mca btl_tcp_if_include $net --mca oob_tcp_if_include $net --mca btl_base_verbose 100"
     else
       export OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=$net OMPI_MCA_btl_base_verbose=100
     fi
     on1 sbatch --parsable -N2 --ntasks=4 --ntasks-per-node=2 --cpus-per-task=1 --time=10 \
-      --output="$W/monthly-$launcher-%j.out" slurm/monthly.sbatch --month 2024-05 --step run \
+      --output="$W/monthly-$launcher-%j.out" "$NODE_ROOT/slurm/monthly.sbatch" --month 2024-05 --step run \
       --store "$W/store" --out "$out" --job jobs/monthly.ini) || { fail "($c) $launcher: sbatch"; return; }
   st=$(wait_job 120 "$id")
   log=$W/monthly-$launcher-$id.out
